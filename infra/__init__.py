@@ -1,0 +1,1 @@
+"""Infrastructure: JetStream event store, embedded NATS, SQL engine, settings, logging."""

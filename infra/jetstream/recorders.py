@@ -1,0 +1,396 @@
+"""eventsourcing recorders on JetStream: aggregate, application, tracking and process.
+
+A commit of one event is one message, checked against the aggregate's last subject
+sequence (optimistic concurrency on the server). A commit of several messages is one
+atomic batch. The stream sequence is the notification id. A write whose
+acknowledgement was lost is read back before anything is written again.
+
+A process application's tracking position travels in the same message as the one
+event it caused (headers `Hub-Tracking-*`), then a small pointer on its tracking
+subject lets a restart find it without scanning. The check that a position only moves
+forward is made here, under a lock, against a cached position: one active runner per
+process application (the runner holds a lease) makes that cache the truth; a
+tracking-only commit and an atomic batch are also checked by the server.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Sequence
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.persistence import (
+    AggregateRecorder,
+    ApplicationRecorder,
+    DataError,
+    IntegrityError,
+    Notification,
+    ProcessRecorder,
+    ProgrammingError,
+    StoredEvent,
+    Subscription,
+    Tracking,
+    TrackingRecorder,
+)
+
+from infra.errors import NatsUnavailableError
+from infra.jetstream.subjects import SubjectError, Subjects
+from infra.jetstream.wire import MAX_BATCH, AckLostError, JetStreamAPIError, OutMsg, StoredMsg
+from infra.nats_client import NatsConnection
+
+H_TOPIC = "Hub-Topic"
+H_VERSION = "Hub-Version"
+H_TRACK_APP = "Hub-Tracking-App"
+H_TRACK_ID = "Hub-Tracking-Id"
+_CACHE_SIZE = 100_000
+
+
+class _LastSeen:
+    """subject -> (version or tracking id, stream sequence) of its newest message, bounded."""
+
+    def __init__(self) -> None:
+        self._items: OrderedDict[str, tuple[int, int]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, subject: str) -> tuple[int, int] | None:
+        with self._lock:
+            item = self._items.get(subject)
+            if item is not None:
+                self._items.move_to_end(subject)
+            return item
+
+    def put(self, subject: str, value: int, seq: int) -> None:
+        with self._lock:
+            current = self._items.get(subject)
+            if current is None or current[1] < seq:
+                self._items[subject] = (value, seq)
+                self._items.move_to_end(subject)
+                if len(self._items) > _CACHE_SIZE:
+                    self._items.popitem(last=False)
+
+    def forget(self, subject: str) -> None:
+        with self._lock:
+            self._items.pop(subject, None)
+
+
+class JetStreamRecorder:
+    """What every JetStream recorder shares: the connection, subjects and streams."""
+
+    def __init__(self, connection: NatsConnection, subjects: Subjects, *,
+                 for_snapshots: bool = False) -> None:
+        self.connection = connection
+        self.subjects = subjects
+        self.for_snapshots = for_snapshots
+        self.stream = subjects.snapshots_stream if for_snapshots else subjects.events_stream
+        self._last_seen = _LastSeen()
+
+    @property
+    def wire(self) -> Any:
+        from infra.jetstream.factory import wire_for  # noqa: PLC0415 - avoids an import cycle
+
+        return wire_for(self.connection)
+
+    def _subject_of(self, originator_id: UUID | str) -> str:
+        try:
+            if self.for_snapshots:
+                return self.subjects.snapshot(originator_id)
+            return self.subjects.event(originator_id)
+        except SubjectError as error:
+            raise DataError(str(error)) from error
+
+    def _last_of(self, subject: str) -> tuple[int, int]:
+        """(value, seq) of the newest message on `subject`, (0, 0) if none."""
+        cached = self._last_seen.get(subject)
+        if cached is not None:
+            return cached
+        last = self.connection.run(lambda: self.wire.direct_last(self.stream, subject))
+        if last is None:
+            return (-(2**62), 0)
+        value = int(last.headers.get(H_VERSION) or last.headers.get(H_TRACK_ID) or 0)
+        self._last_seen.put(subject, value, last.seq)
+        return (value, last.seq)
+
+    def _event_messages(self, stored_events: Sequence[StoredEvent]) -> list[OutMsg]:
+        """Messages for a commit, each aggregate's first one checked against its last seq."""
+        msgs: list[OutMsg] = []
+        previous: dict[str, int] = {}
+        for event in stored_events:
+            subject = self._subject_of(event.originator_id)
+            headers = {
+                H_TOPIC: event.topic, H_VERSION: str(event.originator_version),
+                "Nats-Msg-Id": f"{subject}:{event.originator_version}",
+            }
+            if subject in previous:
+                if event.originator_version <= previous[subject]:
+                    msg = f"version {event.originator_version} of {event.originator_id} repeats"
+                    raise IntegrityError(msg)
+            else:
+                last_version, last_seq = self._last_of(subject)
+                if event.originator_version <= last_version:
+                    msg = f"{event.originator_id} already has version {last_version}"
+                    raise IntegrityError(msg)
+                headers["Nats-Expected-Last-Subject-Sequence"] = str(last_seq)
+            previous[subject] = event.originator_version
+            msgs.append(OutMsg(subject, event.state, headers))
+        return msgs
+
+    def _commit(self, msgs: list[OutMsg]) -> list[int]:
+        """Store `msgs` (one message, or one atomic batch); read back on a lost ack."""
+        if len(msgs) > MAX_BATCH:
+            msg = f"a commit holds at most {MAX_BATCH} events, not {len(msgs)}"
+            raise ProgrammingError(msg)
+        wire = self.wire
+        for attempt in (1, 2):
+            try:
+                if len(msgs) == 1:
+                    seqs = [self.connection.run(lambda: wire.publish(msgs[0]))]
+                else:
+                    seqs = self.connection.run(lambda: wire.publish_batch(msgs))
+            except JetStreamAPIError as error:
+                for out in msgs:
+                    self._last_seen.forget(out.subject)
+                if error.is_conflict:
+                    if attempt == 2:
+                        stored = self._read_back(msgs)
+                        if stored is not None:
+                            return stored
+                    raise IntegrityError(str(error)) from error
+                raise DataError(str(error)) from error
+            except (AckLostError, NatsUnavailableError) as error:
+                for out in msgs:
+                    self._last_seen.forget(out.subject)
+                stored = self._read_back_or_none(msgs)
+                if stored is not None:
+                    return stored
+                if attempt == 2:
+                    raise NatsUnavailableError(f"commit not acknowledged: {error}") from error
+                continue
+            self._remember(msgs, seqs)
+            return seqs
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _read_back_or_none(self, msgs: list[OutMsg]) -> list[int] | None:
+        try:
+            return self._read_back(msgs)
+        except (AckLostError, NatsUnavailableError):
+            return None
+
+    def _read_back(self, msgs: list[OutMsg]) -> list[int] | None:
+        """If the last message of the commit is stored (batches are all or nothing), its seqs."""
+        last = msgs[-1]
+        stored = self.connection.run(lambda: self.wire.direct_last(self.stream, last.subject))
+        if stored is None or stored.headers.get("Nats-Msg-Id") != last.headers["Nats-Msg-Id"]:
+            return None
+        seqs = list(range(stored.seq - len(msgs) + 1, stored.seq + 1))
+        self._remember(msgs, seqs)
+        return seqs
+
+    def _remember(self, msgs: list[OutMsg], seqs: list[int]) -> None:
+        for out, seq in zip(msgs, seqs, strict=True):
+            value = out.headers.get(H_VERSION) or out.headers.get(H_TRACK_ID)
+            if value is not None:
+                self._last_seen.put(out.subject, int(value), seq)
+
+    def _to_stored_event(self, msg: StoredMsg) -> StoredEvent:
+        return StoredEvent(
+            originator_id=self.subjects.originator_of(msg.subject),
+            originator_version=int(msg.headers[H_VERSION]),
+            topic=msg.headers[H_TOPIC],
+            state=msg.data,
+        )
+
+
+class JetStreamAggregateRecorder(JetStreamRecorder, AggregateRecorder):
+    """Stores an aggregate's events on its own subject."""
+
+    def insert_events(self, stored_events: Sequence[StoredEvent],
+                      **kwargs: Any) -> Sequence[int] | None:
+        self._insert(stored_events)
+        return None
+
+    def _insert(self, stored_events: Sequence[StoredEvent],
+                extra: Sequence[OutMsg] = ()) -> list[int]:
+        if not stored_events and not extra:
+            return []
+        msgs = self._event_messages(stored_events) + list(extra)
+        return self._commit(msgs)[: len(stored_events)]
+
+    def select_events(self, originator_id: UUID | str, *, gt: int | None = None,
+                      lte: int | None = None, desc: bool = False,
+                      limit: int | None = None) -> Sequence[StoredEvent]:
+        subject = self._subject_of(originator_id)
+        if desc and lte is None and limit == 1:
+            last = self.connection.run(lambda: self.wire.direct_last(self.stream, subject))
+            if last is None:
+                return []
+            self._last_seen.put(subject, int(last.headers[H_VERSION]), last.seq)
+            return [self._to_stored_event(last)] if gt is None or (
+                int(last.headers[H_VERSION]) > gt) else []
+        msgs = self.connection.run(lambda: self.wire.direct_all(self.stream, subject=subject))
+        if msgs:
+            self._last_seen.put(subject, int(msgs[-1].headers[H_VERSION]), msgs[-1].seq)
+        events = [self._to_stored_event(m) for m in msgs]
+        events = [e for e in events if (gt is None or e.originator_version > gt)
+                  and (lte is None or e.originator_version <= lte)]
+        if desc:
+            events.reverse()
+        return events[:limit] if limit is not None else events
+
+
+class JetStreamApplicationRecorder(JetStreamAggregateRecorder, ApplicationRecorder):
+    """An application's notification log: its events, numbered by stream sequence."""
+
+    def insert_events(self, stored_events: Sequence[StoredEvent],
+                      **kwargs: Any) -> Sequence[int] | None:
+        return self._insert(stored_events)
+
+    def select_notifications(self, start: int | None, limit: int, stop: int | None = None,
+                             topics: Sequence[str] = (), *,
+                             inclusive_of_start: bool = True) -> Sequence[Notification]:
+        seq = (start or 1) if inclusive_of_start else (start or 0) + 1
+        wanted = set(topics)
+        out: list[Notification] = []
+        while len(out) < limit:
+            msgs, left = self.connection.run(lambda s=seq: self.wire.direct_batch(  # type: ignore[misc]
+                self.stream, seq=s, subject=self.subjects.app_events,
+                batch=min(max(limit - len(out), 1) * (4 if wanted else 1), 1000), up_to_seq=stop))
+            for msg in msgs:
+                if stop is not None and msg.seq > stop:
+                    return out
+                notification = self._to_notification(msg)
+                if wanted and notification.topic not in wanted:
+                    continue
+                out.append(notification)
+                if len(out) == limit:
+                    return out
+            if not msgs or left == 0:
+                return out
+            seq = msgs[-1].seq + 1
+        return out
+
+    def _to_notification(self, msg: StoredMsg) -> Notification:
+        return Notification(
+            id=msg.seq,
+            originator_id=self.subjects.originator_of(msg.subject),
+            originator_version=int(msg.headers[H_VERSION]),
+            topic=msg.headers[H_TOPIC],
+            state=msg.data,
+        )
+
+    def max_notification_id(self) -> int | None:
+        last = self.connection.run(
+            lambda: self.wire.direct_last(self.stream, self.subjects.app_events))
+        return None if last is None else last.seq
+
+    def subscribe(self, gt: int | None = None,
+                  topics: Sequence[str] = ()) -> Subscription[ApplicationRecorder]:
+        from infra.jetstream.subscription import JetStreamSubscription  # noqa: PLC0415
+
+        return JetStreamSubscription(self, gt=gt, topics=topics)
+
+
+class JetStreamTrackingRecorder(JetStreamRecorder, TrackingRecorder):
+    """Tracking positions of a process application, per upstream application."""
+
+    def __init__(self, connection: NatsConnection, subjects: Subjects) -> None:
+        super().__init__(connection, subjects)
+        self._tracking_lock = threading.Lock()
+        self._positions: dict[str, int] = {}
+
+    def _position(self, upstream: str) -> int | None:
+        """This writer's position for `upstream`: cached, else read from the stream."""
+        if upstream not in self._positions:
+            position = self.max_tracking_id(upstream)
+            if position is None:
+                return None
+            self._positions[upstream] = position
+        return self._positions[upstream]
+
+    def _tracking_message(self, tracking: Tracking, *, checked: bool) -> OutMsg:
+        subject = self.subjects.tracking(tracking.application_name)
+        headers = {H_TRACK_APP: tracking.application_name,
+                   H_TRACK_ID: str(tracking.notification_id),
+                   "Nats-Msg-Id": f"{subject}:{tracking.notification_id}"}
+        if checked:
+            current = self._position(tracking.application_name)
+            if current is not None and tracking.notification_id <= current:
+                msg = (f"{tracking.application_name} position {tracking.notification_id} "
+                       f"is not after {current}")
+                raise IntegrityError(msg)
+            _, last_seq = self._last_of(subject)
+            headers["Nats-Expected-Last-Subject-Sequence"] = str(last_seq)
+        return OutMsg(subject, b"", headers)
+
+    def _moved(self, tracking: Tracking) -> None:
+        self._positions[tracking.application_name] = tracking.notification_id
+
+    def _recover(self, upstream: str, after_seq: int) -> int | None:
+        """The newest position carried by this application's events after its last pointer."""
+        msgs = self.connection.run(lambda: self.wire.direct_all(
+            self.stream, subject=self.subjects.app_events, seq=after_seq + 1))
+        found = [int(m.headers[H_TRACK_ID]) for m in msgs
+                 if m.headers.get(H_TRACK_APP) == upstream]
+        return max(found) if found else None
+
+    def insert_tracking(self, tracking: Tracking) -> None:
+        with self._tracking_lock:
+            try:
+                self._commit([self._tracking_message(tracking, checked=True)])
+            except IntegrityError:
+                self._positions.pop(tracking.application_name, None)
+                raise
+            self._moved(tracking)
+
+    def max_tracking_id(self, application_name: str) -> int | None:
+        subject = self.subjects.tracking(application_name)
+        last = self.connection.run(lambda: self.wire.direct_last(self.stream, subject))
+        pointer = int(last.headers[H_TRACK_ID]) if last else None
+        recovered = self._recover(application_name, last.seq if last else 0)
+        if recovered is not None and (pointer is None or recovered > pointer):
+            return recovered
+        return pointer
+
+
+class JetStreamProcessRecorder(JetStreamTrackingRecorder, JetStreamApplicationRecorder,
+                               ProcessRecorder):
+    """Events and the tracking position that caused them, committed together."""
+
+    def insert_events(self, stored_events: Sequence[StoredEvent],
+                      **kwargs: Any) -> Sequence[int] | None:
+        tracking: Tracking | None = kwargs.get("tracking")
+        if tracking is None:
+            return self._insert(stored_events)
+        with self._tracking_lock:
+            try:
+                seqs = self._insert_tracked(stored_events, tracking)
+            except IntegrityError:
+                self._positions.pop(tracking.application_name, None)
+                raise
+            self._moved(tracking)
+            return seqs
+
+    def _insert_tracked(self, stored_events: Sequence[StoredEvent],
+                        tracking: Tracking) -> list[int]:
+        pointer = self._tracking_message(tracking, checked=True)
+        if len(stored_events) != 1:
+            # Several events (or none): one atomic batch whose last message moves the
+            # position, checked by the server too.
+            return self._insert(stored_events, [pointer])
+        # The fast path: one message carries the event and its position.
+        msgs = self._event_messages(stored_events)
+        msgs[0].headers.update({H_TRACK_APP: tracking.application_name,
+                                H_TRACK_ID: str(tracking.notification_id)})
+        seqs = self._commit(msgs)
+        self._write_pointer(pointer)
+        return seqs
+
+    def _write_pointer(self, pointer: OutMsg) -> None:
+        """Best effort: a lost pointer is recovered from the event's headers on restart."""
+        unchecked = OutMsg(pointer.subject, pointer.data, {
+            k: v for k, v in pointer.headers.items() if not k.startswith("Nats-Expected")})
+        try:
+            self._commit([unchecked])
+        except (NatsUnavailableError, IntegrityError, DataError):
+            self._last_seen.forget(pointer.subject)

@@ -1,0 +1,144 @@
+"""One NATS connection per process, on its own event-loop thread, for synchronous callers.
+
+The eventsourcing library is synchronous and nats-py is asyncio: recorders hand
+coroutines to this thread and wait for them with a bound, so that NATS being down
+makes a write fail fast instead of hanging.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any, ClassVar, TypeVar
+
+import nats
+import structlog
+from nats.aio.client import Client
+
+from infra.errors import NatsServerTooOldError, NatsUnavailableError
+
+T = TypeVar("T")
+
+MIN_SERVER_VERSION = (2, 12, 0)
+log = structlog.get_logger(__name__)
+
+
+def check_server_version(version: tuple[int, int, int], url: str) -> None:
+    if version < MIN_SERVER_VERSION:
+        have = ".".join(map(str, version))
+        need = ".".join(map(str, MIN_SERVER_VERSION))
+        msg = (
+            f"nats-server {have} at {url} is too old: the event store needs {need} or newer "
+            "(atomic batches); upgrade it, or unset HUB_NATS_URL to use the bundled server"
+        )
+        raise NatsServerTooOldError(msg)
+
+
+class NatsConnection:
+    """A connected nats-py client with the loop thread that drives it."""
+
+    _shared: ClassVar[dict[str, NatsConnection]] = {}
+    _shared_lock: ClassVar[threading.Lock] = threading.Lock()
+
+    def __init__(self, url: str, *, timeout: float = 2.0, name: str = "hub") -> None:
+        self.url = url
+        self.timeout = timeout
+        self.loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self.loop.run_forever, name="nats-loop", daemon=True)
+        self._thread.start()
+        self._closed = False
+        try:
+            self.client: Client = self._submit(self._connect(name), timeout + 1.0)
+        except BaseException:
+            self._stop_loop()
+            raise
+
+    @classmethod
+    def shared(cls, url: str, *, timeout: float = 2.0) -> NatsConnection:
+        """The process-wide connection to `url`, made on first use."""
+        with cls._shared_lock:
+            conn = cls._shared.get(url)
+            if conn is None or conn._closed:
+                conn = cls(url, timeout=timeout)
+                cls._shared[url] = conn
+            return conn
+
+    @classmethod
+    def close_all(cls) -> None:
+        with cls._shared_lock:
+            conns, cls._shared = list(cls._shared.values()), {}
+        for conn in conns:
+            conn.close()
+
+    async def _connect(self, name: str) -> Client:
+        async def on_disconnect() -> None:
+            log.warning("nats.disconnected", url=self.url)
+
+        async def on_reconnect() -> None:
+            log.info("nats.reconnected", url=self.url)
+
+        async def on_error(error: Exception) -> None:
+            log.debug("nats.error", error=str(error))
+
+        try:
+            client = await nats.connect(
+                self.url, name=name, connect_timeout=self.timeout, allow_reconnect=True,
+                max_reconnect_attempts=-1, reconnect_time_wait=0.25,
+                disconnected_cb=on_disconnect, reconnected_cb=on_reconnect,
+                error_cb=on_error, pending_size=64 * 1024 * 1024,
+            )
+        except Exception as error:
+            msg = (
+                f"cannot reach NATS at {self.url} ({type(error).__name__}): start it, "
+                "or unset HUB_NATS_URL to use the bundled server"
+            )
+            raise NatsUnavailableError(msg) from error
+        version = client.connected_server_version
+        try:
+            check_server_version((version.major, version.minor, version.patch), self.url)
+        except NatsServerTooOldError:
+            await client.close()
+            raise
+        return client
+
+    @property
+    def is_connected(self) -> bool:
+        return bool(self.client.is_connected)
+
+    def _submit(self, coro: Coroutine[Any, Any, T], timeout: float) -> T:
+        future = asyncio.run_coroutine_threadsafe(coro, self.loop)
+        try:
+            return future.result(timeout)
+        except TimeoutError as error:
+            future.cancel()
+            msg = f"NATS at {self.url} did not answer within {timeout:.1f}s"
+            raise NatsUnavailableError(msg) from error
+
+    def run(self, factory: Callable[[], Awaitable[T]], timeout: float | None = None) -> T:
+        """Run `factory()` on the loop thread and wait at most `timeout` seconds."""
+        if self._closed:
+            msg = "the NATS connection is closed"
+            raise NatsUnavailableError(msg)
+        if not self.client.is_connected:
+            msg = f"NATS at {self.url} is unreachable (reconnecting)"
+            raise NatsUnavailableError(msg)
+
+        async def call() -> T:
+            return await factory()
+
+        return self._submit(call(), self.timeout if timeout is None else timeout)
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            self._submit(self.client.close(), 5.0)
+        except Exception:  # noqa: BLE001 - closing a dead connection must not fail shutdown
+            log.debug("nats.close_failed")
+        self._stop_loop()
+
+    def _stop_loop(self) -> None:
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self._thread.join(timeout=5)

@@ -1,0 +1,49 @@
+"""The hub's settings, read from `HUB_*` environment variables."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Every setting has a safe default for the embedded mode.
+
+    `nats_url` unset means: start the bundled nats-server in `data_dir/nats`.
+    `database_url` unset means: a SQLite file in `data_dir`.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="HUB_", extra="ignore")
+
+    env: Literal["development", "production"] = "development"
+    data_dir: Path = Path("var")
+    nats_url: str | None = None
+    database_url: str | None = None
+    stream_prefix: str = Field(default="hub", pattern=r"^[a-z][a-z0-9_]{0,15}$")
+    host: str = "127.0.0.1"
+    port: int = 8000
+    log_json: bool | None = None
+    log_level: str = "INFO"
+    secret_key: SecretStr | None = None
+    nats_timeout_s: float = Field(default=2.0, gt=0)
+    demo_tenant: str | None = "demo"
+
+    @field_validator("nats_url", "database_url", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        return None if value == "" else value
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'hub.sqlite3').resolve()}"
+
+    def require_production_secrets(self) -> None:
+        """Refuse to start in production without an explicit secret key."""
+        if self.env == "production" and self.secret_key is None:
+            msg = "HUB_SECRET_KEY must be set when HUB_ENV=production"
+            raise ValueError(msg)
