@@ -1,0 +1,1 @@
+"""The write side: ingress, command handlers, aggregates, the `hub` command line, pages."""

@@ -1,0 +1,1 @@
+"""Aggregates and rules: no framework, no I/O."""

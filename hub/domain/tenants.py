@@ -1,0 +1,28 @@
+"""The tenant: every event, subject, row, key and secret belongs to one."""
+
+from __future__ import annotations
+
+from eventsourcing.domain import event
+
+from hub.domain.base import HubAggregate, aggregate_id, check_tenant
+
+
+class Tenant(HubAggregate):
+    """A school, district or partner organisation using the hub."""
+
+    @staticmethod
+    def create_id(slug: str, *_: object, **__: object) -> str:
+        return tenant_id(slug)
+
+    @event("Registered")
+    def __init__(self, slug: str, name: str, api_key_hash: str,
+                 webhook_secret_sealed: str) -> None:
+        check_tenant(slug)
+        self.slug = slug
+        self.name = name
+        self.api_key_hashes = [api_key_hash]
+        self.webhook_secret_sealed = webhook_secret_sealed
+
+
+def tenant_id(slug: str) -> str:
+    return aggregate_id(slug, "Tenant", slug)
