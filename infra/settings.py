@@ -28,6 +28,7 @@ class Settings(BaseSettings):
     log_json: bool | None = None
     log_level: str = "INFO"
     secret_key: SecretStr | None = None
+    admin_token: SecretStr | None = None
     nats_timeout_s: float = Field(default=2.0, gt=0)
     demo_tenant: str | None = "demo"
 
@@ -44,6 +45,7 @@ class Settings(BaseSettings):
 
     def require_production_secrets(self) -> None:
         """Refuse to start in production without an explicit secret key."""
-        if self.env == "production" and self.secret_key is None:
-            msg = "HUB_SECRET_KEY must be set when HUB_ENV=production"
-            raise ValueError(msg)
+        for name in ("secret_key", "admin_token"):
+            if self.env == "production" and getattr(self, name) is None:
+                msg = f"HUB_{name.upper()} must be set when HUB_ENV=production"
+                raise ValueError(msg)
