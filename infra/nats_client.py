@@ -73,7 +73,8 @@ class NatsConnection:
 
     async def _connect(self, name: str) -> Client:
         async def on_disconnect() -> None:
-            log.warning("nats.disconnected", url=self.url)
+            if not self._closed:
+                log.warning("nats.disconnected", url=self.url)
 
         async def on_reconnect() -> None:
             log.info("nats.reconnected", url=self.url)

@@ -197,6 +197,16 @@ class Wire:
                 return out
             seq = msgs[-1].seq + 1
 
+    async def direct_first_after(self, stream: str, subject: str, start_time: str) -> int | None:
+        """The sequence of the first message on `subject` stored at or after `start_time`."""
+        body = {"start_time": start_time, "next_by_subj": subject}
+        reply = await self._request(f"$JS.API.DIRECT.GET.{stream}", json.dumps(body).encode(),
+                                    None)
+        headers = reply.headers or {}
+        if headers.get("Status"):
+            return None
+        return int(headers["Nats-Sequence"])
+
     async def direct_last(self, stream: str, subject: str) -> StoredMsg | None:
         """The newest message on `subject` (wildcards allowed), or None."""
         reply = await self._request(f"$JS.API.DIRECT.GET.{stream}",

@@ -1,0 +1,36 @@
+"""The connectors `hub connect` runs: process applications following the hub's log.
+
+Each later issue registers its connector here (Spark grade passback, evidence
+download, Caliper and webhook delivery). The foundation ships the runner and an
+empty registry.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import structlog
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class ConnectorSpec:
+    name: str
+    run: Callable[[dict[str, str], threading.Event], None]
+
+
+CONNECTORS: tuple[ConnectorSpec, ...] = ()
+
+
+def start_connectors(env: dict[str, str], stop: threading.Event) -> list[threading.Thread]:
+    threads = []
+    for spec in CONNECTORS:
+        thread = threading.Thread(target=spec.run, args=(env, stop), name=f"connector-{spec.name}",
+                                  daemon=True)
+        thread.start()
+        threads.append(thread)
+    log.info("connectors.started", names=[spec.name for spec in CONNECTORS])
+    return threads
