@@ -83,12 +83,15 @@ class NatsConnection:
             log.debug("nats.error", error=str(error))
 
         try:
+            # nats-py retries the first connect for ever when max_reconnect_attempts is
+            # negative: bound it (two attempts), then reconnect without limit once connected.
             client = await nats.connect(
                 self.url, name=name, connect_timeout=self.timeout, allow_reconnect=True,
-                max_reconnect_attempts=-1, reconnect_time_wait=0.25,
+                max_reconnect_attempts=1, reconnect_time_wait=0.25,
                 disconnected_cb=on_disconnect, reconnected_cb=on_reconnect,
                 error_cb=on_error, pending_size=64 * 1024 * 1024,
             )
+            client.options["max_reconnect_attempts"] = -1
         except Exception as error:
             msg = (
                 f"cannot reach NATS at {self.url} ({type(error).__name__}): start it, "
@@ -141,5 +144,20 @@ class NatsConnection:
         self._stop_loop()
 
     def _stop_loop(self) -> None:
+        """Cancel what still runs on the loop (a connect that timed out), stop and close it."""
+
+        async def cancel_rest() -> None:
+            tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+            for task in tasks:
+                task.cancel()
+            if tasks:
+                await asyncio.wait(tasks, timeout=2.0)
+
+        try:
+            asyncio.run_coroutine_threadsafe(cancel_rest(), self.loop).result(3.0)
+        except Exception:  # noqa: BLE001 - stopping must not fail shutdown
+            log.debug("nats.cancel_failed")
         self.loop.call_soon_threadsafe(self.loop.stop)
         self._thread.join(timeout=5)
+        if not self._thread.is_alive():
+            self.loop.close()
