@@ -1,4 +1,4 @@
-"""Replay for auditors: the log as JSON-ready records, filtered by tenant, aggregate, type and time."""
+"""Replay for auditors: the log as JSON-ready records, filtered by tenant, aggregate, type, time."""
 
 from __future__ import annotations
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import MutableMapping
 from typing import Any
 
 import structlog
@@ -11,7 +12,9 @@ import structlog
 _SECRET_KEYS = frozenset({"secret", "token", "password", "authorization", "cookie", "api_key"})
 
 
-def _redact_secrets(_: Any, __: str, event_dict: dict[str, Any]) -> dict[str, Any]:
+def _redact_secrets(
+    _: Any, __: str, event_dict: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
     """Never let a secret reach a log line, whoever passed it."""
     for key in list(event_dict):
         if any(word in key.lower() for word in _SECRET_KEYS):

@@ -94,8 +94,9 @@ def ensure_demo_tenant(runtime: Runtime) -> dict[str, Any] | None:
 
 def start_background(runtime: Runtime, stop: threading.Event, *, projections: bool,
                      connectors: bool) -> list[threading.Thread]:
-    from connectors.registry import start_connectors  # noqa: PLC0415
     from projections.registry import start_projections  # noqa: PLC0415
+
+    from connectors.registry import start_connectors  # noqa: PLC0415
 
     env = eventsourcing_env(runtime.settings, runtime.nats_url)
     threads: list[threading.Thread] = []

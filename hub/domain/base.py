@@ -1,4 +1,4 @@
-"""The base of every hub aggregate: tenant-scoped string ids and events that say where they came from.
+"""The base of every hub aggregate: tenant-scoped string ids, events that carry their origin.
 
 Aggregate ids are `<tenant>.<Type>.<uuid5 hex>`: deterministic over the tenant, the
 source and the external id, so a repeated signal lands on the same aggregate, and
