@@ -1,0 +1,6 @@
+"""The hub's HTTP ingress (FastAPI): probes, admin API, problem details, request context."""
+
+from hub.http.app import create_app
+from hub.http.readiness import Readiness, database_check, nats_check, runtime_readiness
+
+__all__ = ["Readiness", "create_app", "database_check", "nats_check", "runtime_readiness"]
