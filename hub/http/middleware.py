@@ -65,17 +65,25 @@ class RequestContextMiddleware:
         structlog.contextvars.bind_contextvars(request_id=request_id,
                                                correlation_id=correlation_id)
         started = time.perf_counter()
-        response_status = 500
-        response_started = False
+        status = 500
+        response_started = logged = False
+
+        def log_once() -> None:
+            nonlocal logged
+            if not logged:
+                logged = True
+                self._log_request(request, state, status, started)
 
         async def send_with_ids(message: Message) -> None:
-            nonlocal response_status, response_started
+            nonlocal status, response_started
             if message["type"] == "http.response.start":
                 response_started = True
-                response_status = int(message["status"])
+                status = int(message["status"])
                 headers = MutableHeaders(scope=message)
                 headers[REQUEST_ID_HEADER] = request_id
                 headers[CORRELATION_ID_HEADER] = correlation_id
+            elif message["type"] == "http.response.body" and not message.get("more_body"):
+                log_once()  # before the last byte leaves, so a client never outruns its line
             await send(message)
 
         try:
@@ -87,7 +95,7 @@ class RequestContextMiddleware:
             await internal_error_response(request.url.path, request_id)(
                 scope, receive, send_with_ids)
         finally:
-            self._log_request(request, state, response_status, started)
+            log_once()
 
     @staticmethod
     def _log_request(request: Request, state: MutableMapping[str, Any], status: int,

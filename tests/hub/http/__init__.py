@@ -1,0 +1,1 @@
+"""Tests of the HTTP app, through a real uvicorn server on loopback."""
