@@ -95,10 +95,6 @@ class HubAggregate(BaseAggregate[str]):
         context: dict[str, str] = field(
             default_factory=lambda: dict(vars(_current())), kw_only=True)
 
-        @property
-        def tenant(self) -> str:
-            return tenant_of(self.originator_id)
-
     @dataclass(frozen=True)
     class Created(Event, CanInitAggregate[str]):
         originator_topic: str
