@@ -1,0 +1,1 @@
+"""The Spark partner: SSO, webhooks, and what the hub records of them."""
