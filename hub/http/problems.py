@@ -21,6 +21,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse
 
 from infra.errors import NatsUnavailableError
+from infra.jetstream.wire import AckLostError
 
 PROBLEM_JSON = "application/problem+json"
 PROBLEM_BASE = "https://hub.example/problems/"
@@ -157,10 +158,11 @@ async def _on_validation_error(request: Request, error: Exception) -> JSONRespon
 
 
 async def _on_store_unavailable(request: Request, error: Exception) -> JSONResponse:
-    # The message names the server, not a secret, but it is an operator's concern.
+    # The message names the server, not a secret, but it is an operator's concern. Nothing
+    # is promised about the write: a commit whose acknowledgement was lost may be stored.
     log.warning("http.store_unavailable", error=str(error), error_type=type(error).__name__)
     return problem_response(
-        NATS_UNAVAILABLE, "the event store cannot be reached; nothing was recorded, retry later",
+        NATS_UNAVAILABLE, "the event store cannot be reached; retry later",
         instance=request.url.path, request_id=_request_id(request),
         headers={"Retry-After": str(RETRY_AFTER_S)})
 
@@ -178,3 +180,5 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _on_validation_error)
     app.add_exception_handler(NatsUnavailableError, _on_store_unavailable)
     app.add_exception_handler(OperationalError, _on_store_unavailable)
+    # A read that timed out inside the wire layer, should it escape the recorder unwrapped.
+    app.add_exception_handler(AckLostError, _on_store_unavailable)
