@@ -120,14 +120,19 @@ def forget_version(conn: Connection, name: str, version: int) -> None:
 
 def read_live(engine: Engine, name: str, read: Callable[[Connection, int], T],
               missing: T) -> T:
-    """`read(conn, live_version)` in one transaction; `missing` if `name` never ran.
+    """`read(conn, live_version)` in one transaction; `missing` if `name` never ran here.
 
     A rebuild drops the old version's tables right after switching: a reader that read
     the old pointer just before may find its table gone, and reads again.
     """
     for attempt in range(3):
         with engine.connect() as conn, conn.begin():
-            found = read_versions(conn, name)
+            try:
+                found = read_versions(conn, name)
+            except DBAPIError:
+                if inspect(engine).has_table(versions.name):
+                    raise
+                return missing  # no projection ever ran on this database
             if found is None:
                 return missing
             try:

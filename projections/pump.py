@@ -1,0 +1,71 @@
+"""Opening the live read model, and catching it up with the log one page per transaction."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from eventsourcing.application import Application
+from eventsourcing.persistence import Tracking
+from eventsourcing.projection import Projection
+from sqlalchemy import Connection, Engine
+
+from infra.sql import writing
+from projections import schema
+from projections.view import SqlView
+
+if TYPE_CHECKING:
+    from projections.registry import ProjectionSpec
+
+PAGE_SIZE = 1000
+AfterPage = Callable[[int], None]
+"""Called with the position reached after each committed page."""
+
+
+def open_live_view(spec: ProjectionSpec, engine: Engine) -> SqlView:
+    """The view of the live version; on the projection's first run, version 1, made empty."""
+    schema.create_shared_tables(engine)
+    with engine.connect() as conn:
+        found = schema.read_versions(conn, spec.name)
+    if found is not None:
+        # A live version's tables exist (a rebuild makes them before switching); making
+        # them here could bring back a version a rebuild has just dropped.
+        return spec.view_class(engine, found.live)
+    view = spec.view_class(engine, 1)
+    view.create_tables()
+    with writing(engine) as conn:
+        schema.register(conn, spec.name, 1)
+    return view
+
+
+def catch_up(projection: Projection[Any], app: Application[Any], *,
+             page_size: int = PAGE_SIZE, conn: Connection | None = None,
+             stop: threading.Event | None = None, after_page: AfterPage | None = None) -> int:
+    """Apply every event after the view's position up to the head; the position reached.
+
+    Each page of notifications (`select_notifications`, `page_size` at a time) is applied
+    in one transaction with its tracking position, so a crash loses at most the page
+    under way, and that page is applied again, from the last committed position. With
+    `conn`, pages join the caller's transaction instead.
+    """
+    view: SqlView = projection.view
+    if conn is None:
+        position = view.max_tracking_id(app.name) or 0
+    else:
+        position = schema.position(conn, view.projection_name, view.version, app.name) or 0
+    while stop is None or not stop.is_set():
+        notifications = app.recorder.select_notifications(
+            start=position + 1, limit=page_size, topics=projection.topics)
+        if not notifications:
+            break
+        with view.batch(conn):
+            for notification in notifications:
+                projection.process_event(app.mapper.to_domain_event(notification),
+                                         Tracking(app.name, notification.id))
+        position = notifications[-1].id
+        if after_page is not None:
+            after_page(position)
+        if len(notifications) < page_size:
+            break
+    return position

@@ -1,0 +1,106 @@
+"""Rebuilding a projection without downtime: build version N+1 beside N, then switch atomically."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import closing, contextmanager
+
+import structlog
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from sqlalchemy import Connection, Engine
+
+from infra.sql import make_engine, writing
+from projections import registry, schema
+from projections.errors import ProjectionError, RebuildInProgressError
+from projections.lease import DEFAULT_TTL, Lease, lease_for
+from projections.pump import PAGE_SIZE, catch_up, open_live_view
+from projections.registry import ProjectionSpec
+
+ProgressCallback = Callable[[int, int], None]
+"""Called with (position reached, head of the log) after each page."""
+
+log = structlog.get_logger(__name__)
+
+
+def rebuild(name: str, env: Mapping[str, str], database_url: str, *,
+            progress: ProgressCallback | None = None, page_size: int = PAGE_SIZE,
+            lease_ttl: float = DEFAULT_TTL) -> int:
+    """Rebuild projection `name` from position zero; returns the new live version.
+
+    The new version's tables are built beside the live ones (which a runner keeps
+    updating meanwhile) a page at a time; once caught up with the head, the last pages
+    and the switch of the live pointer commit in one transaction, then the old version's
+    tables are dropped. Readers see the old version, complete, until the switch. A
+    rebuild that died is resumed from its last page by the next one. Raises
+    `RebuildInProgressError` if another process is rebuilding `name`.
+    """
+    spec = registry.get(name)
+    engine = make_engine(database_url)
+    lease = lease_for(env, f"rebuild.{name}", ttl=lease_ttl)
+    try:
+        if not lease.try_acquire():
+            msg = f"{name} is being rebuilt by {lease.holder() or 'another process'}"
+            raise RebuildInProgressError(msg)
+        return rebuild_spec(spec, env, engine, lease, progress=progress, page_size=page_size)
+    finally:
+        lease.release()
+        engine.dispose()
+
+
+def rebuild_spec(spec: ProjectionSpec, env: Mapping[str, str], engine: Engine, lease: Lease,
+                 *, progress: ProgressCallback | None = None,
+                 page_size: int = PAGE_SIZE) -> int:
+    """`rebuild` with the lease held, for a projection that need not be registered."""
+    open_live_view(spec, engine)
+    with writing(engine) as conn:
+        found = _versions(conn, spec.name)
+        version = found.building or found.live + 1
+        schema.set_building(conn, spec.name, version)
+    view = spec.view_class(engine, version)
+    view.create_tables()
+    projection = spec.projection_class(view)
+    bound = log.bind(projection=spec.name, version=version)
+    bound.info("rebuild.started", live=found.live)
+    with closing(spec.application_class(env)) as app:
+
+        def after_page(position: int) -> None:
+            lease.keep()
+            if progress is not None:
+                progress(position, max(position, app.recorder.max_notification_id() or 0))
+
+        catch_up(projection, app, page_size=page_size, after_page=after_page)
+        with writing(engine) as conn:
+            # Holding the pointer's row stops the live runner's writes (PostgreSQL: they
+            # take it shared; SQLite: one writer at a time), so the last pages take the
+            # new version at least as far as the old one before it goes live.
+            current = _versions(conn, spec.name)
+            position = catch_up(projection, app, page_size=page_size, conn=conn)
+            schema.switch_live(conn, spec.name, version)
+    retired = spec.view_class(engine, current.live)
+    retired.drop_tables()
+    if progress is not None:
+        progress(position, position)
+    bound.info("rebuild.switched", position=position, retired=current.live)
+    return version
+
+
+def _versions(conn: Connection, name: str) -> schema.Versions:
+    found = schema.read_versions(conn, name, lock="update")
+    if found is None:  # open_live_view registered it: someone dropped the table meanwhile
+        msg = f"{name} is not registered in projection_versions"
+        raise ProjectionError(msg)
+    return found
+
+
+@contextmanager
+def progress_bar(description: str = "rebuilding") -> Iterator[ProgressCallback]:
+    """A rich progress bar on the terminal, and the callback that moves it."""
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+               TimeRemainingColumn())
+    with Progress(*columns, transient=False) as bar:
+        task = bar.add_task(description, total=None)
+
+        def update(position: int, head: int) -> None:
+            bar.update(task, completed=position, total=head)
+
+        yield update

@@ -1,0 +1,128 @@
+"""Running a projection: hold its lease, catch up a page at a time, then follow the log live."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping
+from contextlib import closing
+from dataclasses import dataclass
+from typing import Any
+
+import structlog
+from eventsourcing.projection import BaseProjectionRunner, Projection
+from sqlalchemy import Engine
+from sqlalchemy.exc import DBAPIError
+
+from infra.errors import NatsUnavailableError
+from infra.sql import make_engine
+from projections import registry, schema
+from projections.errors import LeaseLostError, VersionRetiredError
+from projections.lease import DEFAULT_TTL, Lease, lease_for
+from projections.pump import PAGE_SIZE, catch_up, open_live_view
+from projections.registry import ProjectionSpec
+
+POLL_S = 0.2
+log = structlog.get_logger(__name__)
+
+
+def run_projection(name: str, env: Mapping[str, str], database_url: str,
+                   stop: threading.Event, *, lease_ttl: float = DEFAULT_TTL,
+                   owner: str | None = None, page_size: int = PAGE_SIZE) -> None:
+    """Run projection `name` until `stop` is set, in this thread.
+
+    `env` is the applications' eventsourcing environment (`hub.bootstrap.eventsourcing_env`).
+    Only the holder of the projection's lease works; others wait and take over within
+    `lease_ttl` seconds of the holder dying. The holder catches up in pages, then follows
+    the log with the library's projection runner, one transaction per event; after a
+    rebuild switches versions it carries on with the new live version.
+    """
+    run_spec(registry.get(name), env, database_url, stop, lease_ttl=lease_ttl, owner=owner,
+             page_size=page_size)
+
+
+def projection_lease(name: str, env: Mapping[str, str], *, owner: str | None = None,
+                     ttl: float = DEFAULT_TTL) -> Lease:
+    return lease_for(env, f"projection.{name}", owner=owner, ttl=ttl)
+
+
+def lease_holder(name: str, env: Mapping[str, str]) -> str | None:
+    """Who runs projection `name` now (the owner of its lease), if anyone."""
+    return projection_lease(name, env).holder()
+
+
+def run_spec(spec: ProjectionSpec, env: Mapping[str, str], database_url: str,
+             stop: threading.Event, *, lease_ttl: float = DEFAULT_TTL,
+             owner: str | None = None, page_size: int = PAGE_SIZE) -> None:
+    """`run_projection` for a projection that need not be registered (tests use it)."""
+    engine = make_engine(database_url)
+    lease = projection_lease(spec.name, env, owner=owner, ttl=lease_ttl)
+    bound = log.bind(projection=spec.name, owner=lease.owner)
+    try:
+        while not stop.is_set():
+            try:
+                if lease.try_acquire():
+                    bound.info("projection.active")
+                    _Leased(spec, env, engine, lease, stop, page_size).run()
+                    continue
+            except LeaseLostError as error:
+                bound.warning("projection.lease_lost", error=str(error))
+            except (DBAPIError, NatsUnavailableError) as error:
+                # Transient: give the lease up so that a healthier standby can take it.
+                bound.warning("projection.failed", error=str(error))
+                lease.release()
+            stop.wait(lease.refresh_interval)
+    finally:
+        lease.release()
+        engine.dispose()
+        bound.info("projection.stopped")
+
+
+@dataclass
+class _Leased:
+    """The work of the lease holder, until stopped or the lease is lost."""
+
+    spec: ProjectionSpec
+    env: Mapping[str, str]
+    engine: Engine
+    lease: Lease
+    stop: threading.Event
+    page_size: int
+
+    def run(self) -> None:
+        while not self.stop.is_set():
+            view = open_live_view(self.spec, self.engine)
+            projection = self.spec.projection_class(view)
+            try:
+                with closing(self.spec.application_class(self.env)) as app:
+                    catch_up(projection, app, page_size=self.page_size, stop=self.stop,
+                             after_page=self._keep)
+                self._follow(projection)
+            except VersionRetiredError:
+                log.info("projection.version_retired", projection=self.spec.name,
+                         version=view.version)
+
+    def _keep(self, _position: int) -> None:
+        self.lease.keep()
+
+    def _follow(self, projection: Projection[Any]) -> None:
+        """Apply new events as they are recorded, until stopped or the live version changes."""
+        version = projection.view.version
+        runner: BaseProjectionRunner[Any] = BaseProjectionRunner(
+            projection=projection, application_class=self.spec.application_class,
+            tracking_recorder=projection.view, topics=projection.topics, env=self.env)
+        with runner:
+            while not self.stop.is_set():
+                runner.run_forever(timeout=POLL_S)  # re-raises the processing thread's error
+                if runner.is_interrupted.is_set():
+                    msg = "the subscription to the log ended"
+                    raise NatsUnavailableError(msg)
+                # A version switch is also noticed by the next write; checking here too
+                # moves an idle runner to the new version without waiting for one.
+                if self.lease.keep() and _live_version(self.engine, self.spec.name) != version:
+                    return
+
+
+def _live_version(engine: Engine, name: str) -> int | None:
+    with engine.connect() as conn:
+        found = schema.read_versions(conn, name)
+    return None if found is None else found.live
