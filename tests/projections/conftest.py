@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable, Iterator
+from contextlib import suppress
 from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, text
 
+from hub.bootstrap import Runtime, build_runtime, eventsourcing_env
+from infra.nats_client import NatsConnection
+from infra.settings import Settings
 from infra.sql import make_engine
 
 NewDatabase = Callable[[], str]
@@ -56,3 +60,21 @@ def engine(sql_url: str) -> Iterator[Engine]:
     engine = make_engine(sql_url)
     yield engine
     engine.dispose()
+
+
+@pytest.fixture
+def runtime(tmp_path: Path, nats_url: str, stream_prefix: str) -> Iterator[Runtime]:
+    """The hub on fresh streams; its lease bucket is deleted afterwards."""
+    settings = Settings(data_dir=tmp_path, stream_prefix=stream_prefix)
+    runtime = build_runtime(settings, nats_url)
+    yield runtime
+    runtime.hub.close()
+    connection = NatsConnection.shared(nats_url)
+    js = connection.client.jetstream()
+    with suppress(Exception):
+        connection.run(lambda: js.delete_key_value(f"{stream_prefix}_leases"), timeout=10)
+
+
+@pytest.fixture
+def env(runtime: Runtime) -> dict[str, str]:
+    return eventsourcing_env(runtime.settings, runtime.nats_url)
