@@ -2,20 +2,27 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
 from importlib.metadata import PackageNotFoundError, version
+from typing import Any
 
+from eventsourcing.application import Application
 from fastapi import FastAPI
+from sqlalchemy import Engine
 
 from hub.bootstrap import Runtime
 from hub.http import admin, health
 from hub.http.middleware import RequestContextMiddleware
 from hub.http.problems import install_problem_handlers
-from hub.http.readiness import Readiness
+from hub.http.readiness import Readiness, no_projections, runtime_readiness
+from infra.sql import make_engine
 
 TAGS = [
     {"name": "operations", "description": "Liveness and readiness probes."},
     {"name": "admin", "description": "Tenants and partners; needs the admin bearer token."},
 ]
+StatusesOf = Callable[[Application[Any], Engine], Sequence[object]]
 
 
 def _version() -> str:
@@ -25,12 +32,21 @@ def _version() -> str:
         return "0.0.0"
 
 
-def create_app(runtime: Runtime, *, readiness: Readiness,
-               admin_token: str | None = None) -> FastAPI:
+def create_app(runtime: Runtime, *, readiness: Readiness, admin_token: str | None = None,
+               on_shutdown: Sequence[Callable[[], None]] = ()) -> FastAPI:
     """The hub's HTTP app on `runtime`; the caller owns the runtime and closes it.
 
-    `admin_token` guards `/api/v1/admin`; without one the admin API answers 401.
+    `admin_token` guards `/api/v1/admin` (default: `HUB_ADMIN_TOKEN` from the runtime's
+    settings; with neither, the admin API answers 401). `on_shutdown` runs when the
+    server stops, for what was made for this app alone (its read-model engine).
     """
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        for close in on_shutdown:
+            close()
+
     app = FastAPI(
         title="Education integration hub",
         version=_version(),
@@ -39,12 +55,30 @@ def create_app(runtime: Runtime, *, readiness: Readiness,
         docs_url="/docs",
         redoc_url=None,
         openapi_url="/openapi.json",
+        lifespan=lifespan,
     )
+    configured = runtime.settings.admin_token
     app.state.runtime = runtime
     app.state.readiness = readiness
-    app.state.admin_token = admin_token or None
+    app.state.admin_token = admin_token or (configured.get_secret_value() if configured else None)
     install_problem_handlers(app)
     app.add_middleware(RequestContextMiddleware)
     app.include_router(health.router)
     app.include_router(admin.router)
     return app
+
+
+def build_http_app(runtime: Runtime, *, admin_token: str | None = None,
+                   projection_statuses: StatusesOf | None = None) -> FastAPI:
+    """The app as `hub serve` and `hub run` start it: readiness on the runtime's NATS, the
+    read-model database of its settings, and `projection_statuses(runtime.hub, engine)`
+    (pass `projections.projection_statuses`; `hub` does not import `projections`).
+    """
+    engine = make_engine(runtime.settings.resolved_database_url)
+    statuses: Callable[[], Sequence[object]] = no_projections
+    if projection_statuses is not None:
+        def statuses() -> Sequence[object]:
+            return projection_statuses(runtime.hub, engine)
+    readiness = runtime_readiness(runtime, engine, projections=statuses)
+    return create_app(runtime, readiness=readiness, admin_token=admin_token,
+                      on_shutdown=[engine.dispose])

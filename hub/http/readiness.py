@@ -8,8 +8,9 @@ database is down (an abandoned thread ends by itself through the check's own tim
 
 from __future__ import annotations
 
+import dataclasses
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -27,12 +28,22 @@ if TYPE_CHECKING:
     from hub.bootstrap import Runtime
 
 Check = Callable[[], dict[str, Any]]
-ProjectionStatuses = Callable[[], list[dict[str, Any]]]
+# Each status is a mapping or a dataclass with name, position, head and lag (None: unknown).
+ProjectionStatuses = Callable[[], Sequence[object]]
 CHECK_TIMEOUT_S = 1.0
 
 
 def no_projections() -> list[dict[str, Any]]:
     return []
+
+
+def status_as_dict(status: object) -> dict[str, Any]:
+    if isinstance(status, Mapping):
+        return dict(status)
+    if dataclasses.is_dataclass(status) and not isinstance(status, type):
+        return dataclasses.asdict(status)
+    msg = f"a projection status must be a mapping or a dataclass, not {type(status).__name__}"
+    raise TypeError(msg)
 
 
 def nats_check(connection: NatsConnection, *, timeout: float = CHECK_TIMEOUT_S) -> Check:
@@ -87,8 +98,11 @@ class Readiness:
         async with anyio.create_task_group() as group:
             group.start_soon(run, "nats", self.nats)
             group.start_soon(run, "database", self.database)
-            group.start_soon(run, "projections", self.projections)
+            group.start_soon(run, "projections", self._projection_statuses)
         return _report(results)
+
+    def _projection_statuses(self) -> list[dict[str, Any]]:
+        return [status_as_dict(status) for status in self.projections()]
 
 
 async def _bounded(check: Callable[[], Any], timeout: float) -> tuple[Any, str | None, float]:

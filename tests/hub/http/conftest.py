@@ -8,27 +8,15 @@ from pathlib import Path
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import Engine, create_engine
+from sqlalchemy import Engine
 
 from hub.bootstrap import Runtime, build_runtime
 from hub.http import Readiness, create_app, runtime_readiness
 from infra.settings import Settings
+from infra.sql import make_engine
 from tests.hub.http.live_server import live_server
 
 ADMIN_TOKEN = "test-admin-token-0123456789abcdef"
-
-
-def sqlalchemy_url(url: str) -> str:
-    """psycopg 3 is the PostgreSQL driver the hub installs."""
-    if url.startswith("postgresql://"):
-        return "postgresql+psycopg://" + url.removeprefix("postgresql://")
-    return url
-
-
-def make_engine(url: str) -> Engine:
-    url = sqlalchemy_url(url)
-    connect_args = {"connect_timeout": 2} if url.startswith("postgresql") else {}
-    return create_engine(url, connect_args=connect_args, pool_pre_ping=True)
 
 
 def admin(token: str = ADMIN_TOKEN) -> dict[str, str]:

@@ -9,7 +9,7 @@ import httpx
 
 from hub.bootstrap import Runtime
 from hub.http import Readiness, create_app, runtime_readiness
-from tests.hub.http.conftest import make_engine
+from infra.sql import make_engine
 from tests.hub.http.live_server import live_server
 
 

@@ -15,7 +15,8 @@ from hub.http import create_app, runtime_readiness
 from infra.nats_client import NatsConnection
 from infra.nats_server import EmbeddedNatsServer
 from infra.settings import Settings
-from tests.hub.http.conftest import ADMIN_TOKEN, admin, make_engine
+from infra.sql import make_engine
+from tests.hub.http.conftest import ADMIN_TOKEN, admin
 from tests.hub.http.live_server import live_server
 
 # Each request is bounded well below what a hang would take; no assertion is on timing.
