@@ -130,9 +130,11 @@ def read_live(engine: Engine, name: str, read: Callable[[Connection, int], T],
             try:
                 found = read_versions(conn, name)
             except DBAPIError:
-                if inspect(engine).has_table(versions.name):
+                if not inspect(engine).has_table(versions.name):
+                    return missing  # no projection ever ran on this database
+                if attempt == 2:
                     raise
-                return missing  # no projection ever ran on this database
+                continue  # made meanwhile by a first run
             if found is None:
                 return missing
             try:
