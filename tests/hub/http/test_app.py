@@ -11,8 +11,7 @@ import httpx
 from pydantic import SecretStr
 
 from hub.bootstrap import Runtime, build_runtime
-from hub.http import Readiness, create_app
-from hub.http.app import build_http_app
+from hub.http import Readiness, build_http_app, create_app
 from infra.settings import Settings
 from tests.hub.http.conftest import admin
 from tests.hub.http.live_server import live_server
@@ -72,3 +71,11 @@ def test_build_http_app_reports_the_projection_statuses_it_is_given(runtime: Run
         {"name": "event_counts", "position": 3, "head": 3, "lag": 0}]
     assert seen[0] == (runtime.hub, "sqlite")
     assert (runtime.settings.data_dir / "hub.sqlite3").exists()
+
+
+def test_the_package_exports_what_it_says() -> None:
+    import hub.http  # noqa: PLC0415
+
+    public = {name for name in vars(hub.http) if not name.startswith("_")}
+    modules = {"app", "admin", "deps", "health", "middleware", "problems", "readiness"}
+    assert set(hub.http.__all__) == public - modules
