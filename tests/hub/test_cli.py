@@ -84,7 +84,7 @@ def test_run_starts_everything_with_a_demo_tenant_and_stops_cleanly(tmp_path: Pa
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         ready = _wait_ready(f"http://127.0.0.1:{port}/readyz", process)
-        assert ready.json()["status"] == "ok"
+        assert ready.json()["status"] == "ready"
         assert _nats_pids(data_dir), "the bundled nats-server runs"
         demo = json.loads((data_dir / "demo-tenant.json").read_text())
         assert demo["tenant"] == "demo"
