@@ -67,23 +67,30 @@ class Lease:
 
     @property
     def refresh_interval(self) -> float:
+        self._bucket()  # the TTL is the bucket's
         return self.ttl / 3
 
     def _bucket(self) -> Any:
         if self._kv is None:
             js = self.connection.client.jetstream()
 
-            async def open_bucket() -> Any:
+            async def open_bucket() -> tuple[Any, float | None]:
                 try:
-                    return await js.key_value(self.bucket)
+                    kv = await js.key_value(self.bucket)
                 except BucketNotFoundError:
-                    pass
-                try:
-                    return await js.create_key_value(bucket=self.bucket, ttl=self.ttl, history=1)
-                except BadRequestError:  # made meanwhile by another process
-                    return await js.key_value(self.bucket)
+                    try:
+                        kv = await js.create_key_value(bucket=self.bucket, ttl=self.ttl,
+                                                       history=1)
+                    except BadRequestError:  # made meanwhile by another process
+                        kv = await js.key_value(self.bucket)
+                return kv, (await kv.status()).ttl
 
-            self._kv = self.connection.run(open_bucket, timeout=10)
+            kv, ttl = self.connection.run(open_bucket, timeout=10)
+            if ttl and ttl != self.ttl:
+                # The bucket's max age is what the server enforces, whatever we asked for.
+                log.info("lease.ttl_from_bucket", bucket=self.bucket, asked=self.ttl, ttl=ttl)
+                self.ttl = ttl
+            self._kv = kv
         return self._kv
 
     def try_acquire(self) -> bool:
@@ -124,7 +131,7 @@ class Lease:
 
     def keep(self) -> bool:
         """Refresh the lease if a third of its TTL has passed since; True if it did."""
-        if monotonic() - self._refreshed_at < self.refresh_interval:
+        if monotonic() - self._refreshed_at < self.ttl / 3:
             return False
         self.refresh()
         return True
@@ -136,7 +143,7 @@ class Lease:
             return
         kv = self._bucket()
         # Already someone else's, or unreachable: either way it lapses by itself.
-        with suppress(KeyWrongLastSequenceError, NatsUnavailableError):
+        with suppress(KeyWrongLastSequenceError, BadRequestError, NatsUnavailableError):
             self.connection.run(lambda: kv.delete(self.key, last=revision))
         log.info("lease.released", key=self.key, owner=self.owner)
 

@@ -35,16 +35,16 @@ def rebuild(name: str, env: Mapping[str, str], database_url: str, *,
     `RebuildInProgressError` if another process is rebuilding `name`.
     """
     spec = registry.get(name)
-    engine = make_engine(database_url)
     lease = lease_for(env, f"rebuild.{name}", ttl=lease_ttl)
+    if not lease.try_acquire():
+        msg = f"{name} is being rebuilt by {lease.holder() or 'another process'}"
+        raise RebuildInProgressError(msg)
+    engine = make_engine(database_url)
     try:
-        if not lease.try_acquire():
-            msg = f"{name} is being rebuilt by {lease.holder() or 'another process'}"
-            raise RebuildInProgressError(msg)
         return rebuild_spec(spec, env, engine, lease, progress=progress, page_size=page_size)
     finally:
-        lease.release()
         engine.dispose()
+        lease.release()
 
 
 def rebuild_spec(spec: ProjectionSpec, env: Mapping[str, str], engine: Engine, lease: Lease,

@@ -72,8 +72,8 @@ def run_spec(spec: ProjectionSpec, env: Mapping[str, str], database_url: str,
                 lease.release()
             stop.wait(lease.refresh_interval)
     finally:
-        lease.release()
         engine.dispose()
+        lease.release()
         bound.info("projection.stopped")
 
 
