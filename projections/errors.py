@@ -1,10 +1,10 @@
 """The errors of the projections package.
 
-    ProjectionError                 base of everything raised here
-    ├── UnknownProjectionError      no projection is registered under that name
-    ├── VersionRetiredError         a writer's read-model version is no longer live nor building
-    ├── LeaseLostError              another runner holds the lease this one thought it held
-    └── RebuildInProgressError      another process is rebuilding that projection
+ProjectionError                 base of everything raised here
+├── UnknownProjectionError      no projection is registered under that name
+├── VersionRetiredError         a writer's read-model version is no longer live nor building
+├── LeaseLostError              another runner holds the lease this one thought it held
+└── RebuildInProgressError      another process is rebuilding that projection
 """
 
 from __future__ import annotations

@@ -26,7 +26,8 @@ class EventCountsView(SqlView):
 
     def define_tables(self, metadata: MetaData) -> None:
         self.counts = Table(
-            self.table_name(), metadata,
+            self.table_name(),
+            metadata,
             Column("tenant", String(64), primary_key=True),
             Column("event_type", String(200), primary_key=True),
             Column("count", BigInteger, nullable=False),
@@ -36,12 +37,20 @@ class EventCountsView(SqlView):
     def count_event(self, tenant: str, event_type: str, tracking: Tracking) -> None:
         with self.changing(tracking) as conn:
             statement = upsert(conn, self.counts).values(
-                tenant=tenant, event_type=event_type, count=1,
-                last_position=tracking.notification_id)
-            conn.execute(statement.on_conflict_do_update(
-                index_elements=[self.counts.c.tenant, self.counts.c.event_type],
-                set_={"count": self.counts.c.count + 1,
-                      "last_position": statement.excluded.last_position}))
+                tenant=tenant,
+                event_type=event_type,
+                count=1,
+                last_position=tracking.notification_id,
+            )
+            conn.execute(
+                statement.on_conflict_do_update(
+                    index_elements=[self.counts.c.tenant, self.counts.c.event_type],
+                    set_={
+                        "count": self.counts.c.count + 1,
+                        "last_position": statement.excluded.last_position,
+                    },
+                )
+            )
 
 
 class EventCountsProjection(Projection[EventCountsView]):
@@ -51,8 +60,9 @@ class EventCountsProjection(Projection[EventCountsView]):
     topics = ()
 
     def process_event(self, domain_event: Any, tracking: Tracking) -> None:
-        self.view.count_event(tenant_of(str(domain_event.originator_id)),
-                              type(domain_event).__qualname__, tracking)
+        self.view.count_event(
+            tenant_of(str(domain_event.originator_id)), type(domain_event).__qualname__, tracking
+        )
 
 
 def counts(engine: Engine, tenant: str) -> list[EventCount]:
@@ -60,8 +70,11 @@ def counts(engine: Engine, tenant: str) -> list[EventCount]:
 
     def read(conn: Connection, version: int) -> list[EventCount]:
         table = EventCountsView(conn.engine, version).counts
-        rows = conn.execute(select(table.c.event_type, table.c.count, table.c.last_position)
-                            .where(table.c.tenant == tenant).order_by(table.c.event_type))
+        rows = conn.execute(
+            select(table.c.event_type, table.c.count, table.c.last_position)
+            .where(table.c.tenant == tenant)
+            .order_by(table.c.event_type)
+        )
         return [(row[0], row[1], row[2]) for row in rows]
 
     return read_live(engine, NAME, read, missing=[])

@@ -50,8 +50,15 @@ def new_owner() -> str:
 class Lease:
     """A named lease that one owner at a time holds, lapsing `ttl` seconds after its refresh."""
 
-    def __init__(self, connection: NatsConnection, bucket: str, key: str, *,
-                 owner: str | None = None, ttl: float = DEFAULT_TTL) -> None:
+    def __init__(
+        self,
+        connection: NatsConnection,
+        bucket: str,
+        key: str,
+        *,
+        owner: str | None = None,
+        ttl: float = DEFAULT_TTL,
+    ) -> None:
         self.connection = connection
         self.bucket = bucket
         self.key = key
@@ -67,7 +74,7 @@ class Lease:
 
     @property
     def refresh_interval(self) -> float:
-        self._bucket()  # the TTL is the bucket's
+        """A third of the TTL (the bucket's, once opened)."""
         return self.ttl / 3
 
     def _bucket(self) -> Any:
@@ -79,8 +86,7 @@ class Lease:
                     kv = await js.key_value(self.bucket)
                 except BucketNotFoundError:
                     try:
-                        kv = await js.create_key_value(bucket=self.bucket, ttl=self.ttl,
-                                                       history=1)
+                        kv = await js.create_key_value(bucket=self.bucket, ttl=self.ttl, history=1)
                     except BadRequestError:  # made meanwhile by another process
                         kv = await js.key_value(self.bucket)
                 return kv, (await kv.status()).ttl
@@ -116,7 +122,8 @@ class Lease:
         revision = self._revision
         try:
             self._revision = self.connection.run(
-                lambda: kv.update(self.key, self.owner.encode(), last=revision))
+                lambda: kv.update(self.key, self.owner.encode(), last=revision)
+            )
         except KeyWrongLastSequenceError as error:
             self._revision = None
             msg = f"lease {self.key} was taken over: {self.owner} stalled past {self.ttl}s"
@@ -131,7 +138,7 @@ class Lease:
 
     def keep(self) -> bool:
         """Refresh the lease if a third of its TTL has passed since; True if it did."""
-        if monotonic() - self._refreshed_at < self.ttl / 3:
+        if monotonic() - self._refreshed_at < self.refresh_interval:
             return False
         self.refresh()
         return True
@@ -157,8 +164,9 @@ class Lease:
         return bytes(entry.value).decode() if entry.value else None
 
 
-def lease_for(env: Mapping[str, str], key: str, *, owner: str | None = None,
-              ttl: float = DEFAULT_TTL) -> Lease:
+def lease_for(
+    env: Mapping[str, str], key: str, *, owner: str | None = None, ttl: float = DEFAULT_TTL
+) -> Lease:
     """The lease `key` in the bucket of the event store that `env` names."""
     url = env.get("NATS_URL")
     if not url:

@@ -39,9 +39,15 @@ def open_live_view(spec: ProjectionSpec, engine: Engine) -> SqlView:
     return view
 
 
-def catch_up(projection: Projection[Any], app: Application[Any], *,
-             page_size: int = PAGE_SIZE, conn: Connection | None = None,
-             stop: threading.Event | None = None, after_page: AfterPage | None = None) -> int:
+def catch_up(
+    projection: Projection[Any],
+    app: Application[Any],
+    *,
+    page_size: int = PAGE_SIZE,
+    conn: Connection | None = None,
+    stop: threading.Event | None = None,
+    after_page: AfterPage | None = None,
+) -> int:
     """Apply every event after the view's position up to the head; the position reached.
 
     Each page of notifications (`select_notifications`, `page_size` at a time) is applied
@@ -56,13 +62,15 @@ def catch_up(projection: Projection[Any], app: Application[Any], *,
         position = schema.position(conn, view.projection_name, view.version, app.name) or 0
     while stop is None or not stop.is_set():
         notifications = app.recorder.select_notifications(
-            start=position + 1, limit=page_size, topics=projection.topics)
+            start=position + 1, limit=page_size, topics=projection.topics
+        )
         if not notifications:
             break
         with view.batch(conn):
             for notification in notifications:
-                projection.process_event(app.mapper.to_domain_event(notification),
-                                         Tracking(app.name, notification.id))
+                projection.process_event(
+                    app.mapper.to_domain_event(notification), Tracking(app.name, notification.id)
+                )
         position = notifications[-1].id
         if after_page is not None:
             after_page(position)

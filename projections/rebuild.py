@@ -22,9 +22,15 @@ ProgressCallback = Callable[[int, int], None]
 log = structlog.get_logger(__name__)
 
 
-def rebuild(name: str, env: Mapping[str, str], database_url: str, *,
-            progress: ProgressCallback | None = None, page_size: int = PAGE_SIZE,
-            lease_ttl: float = DEFAULT_TTL) -> int:
+def rebuild(
+    name: str,
+    env: Mapping[str, str],
+    database_url: str,
+    *,
+    progress: ProgressCallback | None = None,
+    page_size: int = PAGE_SIZE,
+    lease_ttl: float = DEFAULT_TTL,
+) -> int:
     """Rebuild projection `name` from position zero; returns the new live version.
 
     The new version's tables are built beside the live ones (which a runner keeps
@@ -47,9 +53,15 @@ def rebuild(name: str, env: Mapping[str, str], database_url: str, *,
         lease.release()
 
 
-def rebuild_spec(spec: ProjectionSpec, env: Mapping[str, str], engine: Engine, lease: Lease,
-                 *, progress: ProgressCallback | None = None,
-                 page_size: int = PAGE_SIZE) -> int:
+def rebuild_spec(
+    spec: ProjectionSpec,
+    env: Mapping[str, str],
+    engine: Engine,
+    lease: Lease,
+    *,
+    progress: ProgressCallback | None = None,
+    page_size: int = PAGE_SIZE,
+) -> int:
     """`rebuild` with the lease held, for a projection that need not be registered."""
     open_live_view(spec, engine)
     with writing(engine) as conn:
@@ -95,8 +107,12 @@ def _versions(conn: Connection, name: str) -> schema.Versions:
 @contextmanager
 def progress_bar(description: str = "rebuilding") -> Iterator[ProgressCallback]:
     """A rich progress bar on the terminal, and the callback that moves it."""
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-               TimeRemainingColumn())
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+    )
     with Progress(*columns, transient=False) as bar:
         task = bar.add_task(description, total=None)
 

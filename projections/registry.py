@@ -29,9 +29,8 @@ class ProjectionSpec:
 
 
 PROJECTIONS: dict[str, ProjectionSpec] = {
-    spec.name: spec for spec in (
-        ProjectionSpec("event_counts", EventCountsProjection, EventCountsView),
-    )
+    spec.name: spec
+    for spec in (ProjectionSpec("event_counts", EventCountsProjection, EventCountsView),)
 }
 
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import structlog
+from eventsourcing.persistence import IntegrityError
 from eventsourcing.projection import BaseProjectionRunner, Projection
 from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError
@@ -25,9 +26,16 @@ POLL_S = 0.2
 log = structlog.get_logger(__name__)
 
 
-def run_projection(name: str, env: Mapping[str, str], database_url: str,
-                   stop: threading.Event, *, lease_ttl: float = DEFAULT_TTL,
-                   owner: str | None = None, page_size: int = PAGE_SIZE) -> None:
+def run_projection(
+    name: str,
+    env: Mapping[str, str],
+    database_url: str,
+    stop: threading.Event,
+    *,
+    lease_ttl: float = DEFAULT_TTL,
+    owner: str | None = None,
+    page_size: int = PAGE_SIZE,
+) -> None:
     """Run projection `name` until `stop` is set, in this thread.
 
     `env` is the applications' eventsourcing environment (`hub.bootstrap.eventsourcing_env`).
@@ -36,12 +44,20 @@ def run_projection(name: str, env: Mapping[str, str], database_url: str,
     the log with the library's projection runner, one transaction per event; after a
     rebuild switches versions it carries on with the new live version.
     """
-    run_spec(registry.get(name), env, database_url, stop, lease_ttl=lease_ttl, owner=owner,
-             page_size=page_size)
+    run_spec(
+        registry.get(name),
+        env,
+        database_url,
+        stop,
+        lease_ttl=lease_ttl,
+        owner=owner,
+        page_size=page_size,
+    )
 
 
-def projection_lease(name: str, env: Mapping[str, str], *, owner: str | None = None,
-                     ttl: float = DEFAULT_TTL) -> Lease:
+def projection_lease(
+    name: str, env: Mapping[str, str], *, owner: str | None = None, ttl: float = DEFAULT_TTL
+) -> Lease:
     return lease_for(env, f"projection.{name}", owner=owner, ttl=ttl)
 
 
@@ -50,9 +66,16 @@ def lease_holder(name: str, env: Mapping[str, str]) -> str | None:
     return projection_lease(name, env).holder()
 
 
-def run_spec(spec: ProjectionSpec, env: Mapping[str, str], database_url: str,
-             stop: threading.Event, *, lease_ttl: float = DEFAULT_TTL,
-             owner: str | None = None, page_size: int = PAGE_SIZE) -> None:
+def run_spec(
+    spec: ProjectionSpec,
+    env: Mapping[str, str],
+    database_url: str,
+    stop: threading.Event,
+    *,
+    lease_ttl: float = DEFAULT_TTL,
+    owner: str | None = None,
+    page_size: int = PAGE_SIZE,
+) -> None:
     """`run_projection` for a projection that need not be registered (tests use it)."""
     engine = make_engine(database_url)
     lease = projection_lease(spec.name, env, owner=owner, ttl=lease_ttl)
@@ -66,6 +89,10 @@ def run_spec(spec: ProjectionSpec, env: Mapping[str, str], database_url: str,
                     continue
             except LeaseLostError as error:
                 bound.warning("projection.lease_lost", error=str(error))
+            except IntegrityError as error:
+                # Another runner applied these events first: this one had stalled.
+                bound.warning("projection.overtaken", error=str(error))
+                lease.release()
             except (DBAPIError, NatsUnavailableError) as error:
                 # Transient: give the lease up so that a healthier standby can take it.
                 bound.warning("projection.failed", error=str(error))
@@ -94,12 +121,18 @@ class _Leased:
             projection = self.spec.projection_class(view)
             try:
                 with closing(self.spec.application_class(self.env)) as app:
-                    catch_up(projection, app, page_size=self.page_size, stop=self.stop,
-                             after_page=self._keep)
+                    catch_up(
+                        projection,
+                        app,
+                        page_size=self.page_size,
+                        stop=self.stop,
+                        after_page=self._keep,
+                    )
                 self._follow(projection)
             except VersionRetiredError:
-                log.info("projection.version_retired", projection=self.spec.name,
-                         version=view.version)
+                log.info(
+                    "projection.version_retired", projection=self.spec.name, version=view.version
+                )
 
     def _keep(self, _position: int) -> None:
         self.lease.keep()
@@ -108,8 +141,12 @@ class _Leased:
         """Apply new events as they are recorded, until stopped or the live version changes."""
         version = projection.view.version
         runner: BaseProjectionRunner[Any] = BaseProjectionRunner(
-            projection=projection, application_class=self.spec.application_class,
-            tracking_recorder=projection.view, topics=projection.topics, env=self.env)
+            projection=projection,
+            application_class=self.spec.application_class,
+            tracking_recorder=projection.view,
+            topics=projection.topics,
+            env=self.env,
+        )
         with runner:
             while not self.stop.is_set():
                 runner.run_forever(timeout=POLL_S)  # re-raises the processing thread's error

@@ -34,14 +34,16 @@ T = TypeVar("T")
 metadata = MetaData()
 
 versions = Table(
-    "projection_versions", metadata,
+    "projection_versions",
+    metadata,
     Column("projection", String(100), primary_key=True),
     Column("live_version", Integer, nullable=False),
     Column("building_version", Integer, nullable=True),
 )
 
 tracking = Table(
-    "projection_tracking", metadata,
+    "projection_tracking",
+    metadata,
     Column("projection", String(100), primary_key=True),
     Column("version", Integer, primary_key=True),
     Column("application_name", String(100), primary_key=True),
@@ -79,11 +81,13 @@ def create_shared_tables(engine: Engine) -> None:
     create_tables(engine, metadata.sorted_tables)
 
 
-def read_versions(conn: Connection, name: str,
-                  lock: Literal["share", "update"] | None = None) -> Versions | None:
+def read_versions(
+    conn: Connection, name: str, lock: Literal["share", "update"] | None = None
+) -> Versions | None:
     """The versions of `name`; `lock` holds its row until the transaction ends (PostgreSQL)."""
     query = select(versions.c.live_version, versions.c.building_version).where(
-        versions.c.projection == name)
+        versions.c.projection == name
+    )
     if lock is not None:
         query = query.with_for_update(read=lock == "share")
     row = conn.execute(query).first()
@@ -97,29 +101,37 @@ def register(conn: Connection, name: str, version: int = 1) -> None:
 
 
 def set_building(conn: Connection, name: str, version: int | None) -> None:
-    conn.execute(update(versions).where(versions.c.projection == name)
-                 .values(building_version=version))
+    conn.execute(
+        update(versions).where(versions.c.projection == name).values(building_version=version)
+    )
 
 
 def switch_live(conn: Connection, name: str, version: int) -> None:
     """Make `version` live and end the build (the caller holds the row's update lock)."""
-    conn.execute(update(versions).where(versions.c.projection == name)
-                 .values(live_version=version, building_version=None))
+    conn.execute(
+        update(versions)
+        .where(versions.c.projection == name)
+        .values(live_version=version, building_version=None)
+    )
 
 
 def position(conn: Connection, name: str, version: int, application_name: str) -> int | None:
-    return conn.execute(select(tracking.c.notification_id).where(
-        tracking.c.projection == name, tracking.c.version == version,
-        tracking.c.application_name == application_name)).scalar()
+    return conn.execute(
+        select(tracking.c.notification_id).where(
+            tracking.c.projection == name,
+            tracking.c.version == version,
+            tracking.c.application_name == application_name,
+        )
+    ).scalar()
 
 
 def forget_version(conn: Connection, name: str, version: int) -> None:
-    conn.execute(delete(tracking).where(tracking.c.projection == name,
-                                        tracking.c.version == version))
+    conn.execute(
+        delete(tracking).where(tracking.c.projection == name, tracking.c.version == version)
+    )
 
 
-def read_live(engine: Engine, name: str, read: Callable[[Connection, int], T],
-              missing: T) -> T:
+def read_live(engine: Engine, name: str, read: Callable[[Connection, int], T], missing: T) -> T:
     """`read(conn, live_version)` in one transaction; `missing` if `name` never ran here.
 
     A rebuild drops the old version's tables right after switching: a reader that read

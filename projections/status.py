@@ -49,9 +49,16 @@ def projection_statuses(hub_app: Application[Any], engine: Engine) -> list[Proje
                 if found is not None and found.building is not None:
                     built = schema.position(conn, name, found.building, application_name)
                     rebuilding = RebuildProgress(found.building, built or 0)
-        statuses.append(ProjectionStatus(
-            name=name, live_version=None if found is None else found.live,
-            position=position, head=head, lag=max(head - position, 0), rebuilding=rebuilding))
+        statuses.append(
+            ProjectionStatus(
+                name=name,
+                live_version=None if found is None else found.live,
+                position=position,
+                head=head,
+                lag=max(head - position, 0),
+                rebuilding=rebuilding,
+            )
+        )
     return statuses
 
 
@@ -59,9 +66,11 @@ def live_position(engine: Engine, name: str) -> int | None:
     """The position of the live version of projection `name`, None if it has none."""
     application_name = registry.get(name).application_name
     return schema.read_live(
-        engine, name,
+        engine,
+        name,
         lambda conn, version: schema.position(conn, name, version, application_name),
-        missing=None)
+        missing=None,
+    )
 
 
 def wait_for(engine: Engine, name: str, position: int, timeout: float = 5.0) -> None:

@@ -104,8 +104,9 @@ class SqlView(TrackingRecorder):
         if batch is not None:
             current = batch.pending.get(tracking.application_name)
             if current is None:
-                current = schema.position(batch.conn, self.projection_name, self.version,
-                                          tracking.application_name)
+                current = schema.position(
+                    batch.conn, self.projection_name, self.version, tracking.application_name
+                )
             if current is not None and tracking.notification_id <= current:
                 raise IntegrityError(self._not_after(tracking, current))
             batch.pending[tracking.application_name] = tracking.notification_id
@@ -127,32 +128,44 @@ class SqlView(TrackingRecorder):
     def _check_version(self, conn: Connection) -> None:
         found = schema.read_versions(conn, self.projection_name, lock="share")
         if found is not None and self.version not in (found.live, found.building):
-            msg = (f"{self.projection_name} version {self.version} is retired "
-                   f"(live: {found.live})")
+            msg = f"{self.projection_name} version {self.version} is retired (live: {found.live})"
             raise VersionRetiredError(msg)
 
     def _write_tracking(self, conn: Connection, tracking: Tracking) -> None:
         # One row per upstream, moved only forward: a second writer that applied the
         # same event loses here, and its whole transaction with it.
         t = schema.tracking
-        key = (t.c.projection == self.projection_name, t.c.version == self.version,
-               t.c.application_name == tracking.application_name)
-        moved = conn.execute(update(t).where(*key, t.c.notification_id < tracking.notification_id)
-                             .values(notification_id=tracking.notification_id))
+        key = (
+            t.c.projection == self.projection_name,
+            t.c.version == self.version,
+            t.c.application_name == tracking.application_name,
+        )
+        moved = conn.execute(
+            update(t)
+            .where(*key, t.c.notification_id < tracking.notification_id)
+            .values(notification_id=tracking.notification_id)
+        )
         if moved.rowcount == 1:
             return
-        current = schema.position(conn, self.projection_name, self.version,
-                                  tracking.application_name)
+        current = schema.position(
+            conn, self.projection_name, self.version, tracking.application_name
+        )
         if current is not None:
             raise IntegrityError(self._not_after(tracking, current))
         try:
-            conn.execute(insert(t).values(
-                projection=self.projection_name, version=self.version,
-                application_name=tracking.application_name,
-                notification_id=tracking.notification_id))
+            conn.execute(
+                insert(t).values(
+                    projection=self.projection_name,
+                    version=self.version,
+                    application_name=tracking.application_name,
+                    notification_id=tracking.notification_id,
+                )
+            )
         except sa_exc.IntegrityError as error:
             raise IntegrityError(str(error.orig)) from error
 
     def _not_after(self, tracking: Tracking, current: int) -> str:
-        return (f"{self.projection_name} v{self.version}: {tracking.application_name} "
-                f"position {tracking.notification_id} is not after {current}")
+        return (
+            f"{self.projection_name} v{self.version}: {tracking.application_name} "
+            f"position {tracking.notification_id} is not after {current}"
+        )

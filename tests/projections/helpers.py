@@ -52,15 +52,19 @@ class Ledger:
         return [(t, e, n, self.last[t, e]) for (t, e), n in sorted(self.counts.items())]
 
 
-def record_probes(hub: Hub, ledger: Ledger, tenants: list[str], per_tenant: int,
-                  chunk: int = 50) -> None:
+def record_probes(
+    hub: Hub, ledger: Ledger, tenants: list[str], per_tenant: int, chunk: int = 50
+) -> None:
     """Record `per_tenant` new probes for each tenant, `chunk` aggregates per commit."""
     start = sum(n for (_, e), n in ledger.counts.items() if e == "Probe.Made")
     probes = [Probe(tenant, f"p{start + i}") for i in range(per_tenant) for tenant in tenants]
     for offset in range(0, len(probes), chunk):
-        for recording in hub.save(*probes[offset:offset + chunk]):
-            ledger.add(tenant_of(str(recording.domain_event.originator_id)), "Probe.Made",
-                       recording.notification.id)
+        for recording in hub.save(*probes[offset : offset + chunk]):
+            ledger.add(
+                tenant_of(str(recording.domain_event.originator_id)),
+                "Probe.Made",
+                recording.notification.id,
+            )
 
 
 def register_tenants(runtime: Any, ledger: Ledger, slugs: list[str]) -> None:
@@ -72,16 +76,19 @@ def register_tenants(runtime: Any, ledger: Ledger, slugs: list[str]) -> None:
 class RunnerThread:
     """A projection runner in a thread; `stop()` ends it and re-raises what it raised."""
 
-    def __init__(self, spec: ProjectionSpec, env: Mapping[str, str], database_url: str,
-                 **options: Any) -> None:
+    def __init__(
+        self, spec: ProjectionSpec, env: Mapping[str, str], database_url: str, **options: Any
+    ) -> None:
         self.stop_event = threading.Event()
         self.error: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, args=(spec, env, database_url),
-                                        kwargs=options, daemon=True)
+        self._thread = threading.Thread(
+            target=self._run, args=(spec, env, database_url), kwargs=options, daemon=True
+        )
         self._thread.start()
 
-    def _run(self, spec: ProjectionSpec, env: Mapping[str, str], database_url: str,
-             **options: Any) -> None:
+    def _run(
+        self, spec: ProjectionSpec, env: Mapping[str, str], database_url: str, **options: Any
+    ) -> None:
         try:
             run_spec(spec, env, database_url, self.stop_event, **options)
         except BaseException as error:  # noqa: BLE001 - handed to the test thread
@@ -96,8 +103,9 @@ class RunnerThread:
 
 
 @contextmanager
-def running(spec: ProjectionSpec, env: Mapping[str, str], database_url: str,
-            **options: Any) -> Iterator[RunnerThread]:
+def running(
+    spec: ProjectionSpec, env: Mapping[str, str], database_url: str, **options: Any
+) -> Iterator[RunnerThread]:
     runner = RunnerThread(spec, env, database_url, **options)
     try:
         yield runner

@@ -12,8 +12,9 @@ from tests.projections.helpers import Ledger, record_probes, register_tenants, r
 SPEC = registry.get("event_counts")
 
 
-def test_counts_per_tenant_and_event_type(runtime: Runtime, env: dict[str, str],
-                                          sql_url: str, engine: Engine) -> None:
+def test_counts_per_tenant_and_event_type(
+    runtime: Runtime, env: dict[str, str], sql_url: str, engine: Engine
+) -> None:
     ledger = Ledger()
     register_tenants(runtime, ledger, ["alpha", "beta"])
     record_probes(runtime.hub, ledger, ["alpha"], per_tenant=3)
@@ -28,12 +29,16 @@ def test_counts_per_tenant_and_event_type(runtime: Runtime, env: dict[str, str],
         gamma, beta_later = counts(engine, "gamma"), counts(engine, "beta")
 
     made = ledger.last["alpha", "Probe.Made"]
-    assert alpha == [("Probe.Made", 3, made),
-                     ("Tenant.Registered", 1, ledger.last["alpha", "Tenant.Registered"])]
+    assert alpha == [
+        ("Probe.Made", 3, made),
+        ("Tenant.Registered", 1, ledger.last["alpha", "Tenant.Registered"]),
+    ]
     assert beta == [("Tenant.Registered", 1, ledger.last["beta", "Tenant.Registered"])]
     assert gamma == [("Tenant.Registered", 1, ledger.last["gamma", "Tenant.Registered"])]
-    assert beta_later == [("Probe.Made", 2, ledger.last["beta", "Probe.Made"]),
-                          ("Tenant.Registered", 1, ledger.last["beta", "Tenant.Registered"])]
+    assert beta_later == [
+        ("Probe.Made", 2, ledger.last["beta", "Probe.Made"]),
+        ("Tenant.Registered", 1, ledger.last["beta", "Tenant.Registered"]),
+    ]
     assert all_counts(engine) == ledger.rows()
     assert counts(engine, "nobody") == []
 

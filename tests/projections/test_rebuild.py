@@ -9,7 +9,14 @@ import pytest
 from sqlalchemy import Engine, inspect
 
 from hub.bootstrap import Runtime
-from projections import RebuildInProgressError, projection_statuses, rebuild, registry, wait_for
+from projections import (
+    RebuildInProgressError,
+    progress_bar,
+    projection_statuses,
+    rebuild,
+    registry,
+    wait_for,
+)
 from projections.event_counts import NAME, all_counts
 from projections.lease import lease_for
 from projections.status import live_position
@@ -20,7 +27,8 @@ TTL = 1.5
 
 
 def test_rebuild_switches_atomically_to_identical_rows(
-        runtime: Runtime, env: dict[str, str], sql_url: str, engine: Engine) -> None:
+    runtime: Runtime, env: dict[str, str], sql_url: str, engine: Engine
+) -> None:
     ledger = Ledger()
     register_tenants(runtime, ledger, ["alpha", "beta"])
     record_probes(runtime.hub, ledger, ["alpha", "beta"], per_tenant=300)
@@ -35,8 +43,13 @@ def test_rebuild_switches_atomically_to_identical_rows(
         def progress(position: int, head: int) -> None:
             if position < head:
                 [status] = projection_statuses(runtime.hub, engine)
-                mid_build.append({"status": status, "rows": all_counts(engine),
-                                  "live_position": live_position(engine, NAME)})
+                mid_build.append(
+                    {
+                        "status": status,
+                        "rows": all_counts(engine),
+                        "live_position": live_position(engine, NAME),
+                    }
+                )
 
         reads: list[list[tuple[str, str, int, int]]] = []
         errors: list[BaseException] = []
@@ -86,13 +99,20 @@ def test_rebuild_switches_atomically_to_identical_rows(
 
 
 def test_rebuild_without_a_runner_builds_everything(
-        runtime: Runtime, env: dict[str, str], sql_url: str, engine: Engine) -> None:
+    runtime: Runtime, env: dict[str, str], sql_url: str, engine: Engine
+) -> None:
     ledger = Ledger()
     register_tenants(runtime, ledger, ["alpha"])
     record_probes(runtime.hub, ledger, ["alpha"], per_tenant=10)
     heads: list[tuple[int, int]] = []
 
-    assert rebuild(NAME, env, sql_url, progress=lambda p, h: heads.append((p, h))) == 2
+    with progress_bar() as bar:
+
+        def progress(position: int, head: int) -> None:
+            heads.append((position, head))
+            bar(position, head)
+
+        assert rebuild(NAME, env, sql_url, progress=progress) == 2
 
     assert all_counts(engine) == ledger.rows()
     assert heads[-1] == (ledger.head, ledger.head)

@@ -45,8 +45,14 @@ def trapped_child(env: Mapping[str, str], database_url: str, trapped: Any) -> No
                 trapped.set()
                 threading.Event().wait()  # until SIGKILL, its transaction open
 
-    run_spec(replace(SPEC, projection_class=Trapped), env, database_url, threading.Event(),
-             lease_ttl=TTL, owner="child")
+    run_spec(
+        replace(SPEC, projection_class=Trapped),
+        env,
+        database_url,
+        threading.Event(),
+        lease_ttl=TTL,
+        owner="child",
+    )
 
 
 @pytest.fixture
@@ -63,8 +69,11 @@ def engines() -> Iterator[Callable[[str], Engine]]:
 
 
 def test_killed_mid_page_and_restarted_equals_never_stopped(
-        runtime: Runtime, env: dict[str, str], new_database: Callable[[], str],
-        engines: Callable[[str], Engine]) -> None:
+    runtime: Runtime,
+    env: dict[str, str],
+    new_database: Callable[[], str],
+    engines: Callable[[str], Engine],
+) -> None:
     ledger = Ledger()
     register_tenants(runtime, ledger, ["alpha", "beta", "gamma"])
     record_probes(runtime.hub, ledger, ["alpha", "beta", "gamma"], per_tenant=1000)
@@ -99,8 +108,9 @@ def test_killed_mid_page_and_restarted_equals_never_stopped(
     assert all_counts(restarted) == all_counts(reference) == ledger.rows()
 
 
-def test_one_runner_at_a_time(runtime: Runtime, env: dict[str, str], sql_url: str,
-                              engine: Engine) -> None:
+def test_one_runner_at_a_time(
+    runtime: Runtime, env: dict[str, str], sql_url: str, engine: Engine
+) -> None:
     applied_by_b: list[int] = []
 
     class Spy(EventCountsProjection):
@@ -115,8 +125,7 @@ def test_one_runner_at_a_time(runtime: Runtime, env: dict[str, str], sql_url: st
     a = RunnerThread(SPEC, env, sql_url, lease_ttl=TTL, owner="a")
     try:
         wait_for(engine, NAME, ledger.head, timeout=30)
-        with running(replace(SPEC, projection_class=Spy), env, sql_url, lease_ttl=TTL,
-                     owner="b"):
+        with running(replace(SPEC, projection_class=Spy), env, sql_url, lease_ttl=TTL, owner="b"):
             record_probes(runtime.hub, ledger, ["alpha"], per_tenant=20)
             wait_for(engine, NAME, ledger.head, timeout=30)
             assert lease_holder(NAME, env) == "a"

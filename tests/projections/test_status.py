@@ -17,25 +17,33 @@ SPEC = registry.get(NAME)
 
 
 def test_status_shows_position_head_and_lag(
-        runtime: Runtime, env: dict[str, str], sql_url: str, engine: Engine) -> None:
+    runtime: Runtime, env: dict[str, str], sql_url: str, engine: Engine
+) -> None:
     ledger = Ledger()
     register_tenants(runtime, ledger, ["alpha", "beta", "gamma"])
 
     assert projection_statuses(runtime.hub, engine) == [
-        ProjectionStatus(NAME, live_version=None, position=0, head=ledger.head,
-                         lag=ledger.head, rebuilding=None)]
+        ProjectionStatus(
+            NAME, live_version=None, position=0, head=ledger.head, lag=ledger.head, rebuilding=None
+        )
+    ]
 
     with running(SPEC, env, sql_url, lease_ttl=1.5):
         wait_for(engine, NAME, ledger.head, timeout=30)
     caught_up = ledger.head
     assert projection_statuses(runtime.hub, engine) == [
-        ProjectionStatus(NAME, live_version=1, position=caught_up, head=caught_up, lag=0,
-                         rebuilding=None)]
+        ProjectionStatus(
+            NAME, live_version=1, position=caught_up, head=caught_up, lag=0, rebuilding=None
+        )
+    ]
 
     register_tenants(runtime, ledger, ["delta", "epsilon"])
     [status] = projection_statuses(runtime.hub, engine)
     assert (status.position, status.head, status.lag) == (
-        caught_up, ledger.head, ledger.head - caught_up)
+        caught_up,
+        ledger.head,
+        ledger.head - caught_up,
+    )
     assert status.lag == 2
 
 
@@ -50,8 +58,11 @@ def test_unknown_projection() -> None:
 
 
 def test_public_api_is_what_all_lists() -> None:
-    public = {name for name, value in vars(projections).items()
-              if not name.startswith("_") and not isinstance(value, types.ModuleType)}
+    public = {
+        name
+        for name, value in vars(projections).items()
+        if not name.startswith("_") and not isinstance(value, types.ModuleType)
+    }
     public.discard("annotations")  # from __future__
     assert set(projections.__all__) == public
     assert projections.__all__ == sorted(projections.__all__)

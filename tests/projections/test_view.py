@@ -44,8 +44,9 @@ class TestSqliteTracking(_OnSql, TrackingRecorderTestCase):
 
 
 @pytest.mark.postgres
-@pytest.mark.skipif(not os.environ.get("HUB_TEST_DATABASE_URL"),
-                    reason="HUB_TEST_DATABASE_URL is not set")
+@pytest.mark.skipif(
+    not os.environ.get("HUB_TEST_DATABASE_URL"), reason="HUB_TEST_DATABASE_URL is not set"
+)
 class TestPostgresTracking(_OnSql, TrackingRecorderTestCase):
     base_url = os.environ.get("HUB_TEST_DATABASE_URL", "")
 
