@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import structlog
 from eventsourcing.application import Application
 from eventsourcing.projection import Projection
 
@@ -12,6 +15,8 @@ from hub.application import Hub
 from projections.errors import UnknownProjectionError
 from projections.event_counts import EventCountsProjection, EventCountsView
 from projections.view import SqlView
+
+log = structlog.get_logger(__name__)
 
 
 @dataclass(frozen=True)
@@ -45,3 +50,60 @@ def get(name: str) -> ProjectionSpec:
         known = ", ".join(names())
         msg = f"no projection is named {name!r} (known: {known})"
         raise UnknownProjectionError(msg) from None
+
+
+# What the `hub` command line calls (hub/cli/processes.py). The imports are local because
+# the runner, rebuild and status modules look projections up here.
+
+
+def start_projections(
+    env: Mapping[str, str], database_url: str, stop: threading.Event
+) -> list[threading.Thread]:
+    """Run every registered projection in a daemon thread until `stop` is set."""
+    from projections.runner import run_projection  # noqa: PLC0415
+
+    def run(name: str) -> None:
+        try:
+            run_projection(name, env, database_url, stop)
+        except Exception:
+            log.exception("projection.crashed", projection=name)
+
+    threads = []
+    for name in names():
+        thread = threading.Thread(target=run, args=(name,), name=f"projection-{name}", daemon=True)
+        thread.start()
+        threads.append(thread)
+    log.info("projections.started", names=names())
+    return threads
+
+
+def status_rows(hub_app: Application[Any], database_url: str) -> list[dict[str, Any]]:
+    """`projection_statuses` as rows to print: name, version ("-" before a first run), etc."""
+    from infra.sql import make_engine  # noqa: PLC0415
+    from projections.status import projection_statuses  # noqa: PLC0415
+
+    engine = make_engine(database_url)
+    try:
+        statuses = projection_statuses(hub_app, engine)
+    finally:
+        engine.dispose()
+    return [
+        {
+            "name": s.name,
+            "version": "-" if s.live_version is None else s.live_version,
+            "position": s.position,
+            "head": s.head,
+            "lag": s.lag,
+            "rebuilding": None if s.rebuilding is None else s.rebuilding.version,
+        }
+        for s in statuses
+    ]
+
+
+def rebuild_with_progress(hub_app: Application[Any], database_url: str, name: str) -> int:
+    """`rebuild` projection `name` of `hub_app`'s log with a progress bar; the new version."""
+    from projections.rebuild import progress_bar, rebuild  # noqa: PLC0415
+
+    get(name)  # an unknown name fails before the bar is drawn
+    with progress_bar(f"rebuilding {name}") as progress:
+        return rebuild(name, dict(hub_app.env), database_url, progress=progress)
