@@ -3,7 +3,8 @@
     HubInfraError
      ├── NatsUnavailableError      the NATS server cannot be reached (connect or request timed out)
      ├── NatsServerTooOldError     the server is older than the features the event store needs
-     └── EmbeddedServerError       the bundled nats-server binary is missing or did not start
+     ├── EmbeddedServerError       the bundled nats-server binary is missing or did not start
+ └── LeaseLostError            another runner holds the lease this one thought it held
 """
 
 from __future__ import annotations
@@ -23,3 +24,7 @@ class NatsServerTooOldError(HubInfraError):
 
 class EmbeddedServerError(HubInfraError):
     """Raised when the bundled nats-server cannot be found or does not become ready."""
+
+
+class LeaseLostError(HubInfraError):
+    """Raised when a runner's lease was taken over (it stalled past its time to live)."""

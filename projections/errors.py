@@ -3,11 +3,20 @@
 ProjectionError                 base of everything raised here
 ├── UnknownProjectionError      no projection is registered under that name
 ├── VersionRetiredError         a writer's read-model version is no longer live nor building
-├── LeaseLostError              another runner holds the lease this one thought it held
 └── RebuildInProgressError      another process is rebuilding that projection
 """
 
 from __future__ import annotations
+
+from infra.errors import LeaseLostError  # re-exported: runners raise it
+
+__all__ = [
+    "LeaseLostError",
+    "ProjectionError",
+    "RebuildInProgressError",
+    "UnknownProjectionError",
+    "VersionRetiredError",
+]
 
 
 class ProjectionError(Exception):
@@ -23,11 +32,6 @@ class VersionRetiredError(ProjectionError):
 
     The runner catches it and carries on with the live version.
     """
-
-
-class LeaseLostError(ProjectionError):
-    """Raised when a runner's lease was taken over (it stalled past its time to live)."""
-
 
 class RebuildInProgressError(ProjectionError):
     """Raised when another process holds the rebuild lease of that projection."""

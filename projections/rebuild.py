@@ -9,10 +9,10 @@ import structlog
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from sqlalchemy import Connection, Engine
 
+from infra.lease import DEFAULT_TTL, Lease, lease_for
 from infra.sql import make_engine, writing
 from projections import registry, schema
 from projections.errors import ProjectionError, RebuildInProgressError
-from projections.lease import DEFAULT_TTL, Lease, lease_for
 from projections.pump import PAGE_SIZE, catch_up, open_live_view
 from projections.registry import ProjectionSpec
 

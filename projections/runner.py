@@ -15,10 +15,10 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError
 
 from infra.errors import NatsUnavailableError
+from infra.lease import DEFAULT_TTL, Lease, lease_for
 from infra.sql import make_engine
 from projections import registry, schema
 from projections.errors import LeaseLostError, VersionRetiredError
-from projections.lease import DEFAULT_TTL, Lease, lease_for
 from projections.pump import PAGE_SIZE, catch_up, open_live_view
 from projections.registry import ProjectionSpec
 

@@ -18,7 +18,7 @@ from projections import (
     wait_for,
 )
 from projections.event_counts import NAME, all_counts
-from projections.lease import lease_for
+from infra.lease import lease_for
 from projections.status import live_position
 from tests.projections.helpers import Ledger, record_probes, register_tenants, running
 

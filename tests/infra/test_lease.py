@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from time import monotonic, sleep
 
 import pytest
 
-from projections.errors import LeaseLostError
-from projections.lease import lease_for
+from hub.bootstrap import eventsourcing_env
+from infra.errors import LeaseLostError
+from infra.lease import lease_for
+from infra.settings import Settings
+
+
+@pytest.fixture
+def env(nats_url: str, stream_prefix: str, tmp_path: Path) -> dict[str, str]:
+    return eventsourcing_env(Settings(data_dir=tmp_path, stream_prefix=stream_prefix), nats_url)
 
 
 def test_a_lease_has_one_holder_until_it_lapses(env: dict[str, str]) -> None:

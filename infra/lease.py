@@ -1,4 +1,4 @@
-"""Leases in a NATS key-value bucket: one active runner (or rebuild) of a projection at a time.
+"""Leases in a NATS key-value bucket: one active runner of a projection or connector at a time.
 
 Why NATS KV and not PostgreSQL advisory locks: the default read-model database is SQLite,
 which has none, while NATS is always there (it is the event store); and a KV entry is
@@ -34,9 +34,8 @@ from nats.js.errors import (
     KeyWrongLastSequenceError,
 )
 
-from infra.errors import NatsUnavailableError
+from infra.errors import LeaseLostError, NatsUnavailableError
 from infra.nats_client import NatsConnection
-from projections.errors import LeaseLostError
 
 DEFAULT_TTL = 10.0
 log = structlog.get_logger(__name__)
