@@ -15,10 +15,11 @@ tracking-only commit and an atomic batch are also checked by the server.
 
 from __future__ import annotations
 
+import secrets
 import threading
 from collections import OrderedDict
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, TypeVar
 from uuid import UUID
 
 from eventsourcing.persistence import (
@@ -44,7 +45,17 @@ H_TOPIC = "Hub-Topic"
 H_VERSION = "Hub-Version"
 H_TRACK_APP = "Hub-Tracking-App"
 H_TRACK_ID = "Hub-Tracking-Id"
+EXPECTED_SEQ = "Nats-Expected-Last-Subject-Sequence"
 _CACHE_SIZE = 100_000
+T = TypeVar("T")
+
+
+def _msg_id(subject: str, value: int, commit: str) -> str:
+    """Unique to one commit (retries of it included), so another writer's message on the
+    same subject and version is never mistaken for ours: neither by the server's
+    deduplication, which answers a racing batch with 10201 instead of a conflict,
+    nor by the read-back after a lost acknowledgement."""
+    return f"{subject}:{value}:{commit}"
 
 
 class _LastSeen:
@@ -92,6 +103,14 @@ class JetStreamRecorder:
 
         return wire_for(self.connection)
 
+    def _read(self, factory: Callable[[], Awaitable[T]]) -> T:
+        """Run a read: no answer in time is NATS being unavailable, not a wire detail."""
+        try:
+            return self.connection.run(factory)
+        except AckLostError as error:
+            msg = f"NATS at {self.connection.url} did not answer a read: {error}"
+            raise NatsUnavailableError(msg) from error
+
     def _subject_of(self, originator_id: UUID | str) -> str:
         try:
             if self.for_snapshots:
@@ -105,7 +124,7 @@ class JetStreamRecorder:
         cached = self._last_seen.get(subject)
         if cached is not None:
             return cached
-        last = self.connection.run(lambda: self.wire.direct_last(self.stream, subject))
+        last = self._read(lambda: self.wire.direct_last(self.stream, subject))
         if last is None:
             return (-(2**62), 0)
         value = int(last.headers.get(H_VERSION) or last.headers.get(H_TRACK_ID) or 0)
@@ -116,11 +135,12 @@ class JetStreamRecorder:
         """Messages for a commit, each aggregate's first one checked against its last seq."""
         msgs: list[OutMsg] = []
         previous: dict[str, int] = {}
+        commit = secrets.token_hex(8)
         for event in stored_events:
             subject = self._subject_of(event.originator_id)
             headers = {
                 H_TOPIC: event.topic, H_VERSION: str(event.originator_version),
-                "Nats-Msg-Id": f"{subject}:{event.originator_version}",
+                "Nats-Msg-Id": _msg_id(subject, event.originator_version, commit),
             }
             if subject in previous:
                 if event.originator_version <= previous[subject]:
@@ -131,7 +151,7 @@ class JetStreamRecorder:
                 if event.originator_version <= last_version:
                     msg = f"{event.originator_id} already has version {last_version}"
                     raise IntegrityError(msg)
-                headers["Nats-Expected-Last-Subject-Sequence"] = str(last_seq)
+                headers[EXPECTED_SEQ] = str(last_seq)
             previous[subject] = event.originator_version
             msgs.append(OutMsg(subject, event.state, headers))
         return msgs
@@ -151,13 +171,7 @@ class JetStreamRecorder:
             except JetStreamAPIError as error:
                 for out in msgs:
                     self._last_seen.forget(out.subject)
-                if error.is_conflict:
-                    if attempt == 2:
-                        stored = self._read_back(msgs)
-                        if stored is not None:
-                            return stored
-                    raise IntegrityError(str(error)) from error
-                raise DataError(str(error)) from error
+                return self._rejected(msgs, error, retried=attempt == 2)
             except (AckLostError, NatsUnavailableError) as error:
                 for out in msgs:
                     self._last_seen.forget(out.subject)
@@ -171,6 +185,20 @@ class JetStreamRecorder:
             return seqs
         raise AssertionError("unreachable")  # pragma: no cover
 
+    def _rejected(self, msgs: list[OutMsg], error: JetStreamAPIError, *,
+                  retried: bool) -> list[int]:
+        """The server refused the commit: a conflict, unless a retry finds it stored."""
+        if retried and (error.is_conflict or error.is_duplicate):
+            # The first attempt may have landed after all: a retried batch is refused
+            # as a duplicate (10201), a retried message as a conflict (10071).
+            stored = self._read_back(msgs)
+            if stored is not None:
+                return stored
+            raise IntegrityError(str(error)) from error
+        if error.is_conflict:
+            raise IntegrityError(str(error)) from error
+        raise DataError(str(error)) from error
+
     def _read_back_or_none(self, msgs: list[OutMsg]) -> list[int] | None:
         try:
             return self._read_back(msgs)
@@ -178,12 +206,26 @@ class JetStreamRecorder:
             return None
 
     def _read_back(self, msgs: list[OutMsg]) -> list[int] | None:
-        """If the last message of the commit is stored (batches are all or nothing), its seqs."""
-        last = msgs[-1]
-        stored = self.connection.run(lambda: self.wire.direct_last(self.stream, last.subject))
-        if stored is None or stored.headers.get("Nats-Msg-Id") != last.headers["Nats-Msg-Id"]:
+        """If the commit is stored (batches are all or nothing), its seqs.
+
+        A checked message can only have landed as the first message on its subject after
+        the sequence it expected, whatever was written after it since: look there, not at
+        the subject's newest message. An unchecked one (a tracking pointer) is looked for
+        as the newest.
+        """
+        index, out = next(((i, m) for i, m in enumerate(msgs) if EXPECTED_SEQ in m.headers),
+                          (len(msgs) - 1, msgs[-1]))
+        if EXPECTED_SEQ in out.headers:
+            after = int(out.headers[EXPECTED_SEQ])
+            found, _ = self._read(lambda: self.wire.direct_batch(
+                self.stream, seq=after + 1, subject=out.subject, batch=1))
+            stored = found[0] if found else None
+        else:
+            stored = self._read(lambda: self.wire.direct_last(self.stream, out.subject))
+        if stored is None or stored.headers.get("Nats-Msg-Id") != out.headers["Nats-Msg-Id"]:
             return None
-        seqs = list(range(stored.seq - len(msgs) + 1, stored.seq + 1))
+        first = stored.seq - index
+        seqs = list(range(first, first + len(msgs)))
         self._remember(msgs, seqs)
         return seqs
 
@@ -222,13 +264,13 @@ class JetStreamAggregateRecorder(JetStreamRecorder, AggregateRecorder):
                       limit: int | None = None) -> Sequence[StoredEvent]:
         subject = self._subject_of(originator_id)
         if desc and lte is None and limit == 1:
-            last = self.connection.run(lambda: self.wire.direct_last(self.stream, subject))
+            last = self._read(lambda: self.wire.direct_last(self.stream, subject))
             if last is None:
                 return []
             self._last_seen.put(subject, int(last.headers[H_VERSION]), last.seq)
             return [self._to_stored_event(last)] if gt is None or (
                 int(last.headers[H_VERSION]) > gt) else []
-        msgs = self.connection.run(lambda: self.wire.direct_all(self.stream, subject=subject))
+        msgs = self._read(lambda: self.wire.direct_all(self.stream, subject=subject))
         if msgs:
             self._last_seen.put(subject, int(msgs[-1].headers[H_VERSION]), msgs[-1].seq)
         events = [self._to_stored_event(m) for m in msgs]
@@ -253,7 +295,7 @@ class JetStreamApplicationRecorder(JetStreamAggregateRecorder, ApplicationRecord
         wanted = set(topics)
         out: list[Notification] = []
         while len(out) < limit:
-            msgs, left = self.connection.run(lambda s=seq: self.wire.direct_batch(  # type: ignore[misc]
+            msgs, left = self._read(lambda s=seq: self.wire.direct_batch(  # type: ignore[misc]
                 self.stream, seq=s, subject=self.subjects.app_events,
                 batch=min(max(limit - len(out), 1) * (4 if wanted else 1), 1000), up_to_seq=stop))
             for msg in msgs:
@@ -280,7 +322,7 @@ class JetStreamApplicationRecorder(JetStreamAggregateRecorder, ApplicationRecord
         )
 
     def max_notification_id(self) -> int | None:
-        last = self.connection.run(
+        last = self._read(
             lambda: self.wire.direct_last(self.stream, self.subjects.app_events))
         return None if last is None else last.seq
 
@@ -312,7 +354,8 @@ class JetStreamTrackingRecorder(JetStreamRecorder, TrackingRecorder):
         subject = self.subjects.tracking(tracking.application_name)
         headers = {H_TRACK_APP: tracking.application_name,
                    H_TRACK_ID: str(tracking.notification_id),
-                   "Nats-Msg-Id": f"{subject}:{tracking.notification_id}"}
+                   "Nats-Msg-Id": _msg_id(subject, tracking.notification_id,
+                                          secrets.token_hex(8))}
         if checked:
             current = self._position(tracking.application_name)
             if current is not None and tracking.notification_id <= current:
@@ -320,7 +363,7 @@ class JetStreamTrackingRecorder(JetStreamRecorder, TrackingRecorder):
                        f"is not after {current}")
                 raise IntegrityError(msg)
             _, last_seq = self._last_of(subject)
-            headers["Nats-Expected-Last-Subject-Sequence"] = str(last_seq)
+            headers[EXPECTED_SEQ] = str(last_seq)
         return OutMsg(subject, b"", headers)
 
     def _moved(self, tracking: Tracking) -> None:
@@ -328,7 +371,7 @@ class JetStreamTrackingRecorder(JetStreamRecorder, TrackingRecorder):
 
     def _recover(self, upstream: str, after_seq: int) -> int | None:
         """The newest position carried by this application's events after its last pointer."""
-        msgs = self.connection.run(lambda: self.wire.direct_all(
+        msgs = self._read(lambda: self.wire.direct_all(
             self.stream, subject=self.subjects.app_events, seq=after_seq + 1))
         found = [int(m.headers[H_TRACK_ID]) for m in msgs
                  if m.headers.get(H_TRACK_APP) == upstream]
@@ -345,7 +388,7 @@ class JetStreamTrackingRecorder(JetStreamRecorder, TrackingRecorder):
 
     def max_tracking_id(self, application_name: str) -> int | None:
         subject = self.subjects.tracking(application_name)
-        last = self.connection.run(lambda: self.wire.direct_last(self.stream, subject))
+        last = self._read(lambda: self.wire.direct_last(self.stream, subject))
         pointer = int(last.headers[H_TRACK_ID]) if last else None
         recovered = self._recover(application_name, last.seq if last else 0)
         if recovered is not None and (pointer is None or recovered > pointer):

@@ -7,12 +7,15 @@ metadata parsing is slow on replay, so these speak the JetStream wire API direct
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import itertools
 import json
 import secrets
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import structlog
 from nats.aio.client import Client
 from nats.aio.msg import Msg
 from nats.errors import NoRespondersError
@@ -22,7 +25,11 @@ WRONG_LAST_SEQUENCE = 10071
 BATCH_SUBJECT_CONFLICT = 10164
 STREAM_NOT_FOUND = 10059
 STREAM_NAME_IN_USE = 10058
+BATCH_DUPLICATE_MSG_ID = 10201
 MAX_BATCH = 1000
+REPLAY_HEARTBEAT_S = 1.0  # a replay consumer silent for 3 heartbeats is recreated
+
+log = structlog.get_logger(__name__)
 
 
 class JetStreamAPIError(Exception):
@@ -37,6 +44,11 @@ class JetStreamAPIError(Exception):
     @property
     def is_conflict(self) -> bool:
         return self.err_code in (WRONG_LAST_SEQUENCE, BATCH_SUBJECT_CONFLICT)
+
+    @property
+    def is_duplicate(self) -> bool:
+        """An atomic batch refused whole because a message id was already stored."""
+        return self.err_code == BATCH_DUPLICATE_MSG_ID
 
 
 class AckLostError(Exception):
@@ -110,7 +122,7 @@ class Wire:
         try:
             return await self.client.request(subject, payload, timeout=self.timeout,
                                              headers=headers)
-        except (NatsTimeoutError, NoRespondersError, asyncio.TimeoutError) as error:
+        except (NatsTimeoutError, NoRespondersError, TimeoutError) as error:
             raise AckLostError(str(error) or type(error).__name__) from error
 
     # -- writes ----------------------------------------------------------------------------
@@ -179,7 +191,7 @@ class Wire:
                                       reply=inbox)
             assert pending.done is not None
             left = await asyncio.wait_for(pending.done, self.timeout)
-        except asyncio.TimeoutError as error:
+        except TimeoutError as error:
             raise AckLostError("Direct Get timed out") from error
         finally:
             del self._pending[inbox]
@@ -221,69 +233,139 @@ class Wire:
 
     async def replay(self, stream: str, *, subject: str, start_seq: int,
                      on_message: Callable[[str, int, bytes, dict[str, str]], None],
-                     ) -> Callable[[], Any]:
+                     ) -> Callable[[], Awaitable[None]]:
         """Push every message on `subject` from `start_seq` on to `on_message`, then live ones.
 
-        An ephemeral ordered push consumer (no acks, flow control, heartbeats). The stream
-        sequence is read from the reply subject rather than through nats-py's metadata
-        parser, which is several times slower. On a gap (a lost message after a
-        reconnect) the consumer is recreated from the last sequence seen.
-        Returns an async function that stops it.
+        Returns an async function that stops it. See `_Replay`.
         """
-        state = {"last": start_seq - 1, "cseq": 0, "stopped": False}
-        deliver = self.client.new_inbox()
-        consumer: dict[str, str] = {}
+        replay = _Replay(self, stream, subject, start_seq, on_message)
+        await replay.start()
+        return replay.stop
 
-        async def create() -> None:
-            config = {
-                "deliver_subject": deliver, "deliver_policy": "by_start_sequence",
-                "opt_start_seq": int(state["last"]) + 1, "ack_policy": "none",
-                "filter_subject": subject, "flow_control": True, "idle_heartbeat": 5_000_000_000,
-                "mem_storage": True, "num_replicas": 1, "inactive_threshold": 30_000_000_000,
-                "max_deliver": 1, "replay_policy": "instant",
-            }
-            state["cseq"] = 0
-            body = await self.api(f"CONSUMER.CREATE.{stream}", {"stream_name": stream,
-                                                                   "config": config})
-            consumer["name"] = body["name"]
+
+class _Replay:
+    """An ephemeral ordered push consumer (no acks, flow control, heartbeats), kept alive.
+
+    The stream sequence is read from the reply subject rather than through nats-py's
+    metadata parser, which is several times slower. On a gap (a lost message after a
+    reconnect), or when the heartbeats stop (the server restarted and the in-memory
+    consumer is gone with it), the consumer is recreated from the last sequence seen,
+    on a new inbox so that the old consumer's late messages are ignored.
+    """
+
+    def __init__(self, wire: Wire, stream: str, subject: str, start_seq: int,
+                 on_message: Callable[[str, int, bytes, dict[str, str]], None]) -> None:
+        self.wire = wire
+        self.client = wire.client
+        self.stream = stream
+        self.subject = subject
+        self.on_message = on_message
+        self.last = start_seq - 1
+        self.stopped = False
+        self.loop = asyncio.get_running_loop()
+        self.seen = self.loop.time()
+        self._generations = itertools.count(1)
+        self._gen = 0  # the live consumer's generation; 0: none
+        self._sub: Any = None
+        self._name: str | None = None
+        self._lock = asyncio.Lock()
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    async def start(self) -> None:
+        try:
+            await self._create()
+        except BaseException:
+            await self._delete()
+            raise
+        self._spawn(self._watchdog())
+
+    async def stop(self) -> None:
+        self.stopped = True
+        tasks = list(self._tasks)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        async with self._lock:
+            await self._delete()
+
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        task = self.loop.create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def _handler(self, gen: int) -> Callable[[Msg], Awaitable[None]]:
+        delivered = 0
 
         async def on_msg(msg: Msg) -> None:
-            if state["stopped"]:
-                return
+            nonlocal delivered
+            if self.stopped or gen != self._gen:
+                return  # a consumer that was replaced
+            self.seen = self.loop.time()
             headers = msg.headers or {}
             if "Status" in headers and not msg.reply.startswith("$JS.ACK."):
                 if msg.reply:  # flow control request
                     await self.client.publish(msg.reply, b"")
+                stalled = headers.get("Nats-Consumer-Stalled")
+                if stalled:
+                    await self.client.publish(stalled, b"")
                 return
             # $JS.ACK.<stream>.<consumer>.<delivered>.<sseq>.<cseq>.<ts>.<pending>
             parts = msg.reply.split(".")
             sseq, cseq = int(parts[-4]), int(parts[-3])
-            if cseq != int(state["cseq"]) + 1:
-                await restart()
+            if cseq != delivered + 1:
+                self._gen = 0  # ignore the rest of this consumer's messages
+                self._spawn(self._restart())  # not here: unsubscribing cancels this callback
                 return
-            state["cseq"] = cseq
-            state["last"] = sseq
-            on_message(msg.subject, sseq, msg.data, headers)
+            delivered = cseq
+            self.last = sseq
+            self.on_message(msg.subject, sseq, msg.data, headers)
 
-        async def restart() -> None:
-            await delete()
-            await create()
+        return on_msg
 
-        async def delete() -> None:
-            name = consumer.pop("name", None)
-            if name:
-                try:
-                    await self.api(f"CONSUMER.DELETE.{stream}.{name}")
-                except (JetStreamAPIError, AckLostError):
-                    pass  # it expires by itself (inactive_threshold)
+    async def _create(self) -> None:
+        gen = next(self._generations)
+        deliver = self.client.new_inbox()
+        self._gen = gen
+        self._sub = await self.client.subscribe(
+            deliver, cb=self._handler(gen), pending_msgs_limit=1_000_000,
+            pending_bytes_limit=512 * 1024 * 1024)
+        config = {
+            "deliver_subject": deliver, "deliver_policy": "by_start_sequence",
+            "opt_start_seq": self.last + 1, "ack_policy": "none",
+            "filter_subject": self.subject, "flow_control": True,
+            "idle_heartbeat": int(REPLAY_HEARTBEAT_S * 1e9), "mem_storage": True,
+            "num_replicas": 1, "inactive_threshold": 30_000_000_000,
+            "max_deliver": 1, "replay_policy": "instant",
+        }
+        body = await self.wire.api(f"CONSUMER.CREATE.{self.stream}",
+                                   {"stream_name": self.stream, "config": config})
+        self._name = body["name"]
+        self.seen = self.loop.time()
 
-        sub = await self.client.subscribe(deliver, cb=on_msg, pending_msgs_limit=1_000_000,
-                                          pending_bytes_limit=512 * 1024 * 1024)
-        await create()
+    async def _delete(self) -> None:
+        self._gen = 0
+        sub, self._sub = self._sub, None
+        name, self._name = self._name, None
+        if sub is not None:
+            with contextlib.suppress(Exception):  # a closed connection: gone anyway
+                await sub.unsubscribe()
+        if name:  # else it expires by itself (inactive_threshold)
+            with contextlib.suppress(JetStreamAPIError, AckLostError):
+                await self.wire.api(f"CONSUMER.DELETE.{self.stream}.{name}")
 
-        async def stop() -> None:
-            state["stopped"] = True
-            await sub.unsubscribe()
-            await delete()
+    async def _restart(self) -> None:
+        async with self._lock:
+            if self.stopped:
+                return
+            try:
+                await self._delete()
+                await self._create()
+            except Exception as error:  # noqa: BLE001 - the watchdog tries again
+                log.debug("replay.restart_failed", stream=self.stream, error=str(error))
 
-        return stop
+    async def _watchdog(self) -> None:
+        while not self.stopped:
+            await asyncio.sleep(REPLAY_HEARTBEAT_S)
+            silent = self.loop.time() - self.seen > 3 * REPLAY_HEARTBEAT_S
+            if silent and self.client.is_connected:
+                await self._restart()
