@@ -15,6 +15,11 @@ from typing import Any, ClassVar, TypeVar
 import nats
 import structlog
 from nats.aio.client import Client
+from nats.errors import (
+    ConnectionClosedError,
+    ConnectionReconnectingError,
+    OutboundBufferLimitError,
+)
 
 from infra.errors import NatsServerTooOldError, NatsUnavailableError
 
@@ -75,6 +80,7 @@ class NatsConnection:
         async def on_disconnect() -> None:
             if not self._closed:
                 log.warning("nats.disconnected", url=self.url)
+            self._drop_unsent()
 
         async def on_reconnect() -> None:
             log.info("nats.reconnected", url=self.url)
@@ -85,11 +91,12 @@ class NatsConnection:
         try:
             # nats-py retries the first connect for ever when max_reconnect_attempts is
             # negative: bound it (two attempts), then reconnect without limit once connected.
+            # pending_size=0: no buffering of publishes while reconnecting (see _drop_unsent).
             client = await nats.connect(
                 self.url, name=name, connect_timeout=self.timeout, allow_reconnect=True,
                 max_reconnect_attempts=1, reconnect_time_wait=0.25,
                 disconnected_cb=on_disconnect, reconnected_cb=on_reconnect,
-                error_cb=on_error, pending_size=64 * 1024 * 1024,
+                error_cb=on_error, pending_size=0,
             )
             client.options["max_reconnect_attempts"] = -1
         except Exception as error:
@@ -110,6 +117,20 @@ class NatsConnection:
     def is_connected(self) -> bool:
         return bool(self.client.is_connected)
 
+    def _drop_unsent(self) -> None:
+        """Forget what was queued for the lost connection and not yet written to it.
+
+        nats-py sends it after reconnecting: a write whose caller was told that NATS is
+        unavailable (and that may have been retried or answered 503) would then land
+        seconds or minutes later. Subscriptions are not lost: nats-py renews them from
+        its own table on reconnect. (nats-py has no option for this: its buffer is private.)
+        """
+        client = getattr(self, "client", None)
+        if client is not None and getattr(client, "_pending", None):
+            log.info("nats.unsent_dropped", url=self.url, commands=len(client._pending))
+            client._pending = []
+            client._pending_data_size = 0
+
     def _submit(self, coro: Coroutine[Any, Any, T], timeout: float) -> T:
         future = asyncio.run_coroutine_threadsafe(coro, self.loop)
         try:
@@ -129,7 +150,16 @@ class NatsConnection:
             raise NatsUnavailableError(msg)
 
         async def call() -> T:
-            return await factory()
+            # Checked again on the loop: the connection may have dropped meanwhile.
+            if not self.client.is_connected:
+                msg = f"NATS at {self.url} is unreachable (reconnecting)"
+                raise NatsUnavailableError(msg)
+            try:
+                return await factory()
+            except (OutboundBufferLimitError, ConnectionClosedError,
+                    ConnectionReconnectingError) as error:
+                msg = f"NATS at {self.url} is unreachable ({type(error).__name__})"
+                raise NatsUnavailableError(msg) from error
 
         return self._submit(call(), self.timeout if timeout is None else timeout)
 
