@@ -112,11 +112,18 @@ def serve_http(runtime: Runtime, admin_token: str) -> None:
     import uvicorn  # noqa: PLC0415
 
     from hub.http.app import build_http_app  # noqa: PLC0415
+    from projections import projection_statuses  # noqa: PLC0415
 
-    http_app = build_http_app(runtime, admin_token=admin_token)
+    http_app = build_http_app(runtime, admin_token=admin_token,
+                              projection_statuses=projection_statuses)
     config = uvicorn.Config(http_app, host=runtime.settings.host, port=runtime.settings.port,
                             log_config=None, access_log=False, lifespan="on")
-    uvicorn.Server(config).run()
+    try:
+        uvicorn.Server(config).run()
+    except KeyboardInterrupt:
+        # uvicorn shuts down gracefully, then re-raises the signal it caught: that is
+        # the stop we asked for, and the caller cleans up.
+        pass
 
 
 def _banner(runtime: Runtime, demo: dict[str, Any] | None) -> None:

@@ -71,7 +71,7 @@ def _wait_ready(url: str, process: subprocess.Popen[str]) -> httpx.Response:
 
 
 def _nats_pids(data_dir: Path) -> list[int]:
-    out = subprocess.run(["pgrep", "-f", f"-sd {data_dir / 'nats'}"], capture_output=True,
+    out = subprocess.run(["pgrep", "-f", f"nats-server.*{data_dir / 'nats'}"], capture_output=True,
                          text=True, check=False)
     return [int(pid) for pid in out.stdout.split()]
 
@@ -85,6 +85,8 @@ def test_run_starts_everything_with_a_demo_tenant_and_stops_cleanly(tmp_path: Pa
     try:
         ready = _wait_ready(f"http://127.0.0.1:{port}/readyz", process)
         assert ready.json()["status"] == "ready"
+        names = [p["name"] for p in ready.json()["checks"]["projections"]]
+        assert "event_counts" in names
         assert _nats_pids(data_dir), "the bundled nats-server runs"
         demo = json.loads((data_dir / "demo-tenant.json").read_text())
         assert demo["tenant"] == "demo"
