@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 
 from hub.cli import processes
+from hub.cli.spark import spark_app
 from hub.endpoint import nats_endpoint
 from infra.errors import HubInfraError
 from infra.logging import configure_logging
@@ -21,6 +22,7 @@ tenant_app = typer.Typer(help="Tenants.", no_args_is_help=True)
 projections_app = typer.Typer(help="Read models built from the log.", no_args_is_help=True)
 app.add_typer(tenant_app, name="tenant")
 app.add_typer(projections_app, name="projections")
+app.add_typer(spark_app, name="spark")
 
 DataDir = Annotated[Path | None, typer.Option("--data-dir", help="Data folder (default ./var).")]
 

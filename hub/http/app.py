@@ -16,11 +16,14 @@ from hub.http import admin, health
 from hub.http.middleware import RequestContextMiddleware
 from hub.http.problems import install_problem_handlers
 from hub.http.readiness import Readiness, no_projections, runtime_readiness
+from hub.spark.routes import install_spark
 from infra.sql import make_engine
 
 TAGS = [
     {"name": "operations", "description": "Liveness and readiness probes."},
     {"name": "admin", "description": "Tenants and partners; needs the admin bearer token."},
+    {"name": "spark", "description": "Spark's SSO and signed webhooks."},
+    {"name": "pages", "description": "Server-rendered pages for signed-in people."},
 ]
 StatusesOf = Callable[[Application[Any], Engine], Sequence[object]]
 
@@ -65,6 +68,7 @@ def create_app(runtime: Runtime, *, readiness: Readiness, admin_token: str | Non
     app.add_middleware(RequestContextMiddleware)
     app.include_router(health.router)
     app.include_router(admin.router)
+    install_spark(app, runtime)
     return app
 
 

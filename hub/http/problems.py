@@ -51,6 +51,44 @@ NATS_UNAVAILABLE = ProblemType("nats-unavailable", "The event store is unavailab
 NOT_READY = ProblemType("not-ready", "The hub is not ready", 503)
 INTERNAL_ERROR = ProblemType("internal-error", "Internal server error", 500)
 
+SESSION_REQUIRED = ProblemType("session-required", "Sign in first", 401)
+SPARK_ALREADY_CONNECTED = ProblemType("spark-already-connected",
+                                      "The tenant is already connected to Spark", 409)
+
+# Rejected partner signals: one type per reason code (the code the audit stream records).
+SIGNAL_REJECTIONS: dict[str, ProblemType] = {
+    reason: ProblemType(reason.replace("_", "-"), title, status)
+    for reason, title, status in (
+        ("tenant_missing", "No tenant was named", 400),
+        ("tenant_conflict", "The tenant is named twice, differently", 400),
+        ("unknown_tenant", "Unknown tenant", 404),
+        ("spark_not_connected", "The tenant has no Spark connection", 404),
+        ("rate_limited", "Too many requests", 429),
+        ("token_missing", "The SSO token is missing", 400),
+        ("token_malformed", "The SSO token is not a JWT", 401),
+        ("token_algorithm", "The SSO token's algorithm is not accepted", 401),
+        ("token_signature", "The SSO token's signature is not valid", 401),
+        ("token_claims", "The SSO token's claims are missing or invalid", 401),
+        ("token_expired", "The SSO token has expired", 401),
+        ("token_not_yet_valid", "The SSO token is not valid yet", 401),
+        ("token_lifetime", "The SSO token lives longer than allowed", 401),
+        ("token_issuer", "The SSO token's issuer is not accepted", 401),
+        ("token_replayed", "The SSO token was already used", 401),
+        ("signature_missing", "The webhook signature is missing", 401),
+        ("signature_mismatch", "The webhook signature does not match the body", 401),
+        ("body_too_large", "The request body is too large", 413),
+        ("malformed_json", "The body is not valid JSON", 400),
+        ("missing_fields", "Required fields are missing", 422),
+        ("invalid_fields", "Some fields are not valid", 422),
+        ("evidence_url_blocked", "An evidence URL points at a refused address", 422),
+        ("file_source_invalid", "An evidence file needs exactly one of url or content", 422),
+        ("file_base64_invalid", "An embedded file is not valid base64", 422),
+        ("file_too_large", "An embedded file is too large", 413),
+        ("file_type_unsupported", "An embedded file's type is not accepted", 422),
+        ("file_type_mismatch", "An embedded file's bytes do not match its declared type", 422),
+    )
+}
+
 _BY_STATUS = {p.status: p for p in (NOT_FOUND, METHOD_NOT_ALLOWED, UNAUTHORIZED)}
 
 

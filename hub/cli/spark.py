@@ -1,0 +1,86 @@
+"""`hub spark`: connect a tenant to Spark (its secrets printed once)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from hub.endpoint import nats_endpoint
+from infra.logging import configure_logging
+from infra.settings import Settings
+
+spark_app = typer.Typer(help="The Spark partner: connection, course sync.", no_args_is_help=True)
+
+
+def _settings(data_dir: Path | None) -> Settings:
+    settings = Settings(data_dir=data_dir) if data_dir is not None else Settings()
+    configure_logging(json=settings.log_json, level=settings.log_level)
+    return settings
+
+
+@spark_app.command("connect")
+def connect(  # noqa: PLR0917 - a typer command takes its options as parameters
+    tenant: Annotated[str, typer.Argument(help="The tenant's slug.")],
+    api_url: Annotated[str, typer.Option("--api-url", help="Spark's API base URL.")],
+    issuer: Annotated[
+        str | None, typer.Option(help="Refuse SSO tokens whose `iss` is another one.")
+    ] = None,
+    allow_host: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--allow-host",
+            help="A host whose evidence URLs may be non-public (repeatable).",
+        ),
+    ] = None,
+    webhook_limit: Annotated[
+        int, typer.Option("--webhook-limit", min=1, help="Webhook requests per minute.")
+    ] = 100,
+    api_key: Annotated[
+        str | None,
+        typer.Option(
+            envvar="HUB_SPARK_API_KEY",
+            help="Spark's API key for course sync (better from the "
+            "environment than on the command line).",
+        ),
+    ] = None,
+    data_dir: Annotated[
+        Path | None, typer.Option("--data-dir", help="Data folder (default ./var).")
+    ] = None,
+) -> None:
+    """Connect TENANT to Spark and print its new SSO and webhook secrets (shown this once)."""
+    from hub.bootstrap import build_runtime  # noqa: PLC0415 - keeps `hub --help` fast
+    from hub.spark.connection import (  # noqa: PLC0415
+        API_KEY_PLACEHOLDER,
+        SparkAlreadyConnectedError,
+        UnknownTenantError,
+        connect_spark,
+    )
+    from infra.nats_client import NatsConnection  # noqa: PLC0415
+
+    settings = _settings(data_dir)
+    with nats_endpoint(settings) as url:
+        runtime = build_runtime(settings, url)
+        try:
+            made = connect_spark(
+                runtime.hub,
+                runtime.box,
+                tenant,
+                api_url,
+                issuer=issuer,
+                allowed_evidence_hosts=allow_host or (),
+                webhook_limit_per_minute=webhook_limit,
+                api_key=api_key,
+            )
+        except (UnknownTenantError, SparkAlreadyConnectedError, ValueError) as error:
+            typer.echo(f"hub: {error}", err=True)
+            raise typer.Exit(1) from error
+        finally:
+            NatsConnection.close_all()
+    typer.echo(f"tenant {made.tenant} connected to Spark at log position {made.position}")
+    typer.echo("These secrets are shown once; give them to Spark now:")
+    typer.echo(f"  SSO secret      {made.sso_secret}")
+    typer.echo(f"  webhook secret  {made.webhook_secret}")
+    if made.api_key == API_KEY_PLACEHOLDER:
+        typer.echo("  (no Spark API key given: course sync stays off until one is set)")

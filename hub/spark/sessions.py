@@ -1,0 +1,100 @@
+"""Signed session cookies: who signed in, for which tenant, until when, and what they wrote.
+
+`<base64url(JSON payload)>.<base64url(HMAC-SHA256)>`; the key is derived from the hub's
+secret key (HUB_SECRET_KEY, or the embedded mode's key file), so every process of one
+hub accepts the cookies of the others and a new key signs everyone out. The payload
+carries the log position the sign-in wrote, so a page can read its own writes.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+from dataclasses import asdict, dataclass
+
+from infra.secrets import load_or_create_key_file
+from infra.settings import Settings
+
+COOKIE_NAME = "hub_session"
+SESSION_LIFETIME_S = 8 * 3600
+_PURPOSE = b"hub.spark.session.v1"
+
+
+class SessionInvalidError(ValueError):
+    """Raised for a cookie that is malformed, forged or expired."""
+
+
+@dataclass(frozen=True)
+class Session:
+    tenant: str
+    learner_id: str
+    role: str
+    issued_at: int
+    expires_at: int
+    position: int
+
+
+def session_key(settings: Settings) -> bytes:
+    """The signing key, derived from the hub's secret key (never the key itself)."""
+    if settings.secret_key is not None:
+        secret = settings.secret_key.get_secret_value()
+    else:
+        settings.require_production_secrets()
+        secret = load_or_create_key_file(settings.data_dir / "secret.key")
+    return hmac.new(secret.encode(), _PURPOSE, hashlib.sha256).digest()
+
+
+def _b64(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+class SessionSigner:
+    """Issues and checks session cookies with one key."""
+
+    def __init__(self, key: bytes, *, lifetime_s: int = SESSION_LIFETIME_S) -> None:
+        if len(key) < 32:
+            msg = "a session key needs at least 32 bytes"
+            raise ValueError(msg)
+        self._key = key
+        self.lifetime_s = lifetime_s
+
+    def _mac(self, payload: str) -> str:
+        return _b64(hmac.new(self._key, payload.encode(), hashlib.sha256).digest())
+
+    def issue(
+        self, *, tenant: str, learner_id: str, role: str, position: int, now: int
+    ) -> tuple[str, Session]:
+        session = Session(
+            tenant=tenant,
+            learner_id=learner_id,
+            role=role,
+            issued_at=now,
+            expires_at=now + self.lifetime_s,
+            position=position,
+        )
+        payload = _b64(json.dumps(asdict(session), separators=(",", ":")).encode())
+        return f"{payload}.{self._mac(payload)}", session
+
+    def read(self, cookie: str | None, *, now: int) -> Session:
+        if not cookie or cookie.count(".") != 1:
+            msg = "no session: sign in through Spark first"
+            raise SessionInvalidError(msg)
+        payload, mac = cookie.split(".")
+        if not hmac.compare_digest(mac, self._mac(payload)):
+            msg = "the session cookie is not valid: sign in again"
+            raise SessionInvalidError(msg)
+        try:
+            session = Session(**json.loads(_unb64(payload)))
+        except (ValueError, TypeError) as error:
+            msg = "the session cookie is not valid: sign in again"
+            raise SessionInvalidError(msg) from error
+        if session.expires_at <= now:
+            msg = "the session has expired: sign in again"
+            raise SessionInvalidError(msg)
+        return session
