@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import closing, contextmanager
+from contextlib import contextmanager
+from typing import Any
 
 import structlog
+from eventsourcing.application import Application
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from sqlalchemy import Connection, Engine
 
@@ -13,8 +15,9 @@ from infra.lease import DEFAULT_TTL, Lease, lease_for
 from infra.sql import make_engine, writing
 from projections import registry, schema
 from projections.errors import ProjectionError, RebuildInProgressError
-from projections.pump import PAGE_SIZE, catch_up, open_live_view
+from projections.pump import PAGE_SIZE, catch_up, catch_up_all, open_live_view
 from projections.registry import ProjectionSpec
+from projections.upstreams import head, open_readers
 
 ProgressCallback = Callable[[int, int], None]
 """Called with (position reached, head of the log) after each page."""
@@ -34,11 +37,12 @@ def rebuild(
     """Rebuild projection `name` from position zero; returns the new live version.
 
     The new version's tables are built beside the live ones (which a runner keeps
-    updating meanwhile) a page at a time; once caught up with the head, the last pages
-    and the switch of the live pointer commit in one transaction, then the old version's
-    tables are dropped. Readers see the old version, complete, until the switch. A
-    rebuild that died is resumed from its last page by the next one. Raises
-    `RebuildInProgressError` if another process is rebuilding `name`.
+    updating meanwhile) a page at a time, from each upstream log in turn; once caught
+    up with every head, the last pages of every upstream and the switch of the live
+    pointer commit in one transaction, then the old version's tables are dropped.
+    Readers see the old version, complete, until the switch. A rebuild that died is
+    resumed from its last page by the next one. Raises `RebuildInProgressError` if
+    another process is rebuilding `name`.
     """
     spec = registry.get(name)
     lease = lease_for(env, f"rebuild.{name}", ttl=lease_ttl)
@@ -72,28 +76,53 @@ def rebuild_spec(
     view.create_tables()
     projection = spec.projection_class(view)
     bound = log.bind(projection=spec.name, version=version)
-    bound.info("rebuild.started", live=found.live)
-    with closing(spec.application_class(env)) as app:
-
-        def after_page(position: int) -> None:
-            lease.keep()
-            if progress is not None:
-                progress(position, max(position, app.recorder.max_notification_id() or 0))
-
-        catch_up(projection, app, page_size=page_size, after_page=after_page)
+    bound.info("rebuild.started", live=found.live, upstreams=list(spec.upstreams))
+    with open_readers(spec.upstreams, env) as apps:
+        track = _Progress(apps, lease, progress)
+        for app in apps:
+            catch_up(projection, app, page_size=page_size, after_page=track.page_of(app.name))
         with writing(engine) as conn:
             # Holding the pointer's row stops the live runner's writes (PostgreSQL: they
             # take it shared; SQLite: one writer at a time), so the last pages take the
-            # new version at least as far as the old one before it goes live.
+            # new version at least as far as the old one, in every upstream, before it
+            # goes live.
             current = _versions(conn, spec.name)
-            position = catch_up(projection, app, page_size=page_size, conn=conn)
+            reached = catch_up_all(projection, apps, page_size=page_size, conn=conn)
             schema.switch_live(conn, spec.name, version)
     retired = spec.view_class(engine, current.live)
     retired.drop_tables()
     if progress is not None:
-        progress(position, position)
-    bound.info("rebuild.switched", position=position, retired=current.live)
+        total = sum(reached.values())
+        progress(total, total)
+    bound.info("rebuild.switched", positions=reached, retired=current.live)
     return version
+
+
+class _Progress:
+    """Keeps the lease during a rebuild and reports (positions, heads) summed over upstreams.
+
+    Positions of different upstreams are sequence numbers of one stream: their sum says
+    nothing by itself, but it only grows and meets the heads' sum at the end, which is
+    what a progress bar needs.
+    """
+
+    def __init__(
+        self, apps: list[Application[Any]], lease: Lease, progress: ProgressCallback | None
+    ) -> None:
+        self._apps = apps
+        self._lease = lease
+        self._progress = progress
+        self._reached: dict[str, int] = {}
+
+    def page_of(self, name: str) -> Callable[[int], None]:
+        def after_page(position: int) -> None:
+            self._lease.keep()
+            self._reached[name] = position
+            if self._progress is not None:
+                heads = sum(max(self._reached.get(a.name, 0), head(a)) for a in self._apps)
+                self._progress(sum(self._reached.values()), heads)
+
+        return after_page
 
 
 def _versions(conn: Connection, name: str) -> schema.Versions:

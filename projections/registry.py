@@ -11,9 +11,10 @@ import structlog
 from eventsourcing.application import Application
 from eventsourcing.projection import Projection
 
-from hub.application import Hub
 from projections.errors import UnknownProjectionError
 from projections.event_counts import EventCountsProjection, EventCountsView
+from projections.portfolio import PortfolioProjection
+from projections.portfolio_view import PortfolioView
 from projections.view import SqlView
 
 log = structlog.get_logger(__name__)
@@ -21,21 +22,32 @@ log = structlog.get_logger(__name__)
 
 @dataclass(frozen=True)
 class ProjectionSpec:
-    """A projection, the read model it writes and the application whose log it follows."""
+    """A projection, the read model it writes and the applications whose logs it follows.
+
+    `upstreams` are eventsourcing application names (`"hub"`, `"progress"`): each is
+    read with a plain application of that name (`projections.upstreams`), and its
+    position is tracked on its own, in the same transaction as the view's change.
+    """
 
     name: str
     projection_class: type[Projection[Any]]
     view_class: type[SqlView]
-    application_class: type[Application[Any]] = Hub
+    upstreams: tuple[str, ...] = ("hub",)
 
-    @property
-    def application_name(self) -> str:
-        return self.application_class.name
+    def __post_init__(self) -> None:
+        if not self.upstreams or len(set(self.upstreams)) != len(self.upstreams):
+            msg = f"{self.name}: upstreams must be distinct and at least one: {self.upstreams}"
+            raise ValueError(msg)
 
 
 PROJECTIONS: dict[str, ProjectionSpec] = {
     spec.name: spec
-    for spec in (ProjectionSpec("event_counts", EventCountsProjection, EventCountsView),)
+    for spec in (
+        ProjectionSpec("event_counts", EventCountsProjection, EventCountsView),
+        ProjectionSpec(
+            "portfolio", PortfolioProjection, PortfolioView, upstreams=("hub", "progress")
+        ),
+    )
 }
 
 
@@ -78,7 +90,11 @@ def start_projections(
 
 
 def status_rows(hub_app: Application[Any], database_url: str) -> list[dict[str, Any]]:
-    """`projection_statuses` as rows to print: name, version ("-" before a first run), etc."""
+    """`projection_statuses` as rows to print, one per projection and upstream.
+
+    A projection that follows several applications gets one row for each, named
+    `projection (upstream)`; version is "-" before a first run.
+    """
     from infra.sql import make_engine  # noqa: PLC0415
     from projections.status import projection_statuses  # noqa: PLC0415
 
@@ -87,21 +103,28 @@ def status_rows(hub_app: Application[Any], database_url: str) -> list[dict[str, 
         statuses = projection_statuses(hub_app, engine)
     finally:
         engine.dispose()
-    return [
-        {
-            "name": s.name,
-            "version": "-" if s.live_version is None else s.live_version,
-            "position": s.position,
-            "head": s.head,
-            "lag": s.lag,
-            "rebuilding": None if s.rebuilding is None else s.rebuilding.version,
-        }
-        for s in statuses
-    ]
+    rows = []
+    for s in statuses:
+        for upstream in s.upstreams:
+            several = len(s.upstreams) > 1
+            rows.append(
+                {
+                    "name": f"{s.name} ({upstream.application})" if several else s.name,
+                    "projection": s.name,
+                    "upstream": upstream.application,
+                    "version": "-" if s.live_version is None else s.live_version,
+                    "position": upstream.position,
+                    "head": upstream.head,
+                    "lag": upstream.lag,
+                    "rebuilding": None if s.rebuilding is None else s.rebuilding.version,
+                }
+            )
+    return rows
 
 
 def rebuild_with_progress(hub_app: Application[Any], database_url: str, name: str) -> int:
-    """`rebuild` projection `name` of `hub_app`'s log with a progress bar; the new version."""
+    """`rebuild` projection `name` with a progress bar (its upstreams read with `hub_app`'s
+    environment); the new version."""
     from projections.rebuild import progress_bar, rebuild  # noqa: PLC0415
 
     get(name)  # an unknown name fails before the bar is drawn

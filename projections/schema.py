@@ -125,6 +125,16 @@ def position(conn: Connection, name: str, version: int, application_name: str) -
     ).scalar()
 
 
+def positions(conn: Connection, name: str, version: int) -> dict[str, int]:
+    """Every upstream's position in `version` of projection `name`, by application name."""
+    rows = conn.execute(
+        select(tracking.c.application_name, tracking.c.notification_id).where(
+            tracking.c.projection == name, tracking.c.version == version
+        )
+    )
+    return {row[0]: row[1] for row in rows}
+
+
 def forget_version(conn: Connection, name: str, version: int) -> None:
     conn.execute(
         delete(tracking).where(tracking.c.projection == name, tracking.c.version == version)

@@ -15,6 +15,7 @@ from hub.application import Hub
 from hub.domain.base import HubAggregate, aggregate_id, tenant_of
 from projections.registry import ProjectionSpec
 from projections.runner import run_spec
+from projections.status import ProjectionStatus
 
 Row = tuple[str, str, int, int]
 
@@ -111,3 +112,8 @@ def running(
         yield runner
     finally:
         runner.stop()
+
+
+def status_of(statuses: list[ProjectionStatus], name: str) -> ProjectionStatus:
+    [status] = [s for s in statuses if s.name == name]
+    return status

@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import Engine, inspect
 
 from hub.bootstrap import Runtime
+from infra.lease import lease_for
 from projections import (
     RebuildInProgressError,
     progress_bar,
@@ -18,9 +19,14 @@ from projections import (
     wait_for,
 )
 from projections.event_counts import NAME, all_counts
-from infra.lease import lease_for
 from projections.status import live_position
-from tests.projections.helpers import Ledger, record_probes, register_tenants, running
+from tests.projections.helpers import (
+    Ledger,
+    record_probes,
+    register_tenants,
+    running,
+    status_of,
+)
 
 SPEC = registry.get(NAME)
 TTL = 1.5
@@ -42,7 +48,7 @@ def test_rebuild_switches_atomically_to_identical_rows(
 
         def progress(position: int, head: int) -> None:
             if position < head:
-                [status] = projection_statuses(runtime.hub, engine)
+                status = status_of(projection_statuses(runtime.hub, engine), NAME)
                 mid_build.append(
                     {
                         "status": status,
@@ -84,7 +90,7 @@ def test_rebuild_switches_atomically_to_identical_rows(
             assert seen["status"].rebuilding.version == 2
             assert 0 < seen["status"].rebuilding.position < ledger.head
 
-        [status] = projection_statuses(runtime.hub, engine)
+        status = status_of(projection_statuses(runtime.hub, engine), NAME)
         assert (status.live_version, status.rebuilding) == (2, None)
         assert not inspect(engine).has_table("event_counts_v1")
         assert all_counts(engine) == before
@@ -94,7 +100,7 @@ def test_rebuild_switches_atomically_to_identical_rows(
         record_probes(runtime.hub, ledger, ["alpha"], per_tenant=3)
         wait_for(engine, NAME, ledger.head, timeout=30)
         assert all_counts(engine) == ledger.rows()
-    [status] = projection_statuses(runtime.hub, engine)
+    status = status_of(projection_statuses(runtime.hub, engine), NAME)
     assert (status.live_version, status.position, status.lag) == (2, ledger.head, 0)
 
 

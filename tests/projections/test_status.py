@@ -11,7 +11,8 @@ import projections
 from hub.bootstrap import Runtime
 from projections import ProjectionStatus, projection_statuses, registry, wait_for
 from projections.event_counts import NAME
-from tests.projections.helpers import Ledger, register_tenants, running
+from projections.status import UpstreamStatus
+from tests.projections.helpers import Ledger, register_tenants, running, status_of
 
 SPEC = registry.get(NAME)
 
@@ -22,23 +23,31 @@ def test_status_shows_position_head_and_lag(
     ledger = Ledger()
     register_tenants(runtime, ledger, ["alpha", "beta", "gamma"])
 
-    assert projection_statuses(runtime.hub, engine) == [
-        ProjectionStatus(
-            NAME, live_version=None, position=0, head=ledger.head, lag=ledger.head, rebuilding=None
-        )
-    ]
+    assert status_of(projection_statuses(runtime.hub, engine), NAME) == ProjectionStatus(
+        NAME,
+        live_version=None,
+        position=0,
+        head=ledger.head,
+        lag=ledger.head,
+        rebuilding=None,
+        upstreams=(UpstreamStatus("hub", position=0, head=ledger.head, lag=ledger.head),),
+    )
 
     with running(SPEC, env, sql_url, lease_ttl=1.5):
         wait_for(engine, NAME, ledger.head, timeout=30)
     caught_up = ledger.head
-    assert projection_statuses(runtime.hub, engine) == [
-        ProjectionStatus(
-            NAME, live_version=1, position=caught_up, head=caught_up, lag=0, rebuilding=None
-        )
-    ]
+    assert status_of(projection_statuses(runtime.hub, engine), NAME) == ProjectionStatus(
+        NAME,
+        live_version=1,
+        position=caught_up,
+        head=caught_up,
+        lag=0,
+        rebuilding=None,
+        upstreams=(UpstreamStatus("hub", position=caught_up, head=caught_up, lag=0),),
+    )
 
     register_tenants(runtime, ledger, ["delta", "epsilon"])
-    [status] = projection_statuses(runtime.hub, engine)
+    status = status_of(projection_statuses(runtime.hub, engine), NAME)
     assert (status.position, status.head, status.lag) == (
         caught_up,
         ledger.head,
@@ -66,4 +75,4 @@ def test_public_api_is_what_all_lists() -> None:
     public.discard("annotations")  # from __future__
     assert set(projections.__all__) == public
     assert projections.__all__ == sorted(projections.__all__)
-    assert projections.projection_names() == ["event_counts"]
+    assert projections.projection_names() == ["event_counts", "portfolio"]
