@@ -11,12 +11,16 @@ from infra.settings import Settings
 
 def eventsourcing_env(settings: Settings, nats_url: str) -> dict[str, str]:
     """The environment the eventsourcing applications are built with."""
-    return {
+    env = {
         "PERSISTENCE_MODULE": "infra.jetstream",
         "NATS_URL": nats_url,
         "NATS_STREAM_PREFIX": settings.stream_prefix,
         "NATS_TIMEOUT": str(settings.nats_timeout_s),
     }
+    # eventsourcing reads `<APP NAME>_<KEY>` before `<KEY>`, from os.environ too: for the
+    # application named "hub" that is HUB_NATS_URL & co, our own settings' namespace.
+    # Pin them, so the process environment cannot override what the settings resolved.
+    return env | {f"HUB_{key}": value for key, value in env.items()}
 
 
 def secret_box(settings: Settings) -> SecretBox:

@@ -145,8 +145,24 @@ def _banner(runtime: Runtime, demo: dict[str, Any] | None) -> None:
     typer.echo("\n".join(lines))
 
 
+def _stop_on_sigterm() -> None:
+    """SIGTERM stops the hub as Ctrl-C does.
+
+    uvicorn handles SIGTERM, shuts down, then re-raises it with the previous handler:
+    with the default one the process would die before cleaning up (the bundled
+    nats-server would be left running).
+    """
+    import signal  # noqa: PLC0415
+
+    def interrupt(_signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, interrupt)
+
+
 def run_embedded(settings: Settings) -> None:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
+    _stop_on_sigterm()
     with nats_endpoint(settings) as url:
         runtime = build_runtime(settings, url)
         demo = ensure_demo_tenant(runtime)

@@ -103,3 +103,20 @@ def test_run_starts_everything_with_a_demo_tenant_and_stops_cleanly(tmp_path: Pa
     assert "The hub stopped." in stdout
     assert _nats_pids(data_dir) == [], "nats-server stopped with the hub"
     assert not (data_dir / "run" / "nats.url").exists()
+
+
+def test_sigterm_stops_the_hub_and_its_nats_server(tmp_path: Path) -> None:
+    port = free_port()
+    data_dir = tmp_path / "var"
+    process = subprocess.Popen(
+        [HUB, "run", "--port", str(port), "--data-dir", str(data_dir)], env=_env(),
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        _wait_ready(f"http://127.0.0.1:{port}/readyz", process)
+        assert _nats_pids(data_dir)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        stdout, stderr = process.communicate(timeout=60)
+    assert process.returncode == 0, stderr
+    assert "The hub stopped." in stdout
+    assert _nats_pids(data_dir) == []
