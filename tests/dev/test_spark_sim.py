@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import time
+import types
 from collections.abc import Iterator
 
 import httpx
 import pytest
 
+import hub.dev
 from hub.dev import SimulatorError, SparkSimulator, demo_catalogue
 from hub.domain.rules import Pillar, calculate_xp, detect_pillar
 from infra.sniff import matches
@@ -214,10 +216,6 @@ def test_a_slow_grade_makes_the_client_time_out(spark: SparkSimulator) -> None:
 
 
 def test_public_api_is_what_all_lists() -> None:
-    import types
-
-    import hub.dev
-
     public = {
         name
         for name, value in vars(hub.dev).items()
