@@ -22,8 +22,6 @@ from infra.sql import make_engine
 TAGS = [
     {"name": "operations", "description": "Liveness and readiness probes."},
     {"name": "admin", "description": "Tenants and partners; needs the admin bearer token."},
-    {"name": "spark", "description": "Spark's SSO and signed webhooks."},
-    {"name": "pages", "description": "Server-rendered pages for signed-in people."},
 ]
 StatusesOf = Callable[[Application[Any], Engine], Sequence[object]]
 

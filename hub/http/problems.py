@@ -52,6 +52,8 @@ NOT_READY = ProblemType("not-ready", "The hub is not ready", 503)
 INTERNAL_ERROR = ProblemType("internal-error", "Internal server error", 500)
 
 SESSION_REQUIRED = ProblemType("session-required", "Sign in first", 401)
+CONCURRENT_CHANGE = ProblemType("concurrent-change",
+                                "Changed at the same moment by another request", 409)
 SPARK_ALREADY_CONNECTED = ProblemType("spark-already-connected",
                                       "The tenant is already connected to Spark", 409)
 

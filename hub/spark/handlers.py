@@ -31,6 +31,9 @@ from infra.jetstream.wire import AckLostError
 from schemas.spark import RosterWebhook, SsoClaims, SubmissionWebhook
 
 SOURCE = "spark"
+# Optimistic concurrency: each round of a race lets at least one writer through, so this
+# many attempts see through that many sign-ins of one learner at the same moment.
+ATTEMPTS = 5
 A = TypeVar("A", bound=HubAggregate)
 
 
@@ -84,15 +87,15 @@ def sign_in(
     """Accept a verified token once; find, link or register its learner; enrol them.
 
     Two first sign-ins racing create one learner: the loser's commit conflicts, and the
-    command runs once more on what the winner wrote.
+    command runs again on what the winner wrote (a conflict on the token is a replay).
     """
-    for attempt in (1, 2):
+    for attempt in range(1, ATTEMPTS + 1):
         try:
             return _sign_in_once(hub, tenant, claims, token_key, token_sha256)
         except IntegrityError:
             if sso_token_id(tenant, token_key) in hub.repository:
                 raise TokenReplayedError(token_key) from None
-            if attempt == 2:
+            if attempt == ATTEMPTS:
                 raise
     raise AssertionError("unreachable")  # pragma: no cover
 
@@ -225,11 +228,11 @@ def record_roster_change(hub: Hub, tenant: str, roster: RosterWebhook) -> Roster
 
     Idempotent: enrolling an enrolled learner or dropping one not enrolled records nothing.
     """
-    for attempt in (1, 2):
+    for attempt in range(1, ATTEMPTS + 1):
         try:
             return _roster_once(hub, tenant, roster)
         except IntegrityError:
-            if attempt == 2:
+            if attempt == ATTEMPTS:
                 raise
     raise AssertionError("unreachable")  # pragma: no cover
 

@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from typing import Any, NoReturn, ParamSpec, TypeVar
 
 import structlog
+from eventsourcing.persistence import IntegrityError
 from fastapi import Request
 from pydantic import BaseModel, ValidationError
 from starlette.concurrency import run_in_threadpool
@@ -23,7 +24,7 @@ from hub.bootstrap import Runtime
 from hub.domain.base import TENANT_SLUG, EventContext, event_context
 from hub.domain.spark import SparkConnection
 from hub.http.middleware import bind_tenant
-from hub.http.problems import SIGNAL_REJECTIONS, ProblemError
+from hub.http.problems import CONCURRENT_CHANGE, SIGNAL_REJECTIONS, ProblemError
 from hub.spark.connection import OpenedSecrets, open_secrets, spark_connection
 from hub.spark.evidence import MAX_FILE_BYTES
 from hub.spark.ratelimit import Decision, SlidingWindowLimiter
@@ -103,9 +104,18 @@ class Gate:
         return str(self.request.state.request_id)
 
     async def reject(
-        self, reason: str, detail: str, *, headers: dict[str, str] | None = None, **extensions: Any
+        self,
+        reason: str,
+        detail: str,
+        *,
+        headers: dict[str, str] | None = None,
+        seen: dict[str, Any] | None = None,
+        **extensions: Any,
     ) -> NoReturn:
-        """Record the rejection in the audit stream, then answer with its problem."""
+        """Record the rejection in the audit stream, then answer with its problem.
+
+        `seen` adds to the evidence; `extensions` go into the problem's body.
+        """
         request = self.request
         evidence = request_evidence(
             request_id=self.request_id,
@@ -117,6 +127,7 @@ class Gate:
             claimed_tenant=(self.claimed or "")[:100] or None,
             content_length=request.headers.get("content-length"),
             user_agent=(request.headers.get("user-agent") or "")[:200] or None,
+            **(seen or {}),
         )
         await record_rejection(
             self.ingress.nats,
@@ -182,12 +193,14 @@ class Gate:
         declared = self.request.headers.get("content-length", "")
         too_large = f"the body is larger than {limit} bytes"
         if declared.isdigit() and int(declared) > limit:
-            await self.reject("body_too_large", too_large, max_bytes=limit)
+            await self.reject("body_too_large", too_large, max_bytes=limit, seen={"read": 0})
         chunks = bytearray()
         async for chunk in self.request.stream():
             chunks += chunk
             if len(chunks) > limit:
-                await self.reject("body_too_large", too_large, max_bytes=limit)
+                await self.reject(
+                    "body_too_large", too_large, max_bytes=limit, seen={"read": len(chunks)}
+                )
         self.body = bytes(chunks)
         return self.body
 
@@ -253,7 +266,10 @@ class Gate:
     async def run(
         self, verified_by: str, command: Callable[P, T], *args: P.args, **kwargs: P.kwargs
     ) -> T:
-        """Run a blocking command off the event loop; its events carry this request's ids."""
+        """Run a blocking command off the event loop; its events carry this request's ids.
+
+        Commands retry their own conflicts; one that persists is a 409 (nothing was written).
+        """
         state = self.request.state
         context = EventContext(
             correlation_id=state.correlation_id,
@@ -266,7 +282,11 @@ class Gate:
             with event_context(context):
                 return command(*args, **kwargs)
 
-        return await run_in_threadpool(call)
+        try:
+            return await run_in_threadpool(call)
+        except IntegrityError as error:  # still conflicting after the handler's retries
+            detail = "other requests changed the same records at this moment; send it again"
+            raise ProblemError(CONCURRENT_CHANGE, detail, headers={"Retry-After": "1"}) from error
 
 
 def now_s() -> int:
