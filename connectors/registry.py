@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 import structlog
 
+from connectors import evidence, progress
+
 log = structlog.get_logger(__name__)
 
 
@@ -22,14 +24,18 @@ class ConnectorSpec:
     run: Callable[[dict[str, str], threading.Event], None]
 
 
-CONNECTORS: tuple[ConnectorSpec, ...] = ()
+CONNECTORS: tuple[ConnectorSpec, ...] = (
+    ConnectorSpec(evidence.SPEC.name, evidence.SPEC.run),
+    ConnectorSpec(progress.SPEC.name, progress.SPEC.run),
+)
 
 
 def start_connectors(env: dict[str, str], stop: threading.Event) -> list[threading.Thread]:
     threads = []
     for spec in CONNECTORS:
-        thread = threading.Thread(target=spec.run, args=(env, stop), name=f"connector-{spec.name}",
-                                  daemon=True)
+        thread = threading.Thread(
+            target=spec.run, args=(env, stop), name=f"connector-{spec.name}", daemon=True
+        )
         thread.start()
         threads.append(thread)
     log.info("connectors.started", names=[spec.name for spec in CONNECTORS])
