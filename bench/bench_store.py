@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import datetime as dt
+import itertools
 import json
 import math
 import os
@@ -33,7 +34,7 @@ from dataclasses import asdict, dataclass
 from importlib.metadata import version as package_version
 from pathlib import Path
 from typing import Any
-from uuid import UUID, uuid4
+from uuid import uuid4
 
 from eventsourcing.persistence import (
     ApplicationRecorder,
@@ -100,7 +101,15 @@ QUICK = Sizes(commits=200, commits_8=400, aggregates_per_writer=5, readback_runs
               replay_events=5000, process_commits=100, batch_commits=30, warmup=20)
 
 
-def event(originator_id: UUID, version: int) -> StoredEvent:
+_tenants = itertools.count()
+
+
+def new_id() -> str:
+    """A hub aggregate id, `<tenant>.<Type>.<hex>` (a string id, as the hub's aggregates have)."""
+    return f"school-{next(_tenants) % 20:04d}.Score.{uuid4().hex}"
+
+
+def event(originator_id: str, version: int) -> StoredEvent:
     return StoredEvent(originator_id=originator_id, originator_version=version, topic=TOPIC,
                        state=STATE)
 
@@ -181,7 +190,7 @@ def new_aggregate_commits(recorder: ApplicationRecorder, writers: int,
                           total: int) -> CommitStats:
     """One-event commits, each creating an aggregate (version 1)."""
     per_writer = total // writers
-    ids = [[uuid4() for _ in range(per_writer)] for _ in range(writers)]
+    ids = [[new_id() for _ in range(per_writer)] for _ in range(writers)]
     return run_writers(writers, per_writer,
                        lambda w, i: recorder.insert_events([event(ids[w][i], 1)]))
 
@@ -190,7 +199,7 @@ def append_commits(recorder: ApplicationRecorder, writers: int, total: int,
                    aggregates: int) -> CommitStats:
     """One-event commits appending to existing aggregates, each writer on its own ones."""
     per_writer = total // writers
-    ids = [[uuid4() for _ in range(aggregates)] for _ in range(writers)]
+    ids = [[new_id() for _ in range(aggregates)] for _ in range(writers)]
     for own in ids:  # the aggregates exist before the clock starts
         for originator_id in own:
             recorder.insert_events([event(originator_id, 1)])
@@ -204,19 +213,19 @@ def append_commits(recorder: ApplicationRecorder, writers: int, total: int,
 
 def process_commits(recorder: ProcessRecorder, total: int) -> CommitStats:
     """One event with its tracking position, as a process application (one runner) commits."""
-    ids = [uuid4() for _ in range(total)]
+    ids = [new_id() for _ in range(total)]
     return run_writers(1, total, lambda _, i: recorder.insert_events(
         [event(ids[i], 1)], tracking=Tracking("upstream", i + 1)))
 
 
 def atomic_commits(recorder: ApplicationRecorder, total: int, size: int = 10) -> CommitStats:
     """Atomic commits of `size` events of a new aggregate."""
-    ids = [uuid4() for _ in range(total)]
+    ids = [new_id() for _ in range(total)]
     return run_writers(1, total, lambda _, i: recorder.insert_events(
         [event(ids[i], v) for v in range(1, size + 1)]), events_per_commit=size)
 
 
-def load_log(recorder: ApplicationRecorder, total: int, big_id: UUID) -> CommitStats:
+def load_log(recorder: ApplicationRecorder, total: int, big_id: str) -> CommitStats:
     """`total` events in commits of up to 1000, aggregates of 10 events, the big aggregate's
     100 events spread over the commits (so reading it back skips through the whole log)."""
     commits = math.ceil(total / BATCH)
@@ -232,14 +241,14 @@ def load_log(recorder: ApplicationRecorder, total: int, big_id: UUID) -> CommitS
         big_version += big
         filler = size - big
         for start in range(0, filler, 10):
-            originator_id = uuid4()
+            originator_id = new_id()
             batch.extend(event(originator_id, v) for v in range(1, min(10, filler - start) + 1))
         batches.append(batch)
     return run_writers(1, len(batches), lambda _, i: recorder.insert_events(batches[i]),
                        events_per_commit=BATCH)
 
 
-def read_back(recorder: ApplicationRecorder, originator_id: UUID, runs: int) -> dict[str, float]:
+def read_back(recorder: ApplicationRecorder, originator_id: str, runs: int) -> dict[str, float]:
     durations = []
     for _ in range(runs):
         started = time.perf_counter()
@@ -319,7 +328,7 @@ def measure(factory: InfrastructureFactory[Any], process_factory: Infrastructure
     log("  atomic 10-event commits")
     out["commit_atomic10_1w"] = asdict(atomic_commits(recorder, sizes.batch_commits))
     log(f"  loading {sizes.replay_events} events for replay")
-    big_id = uuid4()
+    big_id = new_id()
     out["load_1000"] = asdict(load_log(recorder, sizes.replay_events, big_id))
     out["readback_100"] = read_back(recorder, big_id, sizes.readback_runs)
     last_id = recorder.max_notification_id()
@@ -385,7 +394,8 @@ def postgres_backend(pg: PgSettings) -> Iterator[dict[str, str]]:
         yield {"PERSISTENCE_MODULE": "eventsourcing.postgres", "POSTGRES_DBNAME": pg.dbname,
                "POSTGRES_HOST": pg.host, "POSTGRES_PORT": str(pg.port),
                "POSTGRES_USER": pg.user, "POSTGRES_PASSWORD": pg.password,
-               "POSTGRES_SCHEMA": schema, "POSTGRES_POOL_SIZE": "10"}
+               "POSTGRES_SCHEMA": schema, "POSTGRES_POOL_SIZE": "10",
+               "ORIGINATOR_ID_TYPE": "text"}
     finally:
         with psycopg.connect(pg.conninfo(), autocommit=True) as conn:
             conn.execute(drop)
@@ -394,7 +404,7 @@ def postgres_backend(pg: PgSettings) -> Iterator[dict[str, str]]:
 @contextlib.contextmanager
 def sqlite_backend(workdir: Path) -> Iterator[dict[str, str]]:
     """Temp files; the process application gets its own (the factory ignores the app name)."""
-    yield {"PERSISTENCE_MODULE": "eventsourcing.sqlite",
+    yield {"PERSISTENCE_MODULE": "eventsourcing.sqlite", "ORIGINATOR_ID_TYPE": "text",
            "SQLITE_DBNAME": str(workdir / "bench.sqlite3"),
            "BENCHPROC_SQLITE_DBNAME": str(workdir / "benchproc.sqlite3")}
 
@@ -414,6 +424,7 @@ def run_backend(name: str, pg: PgSettings, sizes: Sizes) -> dict[str, Any]:
 
     log("start")
     info: dict[str, Any] = {}
+    load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix=f"bench-{name}-") as tmp, \
             backend_env(name, Path(tmp), pg, info) as env:
         factory = InfrastructureFactory.construct(Environment("bench", env))
@@ -424,7 +435,29 @@ def run_backend(name: str, pg: PgSettings, sizes: Sizes) -> dict[str, Any]:
             process_factory.close()
             factory.close()
     results.update(info)
+    # Other work on the machine skews the figures: the 1-minute load average, before and after.
+    results["loadavg_before_after"] = [round(load_before, 2), round(os.getloadavg()[0], 2)]
     return results
+
+
+def median_of(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """Field by field, the median of several rounds' results (lists: one per round)."""
+    first = runs[0]
+    out: dict[str, Any] = {}
+    for key, value in first.items():
+        values = [run[key] for run in runs]
+        if isinstance(value, dict):
+            out[key] = median_of(values)
+        elif isinstance(value, int | float) and not isinstance(value, bool) and all(
+                isinstance(v, int | float) for v in values):
+            middle = statistics.median(values)
+            whole = all(isinstance(v, int) for v in values) and middle == int(middle)
+            out[key] = int(middle) if whole else round(middle, 3)
+        elif isinstance(value, list) and len(runs) > 1:
+            out[key] = values
+        else:
+            out[key] = value
+    return out
 
 
 # -- the machine ---------------------------------------------------------------------------
@@ -475,12 +508,23 @@ def postgres_info(pg: PgSettings) -> dict[str, str]:
     return {"version": row[0], "synchronous_commit": row[1], "fsync": row[2]}
 
 
+def git_state() -> dict[str, Any]:
+    """The commit measured, and whether infra/ had uncommitted changes."""
+    def git(*args: str) -> str:
+        out = subprocess.run(["git", "-C", str(ROOT), *args], capture_output=True, text=True,
+                             timeout=10, check=False)
+        return out.stdout.strip()
+
+    return {"commit": git("rev-parse", "--short", "HEAD"),
+            "infra_uncommitted": bool(git("status", "--porcelain", "--", "infra"))}
+
+
 def machine(pg: PgSettings, backends: list[str]) -> dict[str, Any]:
     info: dict[str, Any] = {
         "nproc": os.cpu_count(), "cpu": cpu_model(), "memory_gb": memory_gb(),
         "kernel": platform.release(), "python": platform.python_version(),
         "eventsourcing": package_version("eventsourcing"), "nats-py": package_version("nats-py"),
-        "sqlite": sqlite3.sqlite_version,
+        "sqlite": sqlite3.sqlite_version, "git": git_state(),
     }
     if "jetstream" in backends:
         info["nats_server"] = nats_server_version()
@@ -567,6 +611,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="small sizes, for a CI smoke run")
     parser.add_argument("--backends", default=",".join(BACKENDS),
                         help="comma-separated subset of " + ", ".join(BACKENDS))
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="run every backend this many times, interleaved; report medians")
     parser.add_argument("--output", type=Path, help="JSON file (default bench/results/...)")
     parser.add_argument("--pg-host", default=os.environ.get("BENCH_PG_HOST", "127.0.0.1"))
     parser.add_argument("--pg-port", type=int, default=int(os.environ.get("BENCH_PG_PORT",
@@ -582,15 +628,25 @@ def main(argv: list[str] | None = None) -> int:
     sizes = QUICK if args.quick else FULL
     pg = PgSettings(args.pg_host, args.pg_port, args.pg_db, args.pg_user, args.pg_password)
 
+    info = machine(pg, backends)
     started = time.perf_counter()
-    results = {name: run_backend(name, pg, sizes) for name in backends}
+    load_before = os.getloadavg()
+    rounds: dict[str, list[dict[str, Any]]] = {name: [] for name in backends}
+    for number in range(args.rounds):
+        for name in backends:  # interleaved, so that a busy spell hits every backend
+            print(f"round {number + 1} of {args.rounds}", file=sys.stderr)
+            rounds[name].append(run_backend(name, pg, sizes))
+    results = {name: median_of(runs) for name, runs in rounds.items()}
     verdict = goals(results)
     now = dt.datetime.now(dt.UTC)
-    report = {
+    info["loadavg_before_after"] = [round(load_before[0], 2), round(os.getloadavg()[0], 2)]
+    report: dict[str, Any] = {
         "date": now.isoformat(timespec="seconds"), "mode": "quick" if args.quick else "full",
         "seconds": round(time.perf_counter() - started, 1), "sizes": asdict(sizes),
-        "machine": machine(pg, backends), "results": results, "goals": verdict,
+        "machine": info, "rounds": args.rounds, "results": results, "goals": verdict,
     }
+    if args.rounds > 1:
+        report["each_round"] = rounds
     suffix = "-quick" if args.quick else ""
     output = args.output or ROOT / "bench" / "results" / f"store-{now:%Y-%m-%d}{suffix}.json"
     output.parent.mkdir(parents=True, exist_ok=True)
