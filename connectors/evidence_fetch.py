@@ -88,13 +88,18 @@ def _get(client: httpx.Client, url: str, limits: FetchLimits) -> bytes:
             return _read_limited(response, limits.max_bytes)
     except BlockedAddressError as error:
         raise FileRejectedError(SSRF_BLOCKED, str(error)) from error
-    except (httpx.InvalidURL, httpx.UnsupportedProtocol) as error:
-        raise FileRejectedError(INVALID_URL, str(error)) from error
+    except (httpx.InvalidURL, httpx.UnsupportedProtocol, UnicodeError) as error:
+        # UnicodeError: a host name IDNA cannot encode (an empty or overlong label).
+        # The detail never quotes the URL: a temporary URL carries its access token.
+        msg = f"not a URL that can be fetched over http(s) ({type(error).__name__})"
+        raise FileRejectedError(INVALID_URL, msg) from error
     except httpx.TooManyRedirects as error:
         raise FileRejectedError(DOWNLOAD_FAILED, "too many redirects") from error
     except httpx.TransportError as error:  # timeouts, refused connections, broken bodies
         detail = f"{type(error).__name__}: {error}".rstrip(": ")
         raise _RetryableError(DOWNLOAD_FAILED, detail) from error
+    except httpx.HTTPError as error:  # anything else httpx raises: not worth a retry
+        raise FileRejectedError(DOWNLOAD_FAILED, type(error).__name__) from error
 
 
 def _check_status(status: int) -> None:

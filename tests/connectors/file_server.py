@@ -6,6 +6,7 @@
     /slow/<name>         waits (until the server closes) before answering
     /huge/<n>            n bytes of PDF-looking data, no Content-Length (streamed)
     /huge-declared/<n>   declares n bytes in Content-Length, then sends a few
+    /redirect/<url>      302 to the (percent-encoded) URL
 
 Every request is counted per path, so tests can tell a retry from none.
 """
@@ -19,6 +20,7 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from urllib.parse import quote, unquote
 
 
 @dataclass
@@ -41,6 +43,9 @@ class FileServer:
 
     def url(self, path: str) -> str:
         return f"{self.base_url}{path}"
+
+    def redirect(self, to: str) -> str:
+        return f"{self.base_url}/redirect/{quote(to, safe='')}"
 
     def count(self, path: str) -> int:
         with self.lock:
@@ -75,6 +80,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._huge(int(arg), declared=False)
         elif kind == "huge-declared":
             self._huge(int(arg), declared=True)
+        elif kind == "redirect":
+            self._redirect(unquote(arg))
         else:
             self._file(arg)
 
@@ -94,6 +101,13 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
             self.wfile.write(body)
+
+    def _redirect(self, location: str) -> None:
+        with suppress(OSError):
+            self.send_response(302)
+            self.send_header("Location", location)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
 
     def _huge(self, size: int, *, declared: bool) -> None:
         with suppress(OSError):  # the client stops reading past its limit

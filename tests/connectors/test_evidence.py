@@ -206,6 +206,47 @@ def test_the_allow_list_does_not_open_the_metadata_address(
     assert entry["reason"] == "ssrf_blocked"
 
 
+@pytest.mark.usefixtures("allow_loopback")
+def test_a_redirect_is_followed_through_the_guard(
+    hub: Hub, env: dict[str, str], logs: Logs, blobs: FolderBlobStore, files: FileServer
+) -> None:
+    url = files.serve("essay.pdf", PDF, "application/pdf")
+    entries = [
+        url_file(files.redirect(url)),
+        url_file(files.redirect("http://169.254.169.254/latest/meta-data/iam")),
+    ]
+
+    collected = collect(hub, env, logs, blobs, entries)
+
+    assert [(e["status"], e.get("reason")) for e in collected] == [
+        ("stored", None),
+        ("rejected", "ssrf_blocked"),
+    ]
+    assert collected[0]["blob"] == sha256(PDF)
+
+
+@pytest.mark.usefixtures("allow_loopback")
+def test_a_url_that_cannot_be_fetched_is_rejected_not_raised(
+    hub: Hub, env: dict[str, str], logs: Logs, blobs: FolderBlobStore
+) -> None:
+    entries = [
+        url_file("http://a..b/essay.pdf"),
+        url_file(f"http://{'a' * 70}.example.org/essay.pdf"),
+        url_file("ftp://files.example.org/essay.pdf"),
+        {"type": "application/pdf", "filename": "neither.pdf"},
+    ]
+
+    collected = collect(hub, env, logs, blobs, entries)
+
+    assert [e["reason"] for e in collected] == [
+        "invalid_url",
+        "invalid_url",
+        "invalid_url",
+        "invalid_entry",
+    ]
+    assert all("example.org" not in e["detail"] for e in collected)
+
+
 def test_a_tenant_without_a_spark_connection_gets_no_allow_list(
     hub: Hub, env: dict[str, str], logs: Logs, blobs: FolderBlobStore, files: FileServer
 ) -> None:
