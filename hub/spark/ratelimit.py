@@ -2,7 +2,10 @@
 
 The window is kept in this process's memory: with several `hub serve` processes each
 allows the limit (a limit shared through NATS KV is a later issue). The log of a key
-holds at most `limit` times, so memory is bounded by the limits configured.
+holds at most `limit` times, and keys are only made for connected tenants, so memory is
+bounded by the limits configured. A request is counted before its body is read or its
+signature checked (that is the work the limit protects): unsigned requests to a
+tenant's URL use up that tenant's allowance too.
 """
 
 from __future__ import annotations

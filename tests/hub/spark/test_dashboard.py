@@ -1,0 +1,89 @@
+"""The dashboard: the session's learner with quests, XP per pillar and tasks, escaped, no script."""
+
+from __future__ import annotations
+
+import time
+
+import httpx
+
+from hub.bootstrap import Runtime
+from hub.domain.learners import Identity, Learner, identity_id
+from hub.domain.quests import Quest, Task, quest_id, task_id
+from hub.spark.sessions import SessionSigner, session_key
+from tests.hub.spark.signals import Partner, session_cookie, sso_token
+
+
+def sign_in(client: httpx.Client, partner: Partner, **claims: object) -> str:
+    token = sso_token(partner.sso_secret, **claims)
+    response = client.get(f"/t/{partner.tenant}/spark/sso", params={"token": token})
+    assert response.status_code == 303
+    return session_cookie(response)
+
+
+def test_it_shows_synced_quests_xp_per_pillar_and_completed_tasks(
+    client: httpx.Client, runtime: Runtime, acme: Partner
+) -> None:
+    quest = Quest(
+        tenant="acme",
+        source="spark",
+        external_id="course_101",
+        details={"title": "Minecraft Biology"},
+    )
+    task = Task(
+        tenant="acme",
+        source="spark",
+        external_id="a1",
+        quest_id=quest.id,
+        details={"title": "Map a biome", "pillar": "stem", "xp": 150},
+    )
+    runtime.hub.save(quest, task)
+    cookie = sign_in(client, acme, spark_course_ids=["course_101"])
+    identity: Identity = runtime.hub.repository.get(identity_id("acme", "spark", "spark_user_123"))
+    learner: Learner = runtime.hub.repository.get(identity.learner_id)
+    learner.complete_task(
+        task_id=task.id,
+        quest_id=quest.id,
+        submission_id="s",
+        title="Map",
+        pillar="stem",
+        xp=150,
+        evidence=[],
+        text="",
+        completed_at="now",
+        source="spark",
+    )
+    runtime.hub.save(learner)
+    page = client.get("/dashboard", headers={"Cookie": f"hub_session={cookie}"})
+    assert page.status_code == 200
+    assert "Minecraft Biology" in page.text
+    assert "Map a biome" in page.text
+    assert "Total: 150 XP" in page.text
+    assert '<th scope="row">stem</th><td class="number">150</td>' in page.text
+    assert "<script" not in page.text
+    assert page.headers["content-security-policy"].startswith("default-src 'none'")
+    assert quest_id("acme", "spark", "course_101") == quest.id
+    assert task_id("acme", "spark", "a1") == task.id
+
+
+def test_names_are_escaped(client: httpx.Client, acme: Partner) -> None:
+    cookie = sign_in(client, acme, given_name="<script>alert(1)</script>", family_name="&")
+    page = client.get("/dashboard", headers={"Cookie": f"hub_session={cookie}"})
+    assert "<script>alert(1)" not in page.text
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp;" in page.text
+
+
+def test_a_session_of_one_tenant_cannot_name_another_tenant_s_learner(
+    client: httpx.Client, runtime: Runtime, acme: Partner
+) -> None:
+    sign_in(client, acme)
+    identity: Identity = runtime.hub.repository.get(identity_id("acme", "spark", "spark_user_123"))
+    signer = SessionSigner(session_key(runtime.settings))  # the hub's own key: a valid cookie
+    cookie, _ = signer.issue(
+        tenant="beta",
+        learner_id=identity.learner_id,
+        role="student",
+        position=1,
+        now=int(time.time()),
+    )
+    page = client.get("/dashboard", headers={"Cookie": f"hub_session={cookie}"})
+    assert page.status_code == 401
