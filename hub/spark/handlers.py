@@ -117,14 +117,17 @@ def _find_link_or_register(
     tenant: str,
     claims: SsoClaims,
 ) -> tuple[Learner, list[HubAggregate], str]:
+    """By Identity, else by email (unless that person already has a Spark identity: two
+    Spark users sharing an address, a family's say, stay two people), else registered."""
     identity = _get(hub, identity_id(tenant, SOURCE, claims.sub), Identity)
     if identity is not None:
         learner: Learner = hub.repository.get(identity.learner_id)
         return learner, [], "identity"
     claimed: list[HubAggregate] = []
     index = _get(hub, email_index_id(tenant, claims.email), EmailIndex)
-    if index is not None:
-        learner = hub.repository.get(index.learner_id)
+    holder: Learner | None = None if index is None else hub.repository.get(index.learner_id)
+    if holder is not None and not _has_identity_from(holder, SOURCE):
+        learner = holder
         learner.link_identity(source=SOURCE, external_id=claims.sub, matched_by="email")
         matched_by = "email"
     else:
@@ -137,12 +140,17 @@ def _find_link_or_register(
             family_name=claims.family_name,
             role=claims.role,
         )
-        claimed.append(EmailIndex(tenant=tenant, email=claims.email, learner_id=learner.id))
+        if index is None:
+            claimed.append(EmailIndex(tenant=tenant, email=claims.email, learner_id=learner.id))
         matched_by = "registered"
     claimed.insert(
         0, Identity(tenant=tenant, source=SOURCE, external_id=claims.sub, learner_id=learner.id)
     )
     return learner, claimed, matched_by
+
+
+def _has_identity_from(learner: Learner, source: str) -> bool:
+    return any(identity.startswith(f"{source}:") for identity in learner.identities)
 
 
 def _enrol(learner: Learner, tenant: str, course_ids: list[str]) -> tuple[str, ...]:

@@ -310,3 +310,16 @@ def test_two_first_sign_ins_racing_make_one_learner(runtime: Runtime, acme: Part
     assert names.count("Learner.Registered") == 1
     assert names.count("Learner.SignedIn") == len(tokens)
     assert head(runtime) >= max(result.position for result in results)
+
+
+def test_two_spark_users_sharing_an_email_stay_two_learners(
+    client: httpx.Client, runtime: Runtime, acme: Partner
+) -> None:
+    first = sso_token(acme.sso_secret, sub="sibling-1", email="family@example.com")
+    second = sso_token(acme.sso_secret, sub="sibling-2", email="family@example.com")
+    assert client.get("/t/acme/spark/sso", params={"token": first}).status_code == 303
+    assert client.get("/t/acme/spark/sso", params={"token": second}).status_code == 303
+    one = learner_of(runtime, "acme", "sibling-1")
+    two = learner_of(runtime, "acme", "sibling-2")
+    assert one.id != two.id
+    assert event_names(runtime, one.id) == ["Learner.Registered", "Learner.SignedIn"]
