@@ -33,5 +33,6 @@ class VersionRetiredError(ProjectionError):
     The runner catches it and carries on with the live version.
     """
 
+
 class RebuildInProgressError(ProjectionError):
     """Raised when another process holds the rebuild lease of that projection."""
