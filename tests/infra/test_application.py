@@ -95,8 +95,11 @@ del ExampleApplicationTestCase
 
 @pytest.fixture
 def hub_env(nats_url: str, stream_prefix: str) -> dict[str, str]:
-    return {"PERSISTENCE_MODULE": "infra.jetstream", "NATS_URL": nats_url,
-            "NATS_STREAM_PREFIX": stream_prefix}
+    return {
+        "PERSISTENCE_MODULE": "infra.jetstream",
+        "NATS_URL": nats_url,
+        "NATS_STREAM_PREFIX": stream_prefix,
+    }
 
 
 @pytest.fixture
@@ -105,7 +108,8 @@ def box() -> SecretBox:
 
 
 def test_hub_records_tenants_on_tenant_scoped_subjects(
-        hub_env: dict[str, str], stream_prefix: str, nats_url: str, box: SecretBox) -> None:
+    hub_env: dict[str, str], stream_prefix: str, nats_url: str, box: SecretBox
+) -> None:
     hub = Hub(env=hub_env)
     acme = hub.register_tenant("acme", "Acme School", box)
     beta = hub.register_tenant("beta-district", "Beta District", box)
@@ -127,24 +131,31 @@ def test_hub_records_tenants_on_tenant_scoped_subjects(
     # The notification log carries the string ids and the stream sequences.
     notifications = other.notification_log.select(start=1, limit=10)
     assert [(n.id, n.originator_id, n.originator_version) for n in notifications] == [
-        (1, tenant_id("acme"), 1), (2, tenant_id("beta-district"), 1)]
+        (1, tenant_id("acme"), 1),
+        (2, tenant_id("beta-district"), 1),
+    ]
 
     # The server can filter by tenant and by type, because the id is in the subject.
     subjects = Subjects(prefix=stream_prefix, app="hub")
     connection = NatsConnection.shared(nats_url)
     wire = wire_for(connection)
-    only_acme = connection.run(lambda: wire.direct_all(
-        subjects.events_stream, subject=subjects.all_events(tenant="acme")))
+    only_acme = connection.run(
+        lambda: wire.direct_all(subjects.events_stream, subject=subjects.all_events(tenant="acme"))
+    )
     assert [m.subject for m in only_acme] == [f"{stream_prefix}.ev.hub.{tenant_id('acme')}"]
-    tenants = connection.run(lambda: wire.direct_all(
-        subjects.events_stream, subject=f"{stream_prefix}.ev.hub.*.Tenant.*"))
+    tenants = connection.run(
+        lambda: wire.direct_all(
+            subjects.events_stream, subject=f"{stream_prefix}.ev.hub.*.Tenant.*"
+        )
+    )
     assert [m.seq for m in tenants] == [1, 2]
     hub.close()
     other.close()
 
 
 def test_hub_optimistic_concurrency_and_snapshots_with_string_ids(
-        hub_env: dict[str, str], box: SecretBox) -> None:
+    hub_env: dict[str, str], box: SecretBox
+) -> None:
     hub = Hub(env=hub_env)
     hub.register_tenant("acme", "Acme School", box)
     tenant = hub.tenant("acme")

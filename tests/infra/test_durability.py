@@ -60,19 +60,22 @@ def event(originator_id: UUID | str, version: int, state: bytes = b"{}") -> Stor
     return StoredEvent(originator_id, version, TOPIC, state)
 
 
-def app_recorder(connection: NatsConnection, prefix: str,
-                 app: str = "app") -> JetStreamApplicationRecorder:
+def app_recorder(
+    connection: NatsConnection, prefix: str, app: str = "app"
+) -> JetStreamApplicationRecorder:
     ensure_streams(connection, prefix)
     return JetStreamApplicationRecorder(connection, Subjects(prefix=prefix, app=app))
 
 
-def stream_messages(connection: NatsConnection, recorder: JetStreamApplicationRecorder,
-                    subject: str | None = None) -> list[StoredMsg]:
+def stream_messages(
+    connection: NatsConnection, recorder: JetStreamApplicationRecorder, subject: str | None = None
+) -> list[StoredMsg]:
     """Everything the stream holds on `subject` (default: the application's events)."""
     wire = wire_for(connection)
     wanted = subject or recorder.subjects.app_events
     result: list[StoredMsg] = connection.run(
-        lambda: wire.direct_all(recorder.stream, subject=wanted), timeout=10)
+        lambda: wire.direct_all(recorder.stream, subject=wanted), timeout=10
+    )
     return result
 
 
@@ -157,8 +160,8 @@ def race(*calls: Callable[[], Any]) -> list[Any]:
 
 
 def test_two_writers_race_on_one_aggregate_exactly_one_wins(
-        nats_url: str, stream_prefix: str,
-        connections: Callable[[str], NatsConnection]) -> None:
+    nats_url: str, stream_prefix: str, connections: Callable[[str], NatsConnection]
+) -> None:
     # Two "processes": separate connections, separate recorders (separate caches).
     conn_a, conn_b = connections(nats_url), connections(nats_url)
     writer_a, writer_b = app_recorder(conn_a, stream_prefix), app_recorder(conn_b, stream_prefix)
@@ -175,8 +178,9 @@ def test_two_writers_race_on_one_aggregate_exactly_one_wins(
             lambda a=aggregate: writer_a.insert_events([event(a, 2, b"a")]),
             lambda a=aggregate: writer_b.insert_events([event(a, 2, b"b")]),
         )
-        winners = [(name, r) for name, r in zip("ab", results, strict=True)
-                   if not isinstance(r, Exception)]
+        winners = [
+            (name, r) for name, r in zip("ab", results, strict=True) if not isinstance(r, Exception)
+        ]
         losers = [r for r in results if isinstance(r, Exception)]
         assert len(winners) == 1, f"round {number}: {results}"
         assert len(losers) == 1
@@ -185,7 +189,9 @@ def test_two_writers_race_on_one_aggregate_exactly_one_wins(
         assert list(ids) == [first[0] + 1]  # the winner's notification id is the next one
         stored = writer_b.select_events(aggregate)
         assert [(e.originator_version, e.state) for e in stored] == [
-            (1, b"created"), (2, name.encode())]
+            (1, b"created"),
+            (2, name.encode()),
+        ]
         expected.append((aggregate, 2, name.encode()))
 
     # Nothing lost or doubled in the whole log: one notification per successful write.
@@ -195,18 +201,22 @@ def test_two_writers_race_on_one_aggregate_exactly_one_wins(
 
 
 def test_two_atomic_batches_race_exactly_one_lands_whole(
-        nats_url: str, stream_prefix: str,
-        connections: Callable[[str], NatsConnection]) -> None:
+    nats_url: str, stream_prefix: str, connections: Callable[[str], NatsConnection]
+) -> None:
     conn_a, conn_b = connections(nats_url), connections(nats_url)
     writer_a, writer_b = app_recorder(conn_a, stream_prefix), app_recorder(conn_b, stream_prefix)
     for number in range(25):
         shared = uuid4()
         writer_a.insert_events([event(shared, 1)])
         own = {"a": uuid4(), "b": uuid4()}
-        commits = {name: [event(shared, 2, name.encode()), event(own[name], 1, name.encode())]
-                   for name in own}
-        results = race(lambda c=commits["a"]: writer_a.insert_events(c),
-                       lambda c=commits["b"]: writer_b.insert_events(c))
+        commits = {
+            name: [event(shared, 2, name.encode()), event(own[name], 1, name.encode())]
+            for name in own
+        }
+        results = race(
+            lambda c=commits["a"]: writer_a.insert_events(c),
+            lambda c=commits["b"]: writer_b.insert_events(c),
+        )
         winners = [n for n, r in zip("ab", results, strict=True) if not isinstance(r, Exception)]
         assert len(winners) == 1, f"round {number}: {results}"
         errors = [r for r in results if isinstance(r, Exception)]
@@ -221,8 +231,11 @@ def test_two_atomic_batches_race_exactly_one_lands_whole(
 
 
 def test_two_hub_instances_race_on_one_tenant(nats_url: str, stream_prefix: str) -> None:
-    env = {"PERSISTENCE_MODULE": "infra.jetstream", "NATS_URL": nats_url,
-           "NATS_STREAM_PREFIX": stream_prefix}
+    env = {
+        "PERSISTENCE_MODULE": "infra.jetstream",
+        "NATS_URL": nats_url,
+        "NATS_STREAM_PREFIX": stream_prefix,
+    }
     box = SecretBox.from_text("race")
     hub_a, hub_b = Hub(env=env), Hub(env=env)
     for number in range(20):
@@ -246,7 +259,8 @@ def test_two_hub_instances_race_on_one_tenant(nats_url: str, stream_prefix: str)
 
 
 def test_acknowledged_commits_survive_kill_9(
-        server: ServerUnderTest, connections: Callable[[str], NatsConnection]) -> None:
+    server: ServerUnderTest, connections: Callable[[str], NatsConnection]
+) -> None:
     prefix = new_prefix()
     writer = app_recorder(connections(server.url), prefix)
     expected: list[tuple[int, UUID, int, bytes]] = []  # (notification id, id, version, state)
@@ -254,17 +268,20 @@ def test_acknowledged_commits_survive_kill_9(
     versions = dict.fromkeys(aggregates, 0)
     for cycle in range(3):
         for number in range(150):
-            batch = [aggregates[(number + k) % len(aggregates)] for k in range(
-                3 if number % 10 == 0 else 1)]
+            batch = [
+                aggregates[(number + k) % len(aggregates)]
+                for k in range(3 if number % 10 == 0 else 1)
+            ]
             events = []
             for aggregate in batch:
                 versions[aggregate] += 1
-                events.append(event(aggregate, versions[aggregate],
-                                    f"{cycle}:{number}".encode()))
+                events.append(event(aggregate, versions[aggregate], f"{cycle}:{number}".encode()))
             ids = writer.insert_events(events)  # acknowledged
             assert ids is not None
-            expected.extend((i, e.originator_id, e.originator_version, e.state)  # type: ignore[misc]
-                            for i, e in zip(ids, events, strict=True))
+            expected.extend(
+                (i, e.originator_id, e.originator_version, e.state)  # type: ignore[misc]
+                for i, e in zip(ids, events, strict=True)
+            )
         server.kill()  # right after the last acknowledgement
         server.restart()
         # A new process reads everything back, in order.
@@ -275,7 +292,8 @@ def test_acknowledged_commits_survive_kill_9(
         assert reader.max_notification_id() == len(expected)
         for aggregate in aggregates:
             assert [e.originator_version for e in reader.select_events(aggregate)] == list(
-                range(1, versions[aggregate] + 1))
+                range(1, versions[aggregate] + 1)
+            )
         # The old writer reconnects and carries on after the last sequence (none reused).
         wait_until(lambda: writer.connection.is_connected, "the writer reconnects")
         aggregate = aggregates[cycle]
@@ -286,7 +304,8 @@ def test_acknowledged_commits_survive_kill_9(
 
 
 def test_kill_9_in_the_middle_of_writing_keeps_every_acknowledged_commit(
-        server: ServerUnderTest, connections: Callable[[str], NatsConnection]) -> None:
+    server: ServerUnderTest, connections: Callable[[str], NatsConnection]
+) -> None:
     """Writers run flat out; the server is killed under them. Every commit that was
     acknowledged is there after the restart, at the id it was given; what was not
     acknowledged may or may not be there (at most once)."""
@@ -309,8 +328,9 @@ def test_kill_9_in_the_middle_of_writing_keeps_every_acknowledged_commit(
                 return
             assert ids is not None
             with lock:
-                acknowledged.update({i: (aggregate, e.originator_version)
-                                     for i, e in zip(ids, events, strict=True)})
+                acknowledged.update(
+                    {i: (aggregate, e.originator_version) for i, e in zip(ids, events, strict=True)}
+                )
                 if len(acknowledged) >= 600:
                     enough.set()
 
@@ -344,7 +364,8 @@ def all_threads_stopped(pid: int) -> bool:
 
 
 def test_a_paused_server_fails_writes_and_stores_them_at_most_once(
-        server: ServerUnderTest, connections: Callable[[str], NatsConnection]) -> None:
+    server: ServerUnderTest, connections: Callable[[str], NatsConnection]
+) -> None:
     """SIGSTOP: the connection stays up but nothing answers. The write times out (outcome
     unknown: it may land when the server resumes) but is never stored twice."""
     prefix = new_prefix()
@@ -386,7 +407,8 @@ def test_a_paused_server_fails_writes_and_stores_them_at_most_once(
 
 
 def test_writes_fail_fast_while_nats_is_down_then_recover(
-        server: ServerUnderTest, connections: Callable[[str], NatsConnection]) -> None:
+    server: ServerUnderTest, connections: Callable[[str], NatsConnection]
+) -> None:
     prefix = new_prefix()
     connection = connections(server.url)
     writer = app_recorder(connection, prefix)
@@ -410,12 +432,18 @@ def test_writes_fail_fast_while_nats_is_down_then_recover(
     assert writer.insert_events([event(first, 2, b"after")]) == [2]
     log = writer.select_notifications(start=1, limit=10)
     assert [(n.id, n.originator_id, n.originator_version) for n in log] == [
-        (1, first, 1), (2, first, 2)]
+        (1, first, 1),
+        (2, first, 2),
+    ]
 
 
 def test_hub_fails_fast_while_nats_is_down_then_recovers(server: ServerUnderTest) -> None:
-    env = {"PERSISTENCE_MODULE": "infra.jetstream", "NATS_URL": server.url,
-           "NATS_STREAM_PREFIX": new_prefix(), "NATS_TIMEOUT": "1"}
+    env = {
+        "PERSISTENCE_MODULE": "infra.jetstream",
+        "NATS_URL": server.url,
+        "NATS_STREAM_PREFIX": new_prefix(),
+        "NATS_TIMEOUT": "1",
+    }
     box = SecretBox.from_text("down")
     hub = Hub(env=env)
     connection = hub.recorder.connection  # type: ignore[attr-defined]
@@ -479,7 +507,8 @@ def loss(monkeypatch: pytest.MonkeyPatch) -> AckLoss:
 
 
 def test_a_lost_ack_is_read_back_not_written_twice(
-        nats_url: str, stream_prefix: str, loss: AckLoss) -> None:
+    nats_url: str, stream_prefix: str, loss: AckLoss
+) -> None:
     connection = NatsConnection.shared(nats_url)
     writer = app_recorder(connection, stream_prefix)
     aggregate = uuid4()
@@ -493,22 +522,30 @@ def test_a_lost_ack_is_read_back_not_written_twice(
     other = uuid4()
     loss.armed = 1
     assert writer.insert_events([event(aggregate, 3), event(other, 1), event(other, 2)]) == [
-        3, 4, 5]
+        3,
+        4,
+        5,
+    ]
     assert loss.armed == 0
 
     # A fresh recorder (cold caches) sees exactly one copy of each.
     reader = app_recorder(connection, stream_prefix)
     log = reader.select_notifications(start=1, limit=100)
     assert [(n.id, n.originator_id, n.originator_version) for n in log] == [
-        (1, aggregate, 1), (2, aggregate, 2), (3, aggregate, 3), (4, other, 1), (5, other, 2)]
+        (1, aggregate, 1),
+        (2, aggregate, 2),
+        (3, aggregate, 3),
+        (4, other, 1),
+        (5, other, 2),
+    ]
     assert len(stream_messages(connection, reader)) == 5
     # And the writer carries on after them.
     assert writer.insert_events([event(aggregate, 4)]) == [6]
 
 
 def test_a_lost_ack_whose_read_back_fails_too_is_not_written_twice(
-        nats_url: str, stream_prefix: str, loss: AckLoss,
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    nats_url: str, stream_prefix: str, loss: AckLoss, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The ack is lost and so is the read-back: the retry must find the first attempt."""
     connection = NatsConnection.shared(nats_url)
     writer = app_recorder(connection, stream_prefix)
@@ -521,8 +558,7 @@ def test_a_lost_ack_whose_read_back_fails_too_is_not_written_twice(
             return None
         return original(self, msgs)
 
-    monkeypatch.setattr(JetStreamApplicationRecorder, "_read_back_or_none",
-                        read_back_fails_once)
+    monkeypatch.setattr(JetStreamApplicationRecorder, "_read_back_or_none", read_back_fails_once)
     aggregate, other = uuid4(), uuid4()
     loss.armed = 1
     assert writer.insert_events([event(aggregate, 1)]) == [1]
@@ -532,11 +568,15 @@ def test_a_lost_ack_whose_read_back_fails_too_is_not_written_twice(
     assert loss.armed == 0
     log = app_recorder(connection, stream_prefix).select_notifications(start=1, limit=100)
     assert [(n.originator_id, n.originator_version) for n in log] == [
-        (aggregate, 1), (aggregate, 2), (other, 1)]
+        (aggregate, 1),
+        (aggregate, 2),
+        (other, 1),
+    ]
 
 
 def test_a_lost_ack_of_an_unstored_write_is_written_once(
-        nats_url: str, stream_prefix: str, loss: AckLoss) -> None:
+    nats_url: str, stream_prefix: str, loss: AckLoss
+) -> None:
     writer = app_recorder(NatsConnection.shared(nats_url), stream_prefix)
     aggregate = uuid4()
     loss.store = False
@@ -549,8 +589,12 @@ def test_a_lost_ack_of_an_unstored_write_is_written_once(
 
 @pytest.mark.parametrize("batch", [False, True])
 def test_a_lost_ack_is_found_even_after_another_writer_appended(
-        nats_url: str, stream_prefix: str, loss: AckLoss,
-        connections: Callable[[str], NatsConnection], batch: bool) -> None:
+    nats_url: str,
+    stream_prefix: str,
+    loss: AckLoss,
+    connections: Callable[[str], NatsConnection],
+    batch: bool,
+) -> None:
     """Ours landed, its ack was lost, and another writer appended after it before we looked."""
     writer = app_recorder(connections(nats_url), stream_prefix)
     other_writer = app_recorder(connections(nats_url), stream_prefix)
@@ -565,8 +609,12 @@ def test_a_lost_ack_is_found_even_after_another_writer_appended(
 
 @pytest.mark.parametrize("batch", [False, True])
 def test_a_lost_ack_does_not_claim_another_writers_event(
-        nats_url: str, stream_prefix: str, loss: AckLoss,
-        connections: Callable[[str], NatsConnection], batch: bool) -> None:
+    nats_url: str,
+    stream_prefix: str,
+    loss: AckLoss,
+    connections: Callable[[str], NatsConnection],
+    batch: bool,
+) -> None:
     """Ours never landed; meanwhile another writer stored the same version.
 
     Reading back must not take the other writer's event for ours: the caller must get
@@ -579,8 +627,9 @@ def test_a_lost_ack_does_not_claim_another_writers_event(
     writer.select_events(aggregate)  # its cache expects version 1 to be the last
 
     def theirs_lands() -> None:
-        other_writer.insert_events([event(aggregate, 2, b"theirs")]
-                                   + ([event(extra, 1, b"theirs")] if batch else []))
+        other_writer.insert_events(
+            [event(aggregate, 2, b"theirs")] + ([event(extra, 1, b"theirs")] if batch else [])
+        )
 
     loss.store = False
     loss.meanwhile = theirs_lands
@@ -610,8 +659,9 @@ class Collector:
             self.received.append(notification)
 
     def wait_for(self, count: int) -> None:
-        wait_until(lambda: len(self.received) >= count,
-                   f"{count} notifications (got {len(self.received)})")
+        wait_until(
+            lambda: len(self.received) >= count, f"{count} notifications (got {len(self.received)})"
+        )
 
     def stop(self) -> None:
         self.subscription.stop()
@@ -620,7 +670,8 @@ class Collector:
 
 
 def test_subscription_delivers_everything_in_order_across_a_restart(
-        server: ServerUnderTest, connections: Callable[[str], NatsConnection]) -> None:
+    server: ServerUnderTest, connections: Callable[[str], NatsConnection]
+) -> None:
     prefix = new_prefix()
     connection = connections(server.url)
     writer = app_recorder(connection, prefix)
@@ -640,13 +691,15 @@ def test_subscription_delivers_everything_in_order_across_a_restart(
         ids = [n.id for n in collector.received]
         assert ids == list(range(3, 16))  # every one, in order, none twice
         assert [(n.originator_id, n.originator_version) for n in collector.received[-5:]] == [
-            (a, 3) for a in aggregates]
+            (a, 3) for a in aggregates
+        ]
     finally:
         collector.stop()
 
 
 def test_subscription_resumes_after_a_disconnect_with_writes_meanwhile(
-        server: ServerUnderTest, connections: Callable[[str], NatsConnection]) -> None:
+    server: ServerUnderTest, connections: Callable[[str], NatsConnection]
+) -> None:
     """Writes made by another process while the subscriber was disconnected still arrive."""
     prefix = new_prefix()
     subscriber_conn = connections(server.url)
@@ -674,8 +727,9 @@ class SimulatedCrash(BaseException):
 
 
 def process_recorder(nats_url: str, prefix: str) -> JetStreamProcessRecorder:
-    factory = JetStreamFactory(Environment("worker", {"NATS_URL": nats_url,
-                                                      "NATS_STREAM_PREFIX": prefix}))
+    factory = JetStreamFactory(
+        Environment("worker", {"NATS_URL": nats_url, "NATS_STREAM_PREFIX": prefix})
+    )
     recorder = factory.process_recorder()
     assert isinstance(recorder, JetStreamProcessRecorder)
     return recorder
@@ -683,8 +737,8 @@ def process_recorder(nats_url: str, prefix: str) -> JetStreamProcessRecorder:
 
 @pytest.mark.parametrize("had_pointer", [False, True])
 def test_tracking_survives_a_crash_between_event_and_pointer(
-        nats_url: str, stream_prefix: str, monkeypatch: pytest.MonkeyPatch,
-        had_pointer: bool) -> None:
+    nats_url: str, stream_prefix: str, monkeypatch: pytest.MonkeyPatch, had_pointer: bool
+) -> None:
     before = process_recorder(nats_url, stream_prefix)
     if had_pointer:
         before.insert_events([event(uuid4(), 1)], tracking=Tracking("upstream", 1))
@@ -701,8 +755,7 @@ def test_tracking_survives_a_crash_between_event_and_pointer(
     # The event (carrying its position in headers) landed; the pointer did not.
     messages = stream_messages(before.connection, before)
     assert messages[-1].headers[H_TRACK_ID] == str(position)
-    pointers = stream_messages(before.connection, before,
-                               before.subjects.tracking("upstream"))
+    pointers = stream_messages(before.connection, before, before.subjects.tracking("upstream"))
     assert len(pointers) == (1 if had_pointer else 0)
 
     after = process_recorder(nats_url, stream_prefix)  # a new process: no cached state
@@ -723,7 +776,8 @@ def test_tracking_survives_a_crash_between_event_and_pointer(
 
 
 def test_tracking_pointer_lost_without_a_crash_is_recovered(
-        nats_url: str, stream_prefix: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    nats_url: str, stream_prefix: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     recorder = process_recorder(nats_url, stream_prefix)
     original = Wire.publish
 

@@ -22,8 +22,7 @@ class FakeNatsServer:
         self.port = 0
         self.connections = 0
         self.loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self.loop.run_forever, name="fake-nats",
-                                        daemon=True)
+        self._thread = threading.Thread(target=self.loop.run_forever, name="fake-nats", daemon=True)
         self._server: asyncio.Server | None = None
 
     @property
@@ -32,8 +31,16 @@ class FakeNatsServer:
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.connections += 1
-        info = {"server_id": "x", "version": self.version, "go": "go1.20", "host": "127.0.0.1",
-                "port": self.port, "headers": True, "max_payload": 1048576, "proto": 1}
+        info = {
+            "server_id": "x",
+            "version": self.version,
+            "go": "go1.20",
+            "host": "127.0.0.1",
+            "port": self.port,
+            "headers": True,
+            "max_payload": 1048576,
+            "proto": 1,
+        }
         writer.write(b"INFO " + json.dumps(info).encode() + b"\r\n")
         try:
             await writer.drain()
