@@ -1,8 +1,8 @@
 """The connectors `hub connect` runs: process applications following the hub's log.
 
-Each later issue registers its connector here (Spark grade passback, evidence
-download, Caliper and webhook delivery). The foundation ships the runner and an
-empty registry.
+Each issue registers its connector here (evidence download and progress come from
+`connectors.runner.ProcessSpec.run`; Spark grade passback, Caliper and webhook
+delivery join them).
 """
 
 from __future__ import annotations
