@@ -1,0 +1,234 @@
+"""Course sync on real parts: a loopback Spark API, the hub on a real nats-server."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from connectors.course_sync import (
+    SparkNotConnectedError,
+    UnknownTenantError,
+    connected_tenants,
+    sync_courses,
+    sync_tenant,
+)
+from connectors.spark_api import SparkApiError, SparkClients, SparkRetryableError
+from hub.application import Hub
+from hub.domain.quests import quest_id, task_id
+from hub.spark.connection import spark_connection
+from infra.secrets import SecretBox
+from tests.connectors.spark_fake import FakeSpark, connect_spark, serve
+
+BOX = SecretBox.from_text("course sync tests")
+TENANT = "acme"
+ESSAY: dict[str, Any] = {
+    "id": "a-essay",
+    "title": "Essay: How Plants Convert Sunlight",
+    "description": "Write a 500-word essay explaining photosynthesis",
+    "assignment_type": "essay",
+    "estimated_hours": 3,
+    "max_points": 100,
+}
+POSTER: dict[str, Any] = {
+    "id": "a-poster",
+    "title": "Draw the leaf",
+    "assignment_type": "project",
+    "estimated_hours": 12,
+    "max_points": 50,
+    "due_at": "2025-03-01T12:00:00Z",
+}
+HISTORY: dict[str, Any] = {"id": "a-hist", "title": "Civics in the 1900s", "max_points": 20}
+
+
+@pytest.fixture
+def fake() -> FakeSpark:
+    made = FakeSpark()
+    made.add_course(
+        "c-bio",
+        "Biology - Photosynthesis Unit",
+        [ESSAY, POSTER],
+        description="Learn how plants convert sunlight to energy",
+        category="science",
+        grade_level="9-12",
+        duration_hours=20,
+    )
+    made.add_course("c-civ", "Civics", [HISTORY])
+    return made
+
+
+@pytest.fixture
+def spark_url(fake: FakeSpark) -> Iterator[str]:
+    with serve(fake) as url:
+        yield url
+
+
+@pytest.fixture
+def clients() -> SparkClients:
+    return SparkClients(BOX)
+
+
+@pytest.fixture
+def connected(hub: Hub, spark_url: str) -> Hub:
+    connect_spark(hub, BOX, TENANT, spark_url)
+    return hub
+
+
+def log_position(hub: Hub) -> int:
+    return hub.recorder.max_notification_id() or 0
+
+
+def test_sync_creates_quests_and_tasks_with_the_seeds_pillar_and_xp(
+    connected: Hub, clients: SparkClients
+) -> None:
+    report = sync_tenant(connected, clients, TENANT)
+
+    assert (report.quests.created, report.quests.updated, report.quests.unchanged) == (2, 0, 0)
+    assert (report.tasks.created, report.tasks.updated, report.tasks.unchanged) == (3, 0, 0)
+    assert [i.title for i in report.tasks.items] == [
+        "Essay: How Plants Convert Sunlight",
+        "Draw the leaf",
+        "Civics in the 1900s",
+    ]
+    assert report.position == log_position(connected)
+
+    quest = connected.repository.get(quest_id(TENANT, "spark", "c-bio"))
+    assert quest.details == {
+        "title": "Biology - Photosynthesis Unit",
+        "description": "Learn how plants convert sunlight to energy",
+        "category": "science",
+        "grade_level": "9-12",
+        "duration_hours": 20.0,
+        "assignment_ids": ["a-essay", "a-poster"],
+    }
+    essay = connected.repository.get(task_id(TENANT, "spark", "a-essay"))
+    assert essay.quest_id == quest.id
+    # Seed 000: "essay" -> communication; 3 hours * 100 / 2 = 150 XP.
+    assert (essay.pillar, essay.xp) == ("communication", 150)
+    assert essay.details["max_points"] == 100.0
+    assert (essay.details["order"], essay.details["required"]) == (1, True)
+    assert "due_at" not in essay.details
+    poster = connected.repository.get(task_id(TENANT, "spark", "a-poster"))
+    # "draw" -> art; 12 hours would be 600 XP, capped at 500; the due date is kept.
+    assert (poster.pillar, poster.xp, poster.details["order"]) == ("art", 500, 2)
+    assert poster.details["due_at"] == "2025-03-01T12:00:00+00:00"
+    history = connected.repository.get(task_id(TENANT, "spark", "a-hist"))
+    # No estimate: 2 hours -> 100 XP.
+    assert (history.pillar, history.xp) == ("civics", 100)
+    assert type(quest).__name__ == "Quest"
+    assert [type(e).__qualname__ for e in connected.repository.event_store.get(quest.id)] == [
+        "Quest.Synced"
+    ]
+
+
+def test_a_second_sync_of_unchanged_courses_records_nothing(
+    connected: Hub, clients: SparkClients
+) -> None:
+    sync_tenant(connected, clients, TENANT)
+    before = log_position(connected)
+
+    report = sync_tenant(connected, clients, TENANT)
+
+    assert log_position(connected) == before
+    assert (report.quests.unchanged, report.tasks.unchanged) == (2, 3)
+    assert report.quests.created + report.quests.updated == 0
+    assert report.tasks.created + report.tasks.updated == 0
+    assert report.position is None
+
+
+def test_a_changed_assignment_is_updated_and_nothing_else(
+    connected: Hub, clients: SparkClients, fake: FakeSpark
+) -> None:
+    sync_tenant(connected, clients, TENANT)
+    fake.assignments["c-bio"][0] = {**ESSAY, "title": "Essay: Sunlight", "estimated_hours": 5}
+
+    report = sync_tenant(connected, clients, TENANT)
+
+    assert (report.tasks.created, report.tasks.updated, report.tasks.unchanged) == (0, 1, 2)
+    (updated,) = [i for i in report.tasks.items if i.change == "updated"]
+    assert (updated.spark_id, updated.title) == ("a-essay", "Essay: Sunlight")
+    assert updated.changed_fields == ["estimated_hours", "title", "xp"]
+    assert report.quests.unchanged == 2
+    essay = connected.repository.get(task_id(TENANT, "spark", "a-essay"))
+    assert (essay.title, essay.xp, essay.version) == ("Essay: Sunlight", 250, 2)
+    events = connected.repository.event_store.get(essay.id)
+    assert [type(e).__qualname__ for e in events] == ["Task.Synced", "Task.Updated"]
+
+
+def test_a_new_assignment_updates_its_quest(
+    connected: Hub, clients: SparkClients, fake: FakeSpark
+) -> None:
+    sync_tenant(connected, clients, TENANT)
+    fake.add_course("c-civ", "Civics", [HISTORY, {"id": "a-vote", "title": "Vote!"}])
+
+    report = sync_tenant(connected, clients, TENANT)
+
+    assert (report.quests.updated, report.tasks.created) == (1, 1)
+    quest = connected.repository.get(quest_id(TENANT, "spark", "c-civ"))
+    assert quest.details["assignment_ids"] == ["a-hist", "a-vote"]
+
+
+def test_a_dry_run_reports_the_same_and_records_nothing(
+    connected: Hub, clients: SparkClients, fake: FakeSpark
+) -> None:
+    before = log_position(connected)
+    dry = sync_tenant(connected, clients, TENANT, dry_run=True)
+    assert log_position(connected) == before
+    assert dry.dry_run
+
+    real = sync_tenant(connected, clients, TENANT)
+    assert dry.model_dump(exclude={"dry_run", "position"}) == real.model_dump(
+        exclude={"dry_run", "position"}
+    )
+    assert "would sync" in next(dry.lines())
+
+    fake.assignments["c-bio"][1] = {**POSTER, "max_points": 60}
+    after_real = log_position(connected)
+    dry = sync_tenant(connected, clients, TENANT, dry_run=True)
+    assert (dry.tasks.updated, dry.tasks.items[1].changed_fields) == (1, ["max_points"])
+    assert log_position(connected) == after_real
+
+
+def test_spark_failing_midway_writes_nothing(
+    connected: Hub, clients: SparkClients, fake: FakeSpark
+) -> None:
+    before = log_position(connected)
+    del fake.assignments["c-civ"]  # the second course's assignments answer 404
+    with pytest.raises(SparkApiError) as caught:
+        sync_tenant(connected, clients, TENANT)
+    assert caught.value.request == "GET /api/courses/c-civ/assignments"
+    assert log_position(connected) == before
+
+
+def test_spark_unreachable_is_retryable(hub: Hub, clients: SparkClients) -> None:
+    connect_spark(hub, BOX, TENANT, "http://127.0.0.1:9")  # discard port: refused
+    with pytest.raises(SparkRetryableError):
+        sync_tenant(hub, clients, TENANT)
+
+
+def test_unknown_tenant_and_tenant_without_connection(hub: Hub, clients: SparkClients) -> None:
+    with pytest.raises(UnknownTenantError):
+        sync_tenant(hub, clients, "nobody")
+    hub.register_tenant("plain", "Plain", BOX)
+    with pytest.raises(SparkNotConnectedError):
+        sync_tenant(hub, clients, "plain")
+
+
+def test_connected_tenants_are_found_by_subject(hub: Hub, spark_url: str) -> None:
+    hub.register_tenant("plain", "Plain", BOX)
+    connect_spark(hub, BOX, "beta", spark_url)
+    connect_spark(hub, BOX, TENANT, spark_url)
+    assert connected_tenants(hub) == [TENANT, "beta"]
+
+
+def test_tenants_are_kept_apart(hub: Hub, spark_url: str, clients: SparkClients) -> None:
+    connect_spark(hub, BOX, TENANT, spark_url)
+    connect_spark(hub, BOX, "beta", spark_url)
+    beta = spark_connection(hub, "beta")
+    assert beta is not None
+    with clients.open(beta) as api:
+        sync_courses(hub, api, "beta")
+    report = sync_tenant(hub, clients, TENANT)
+    assert report.quests.created == 2  # beta's quests are beta's
+    assert quest_id("beta", "spark", "c-bio") != quest_id(TENANT, "spark", "c-bio")
