@@ -16,6 +16,7 @@ def eventsourcing_env(settings: Settings, nats_url: str) -> dict[str, str]:
         "NATS_URL": nats_url,
         "NATS_STREAM_PREFIX": settings.stream_prefix,
         "NATS_TIMEOUT": str(settings.nats_timeout_s),
+        "HUB_DATA_DIR": str(settings.data_dir.resolve()),
     }
     # eventsourcing reads `<APP NAME>_<KEY>` before `<KEY>`, from os.environ too: for the
     # application named "hub" that is HUB_NATS_URL & co, our own settings' namespace.

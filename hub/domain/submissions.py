@@ -1,4 +1,8 @@
-"""Submissions of work: received (verified), then their evidence stored, then applied."""
+"""Submissions of work, as received and verified.
+
+What happens next is recorded by the connectors in their own logs: the `evidence`
+application collects the files, `progress` completes the task (docs/spark.md).
+"""
 
 from __future__ import annotations
 
@@ -35,25 +39,3 @@ class Submission(HubAggregate):
         self.text = text
         self.files = files
         self.grade = grade
-        self.evidence: dict[int, dict[str, Any]] = {}
-        self.applied_to: str | None = None
-
-    @event("EvidenceStored")
-    def store_evidence(self, index: int, blob: dict[str, Any]) -> None:
-        self.evidence[index] = {"status": "stored", **blob}
-
-    @event("EvidenceRejected")
-    def reject_evidence(self, index: int, reason: str, detail: str) -> None:
-        self.evidence[index] = {"status": "rejected", "reason": reason, "detail": detail}
-
-    @property
-    def evidence_settled(self) -> bool:
-        return len(self.evidence) == len(self.files)
-
-    @event("Parked")
-    def park(self, waiting_for: list[str]) -> None:
-        """Kept until the learner (SSO, roster) or the task (course sync) is known."""
-
-    @event("Applied")
-    def apply_to(self, learner_id: str, task_id: str) -> None:
-        self.applied_to = task_id

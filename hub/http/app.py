@@ -22,6 +22,8 @@ from infra.sql import make_engine
 TAGS = [
     {"name": "operations", "description": "Liveness and readiness probes."},
     {"name": "admin", "description": "Tenants and partners; needs the admin bearer token."},
+    {"name": "spark", "description": "Spark LMS: SSO sign-in and signed webhooks."},
+    {"name": "pages", "description": "Server-rendered pages for learners and families."},
 ]
 StatusesOf = Callable[[Application[Any], Engine], Sequence[object]]
 
