@@ -48,7 +48,7 @@ class _GuardedBackend(httpcore.NetworkBackend):
         """The first address of `host`, if every address it resolves to may be dialled."""
         try:
             infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-        except (socket.gaierror, UnicodeError) as error:
+        except socket.gaierror as error:
             msg = f"cannot resolve {host!r}"
             raise httpcore.ConnectError(msg) from error
         addresses = [str(info[4][0]) for info in infos]
