@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import structlog
 
-from connectors import evidence, progress
+from connectors import evidence, passback, progress
 
 log = structlog.get_logger(__name__)
 
@@ -27,6 +27,8 @@ class ConnectorSpec:
 CONNECTORS: tuple[ConnectorSpec, ...] = (
     ConnectorSpec(evidence.SPEC.name, evidence.SPEC.run),
     ConnectorSpec(progress.SPEC.name, progress.SPEC.run),
+    ConnectorSpec(passback.SPEC.name, passback.SPEC.run),
+    ConnectorSpec(passback.SCHEDULER, passback.run_deliveries_logged),
 )
 
 

@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import TYPE_CHECKING, Any, Self, TypeVar
+from pathlib import Path
+from typing import Any, Self, TypeVar
 from urllib.parse import quote, urlsplit
 
 import httpx
@@ -29,6 +30,8 @@ from pydantic import BaseModel, ValidationError
 from hub.domain.spark import SparkConnection, spark_connection_id
 from hub.spark.connection import API_KEY_PLACEHOLDER
 from infra.http import BlockedAddressError, guarded_client
+from infra.secrets import SecretBox
+from infra.settings import Settings
 from schemas.spark import (
     GradePassback,
     SparkAssignment,
@@ -36,9 +39,6 @@ from schemas.spark import (
     SparkCourse,
     SparkCourseList,
 )
-
-if TYPE_CHECKING:
-    from infra.secrets import SecretBox
 
 __all__ = [
     "DEFAULT_TIMEOUT",
@@ -49,6 +49,7 @@ __all__ = [
     "SparkRetryableError",
     "TokenBucket",
     "api_key_context",
+    "box_from_env",
     "open_spark_api",
     "parse_retry_after",
     "spark_connection",
@@ -305,6 +306,21 @@ class SparkClients:
     def open(self, connection: SparkConnection) -> SparkApi:
         limiter = self.limiter(connection.tenant, connection.api_url)
         return open_spark_api(connection, self.box, limiter=limiter, timeout=self.timeout)
+
+
+def box_from_env(env: Mapping[str, str]) -> SecretBox:
+    """The hub's secret box for a connector: `HUB_SECRET_KEY`, else the key file in the data
+    folder (`HUB_DATA_DIR` of the applications' environment). Never makes a new key: one
+    made here could not open what the hub sealed."""
+    data_dir = env.get("HUB_DATA_DIR")
+    settings = Settings(data_dir=Path(data_dir)) if data_dir else Settings()
+    if settings.secret_key is not None:
+        return SecretBox.from_text(settings.secret_key.get_secret_value())
+    path = settings.data_dir / "secret.key"
+    if not path.exists():
+        msg = f"the hub's secret key is not at {path}: set HUB_SECRET_KEY or HUB_DATA_DIR"
+        raise OSError(msg)
+    return SecretBox.from_text(path.read_text().strip())
 
 
 def spark_connection(hub: Application[str], tenant: str) -> SparkConnection | None:
