@@ -59,6 +59,23 @@ class Learner(HubAggregate):
     def sign_in(self, source: str, verified_by: str, claims: dict[str, Any]) -> None:
         """A verified sign-in; `claims` keeps what an auditor needs to check it later."""
 
+    @event("ProfileUpdated")
+    def update_profile(self, email: str, given_name: str, family_name: str, source: str) -> None:
+        self.email = normalise_email(email)
+        self.given_name = given_name
+        self.family_name = family_name
+
+    def completed_profile(self, email: str, given_name: str,
+                          family_name: str) -> tuple[str, str, str] | None:
+        """The profile with its empty fields filled from a verified source, if any was empty.
+
+        Filled, never overwritten: two sources that spell a name differently would
+        otherwise rewrite it at every sign-in.
+        """
+        filled = (self.email or normalise_email(email), self.given_name or given_name,
+                  self.family_name or family_name)
+        return None if filled == (self.email, self.given_name, self.family_name) else filled
+
     @event("IdentityLinked")
     def link_identity(self, source: str, external_id: str, matched_by: str) -> None:
         self.identities.append(f"{source}:{external_id}")

@@ -105,6 +105,7 @@ def _sign_in_once(
 ) -> SignInResult:
     token = SsoToken(tenant=tenant, token_key=token_key, subject=claims.sub, expires_at=claims.exp)
     learner, claimed, matched_by = _find_link_or_register(hub, tenant, claims)
+    claimed += _refresh_profile(hub, tenant, learner, claims)
     verified = {**claims.model_dump(mode="json"), "token_sha256": token_sha256}
     learner.sign_in(source=SOURCE, verified_by="jwt-hs256", claims=verified)
     enrolled = _enrol(learner, tenant, claims.spark_course_ids)
@@ -147,6 +148,22 @@ def _find_link_or_register(
         0, Identity(tenant=tenant, source=SOURCE, external_id=claims.sub, learner_id=learner.id)
     )
     return learner, claimed, matched_by
+
+
+def _refresh_profile(
+    hub: Hub, tenant: str, learner: Learner, claims: SsoClaims
+) -> list[HubAggregate]:
+    """Fill what the learner's profile lacks from the token (a learner first seen on a
+    roster has no name or email); claim the email for them if nobody holds it yet."""
+    filled = learner.completed_profile(claims.email, claims.given_name, claims.family_name)
+    if filled is None:
+        return []
+    email, given_name, family_name = filled
+    learner.update_profile(email=email, given_name=given_name, family_name=family_name,
+                           source=SOURCE)
+    if _get(hub, email_index_id(tenant, email), EmailIndex) is not None:
+        return []
+    return [EmailIndex(tenant=tenant, email=email, learner_id=learner.id)]
 
 
 def _has_identity_from(learner: Learner, source: str) -> bool:

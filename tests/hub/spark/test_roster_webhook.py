@@ -5,7 +5,14 @@ from __future__ import annotations
 import httpx
 
 from hub.bootstrap import Runtime
-from hub.domain.learners import Identity, Learner, identity_id, learner_id
+from hub.domain.learners import (
+    EmailIndex,
+    Identity,
+    Learner,
+    email_index_id,
+    identity_id,
+    learner_id,
+)
 from hub.domain.quests import quest_id
 from tests.hub.spark.checks import assert_rejected, before
 from tests.hub.spark.signals import Partner, head, post_signed, session_cookie, sso_token
@@ -39,11 +46,20 @@ def test_an_unknown_learner_is_registered_enrolled_then_found_by_sso(
     assert events_of(runtime, body["learner_id"]) == [
         "Learner.Registered",
         "Learner.Enrolled",
+        "Learner.ProfileUpdated",
         "Learner.SignedIn",
     ]
+    # The roster knew only the Spark user id: the token's name and email fill the profile,
+    # and the email now finds this learner.
+    learner: Learner = runtime.hub.repository.get(body["learner_id"])
+    assert (learner.given_name, learner.family_name, learner.email) == (
+        "Sarah", "Johnson", "sarah@example.com")
+    index: EmailIndex = runtime.hub.repository.get(email_index_id("acme", "sarah@example.com"))
+    assert index.learner_id == body["learner_id"]
     page = client.get("/dashboard", headers={"Cookie": f"hub_session={session_cookie(signed_in)}"})
     assert page.status_code == 200
     assert "A Spark course" in page.text
+    assert "Sarah Johnson" in page.text
 
 
 def test_enrol_and_drop_are_idempotent(
