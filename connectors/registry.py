@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import structlog
 
-from connectors import evidence, passback, progress
+from connectors import evidence, passback, progress, schedule
 
 log = structlog.get_logger(__name__)
 
@@ -29,6 +29,7 @@ CONNECTORS: tuple[ConnectorSpec, ...] = (
     ConnectorSpec(progress.SPEC.name, progress.SPEC.run),
     ConnectorSpec(passback.SPEC.name, passback.SPEC.run),
     ConnectorSpec(passback.SCHEDULER, passback.run_deliveries_logged),
+    ConnectorSpec(schedule.NAME, schedule.run_daily_sync_logged),
 )
 
 

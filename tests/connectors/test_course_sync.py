@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
+from contextlib import suppress
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 import pytest
@@ -14,12 +17,15 @@ from connectors.course_sync import (
     sync_courses,
     sync_tenant,
 )
+from connectors.schedule import DailySync, LastRun, due_at, next_slot, run_daily_sync
 from connectors.spark_api import SparkApiError, SparkClients, SparkRetryableError
 from hub.application import Hub
 from hub.domain.quests import quest_id, task_id
 from hub.spark.connection import spark_connection
+from infra.nats_client import NatsConnection
 from infra.secrets import SecretBox
 from tests.connectors.spark_fake import FakeSpark, connect_spark, serve
+from tests.connectors.world import wait_for
 
 BOX = SecretBox.from_text("course sync tests")
 TENANT = "acme"
@@ -232,3 +238,87 @@ def test_tenants_are_kept_apart(hub: Hub, spark_url: str, clients: SparkClients)
     report = sync_tenant(hub, clients, TENANT)
     assert report.quests.created == 2  # beta's quests are beta's
     assert quest_id("beta", "spark", "c-bio") != quest_id(TENANT, "spark", "c-bio")
+
+
+# The daily schedule ---------------------------------------------------------------------
+
+
+@pytest.fixture
+def last_run(env: dict[str, str], nats_url: str, stream_prefix: str) -> Iterator[LastRun]:
+    yield LastRun(env)
+    connection = NatsConnection.shared(nats_url)
+    js = connection.client.jetstream()
+    with suppress(Exception):
+        connection.run(lambda: js.delete_key_value(f"{stream_prefix}_schedules"), timeout=10)
+
+
+class Clock:
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+def test_the_next_slot_is_the_first_after_the_last_run() -> None:
+    two = time(2, 0)
+    day = datetime(2025, 1, 15, tzinfo=UTC)
+    assert next_slot(day.replace(hour=1, minute=59), two) == day.replace(hour=2)
+    assert next_slot(day.replace(hour=2), two) == day.replace(hour=2) + timedelta(days=1)
+    # Down at the slot: the run is due (in the past) as soon as it is back.
+    assert due_at(day.replace(hour=2) - timedelta(days=2), two) < day
+
+
+def test_the_daily_sync_runs_once_a_day_and_survives_a_restart(
+    env: dict[str, str], connected: Hub, clients: SparkClients, last_run: LastRun, fake: FakeSpark
+) -> None:
+    clock = Clock(datetime(2025, 1, 15, 1, 0, tzinfo=UTC))
+    daily = DailySync(connected, clients, last_run, at=time(2, 0), clock=clock)
+    assert not daily.run_if_due()  # never ran: waits for the slot
+    assert daily.seconds_until_due() == 3600
+    clock.now = clock.now.replace(hour=2, minute=0, second=1)
+    assert daily.run_if_due()
+    assert [r.quests.created for r in daily.reports] == [2]
+    assert last_run.get() == clock.now
+    clock.now += timedelta(hours=5)
+    assert not daily.run_if_due()
+    restarted = DailySync(connected, clients, LastRun(env), clock=clock)
+    assert not restarted.run_if_due()  # the day's run is recorded in NATS
+    clock.now += timedelta(days=1)
+    assert restarted.run_if_due()
+    assert restarted.reports[0].quests.unchanged == 2
+    assert len([r for r in fake.api_requests if r == "GET /api/courses"]) == 2
+
+
+def test_one_of_two_processes_runs_the_due_sync_under_its_lease(
+    env: dict[str, str], connected: Hub, last_run: LastRun, fake: FakeSpark
+) -> None:
+    today = datetime(2025, 1, 15, 2, 0, 5, tzinfo=UTC)
+    last_run.put(today - timedelta(days=1))
+    stop = threading.Event()
+    runners = [
+        threading.Thread(
+            target=run_daily_sync,
+            args=(env, stop),
+            kwargs={
+                "at": time(2, 0),
+                "clients": SparkClients(BOX),
+                "clock": Clock(today),
+                "lease_ttl": 1.5,
+                "owner": f"process-{n}",
+            },
+            daemon=True,
+        )
+        for n in range(2)
+    ]
+    for runner in runners:
+        runner.start()
+    try:
+        wait_for(lambda: last_run.get() == today, "the daily sync to run")
+    finally:
+        stop.set()
+        for runner in runners:
+            runner.join(timeout=30)
+    assert not any(runner.is_alive() for runner in runners)
+    assert fake.api_requests.count("GET /api/courses") == 1
+    assert connected.repository.get(quest_id(TENANT, "spark", "c-bio")).details["title"]
