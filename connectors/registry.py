@@ -8,12 +8,14 @@ delivery join them).
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import structlog
+from eventsourcing.application import Application
 
 from connectors import evidence, passback, progress, schedule
+from connectors.runner import UpstreamLog
 
 log = structlog.get_logger(__name__)
 
@@ -31,6 +33,19 @@ CONNECTORS: tuple[ConnectorSpec, ...] = (
     ConnectorSpec(passback.SCHEDULER, passback.run_deliveries_logged),
     ConnectorSpec(schedule.NAME, schedule.run_daily_sync_logged),
 )
+
+
+DELIVERY_LOGS: dict[str, str] = {passback.CONNECTOR: passback.NAME}
+"""Connector of a `Delivery` -> the application whose log holds it (`hub deliveries`)."""
+
+
+def delivery_log(connector: str, env: Mapping[str, str]) -> Application[str]:
+    """The log of `connector`'s deliveries, to read and to redrive; raises KeyError if none."""
+    if connector not in DELIVERY_LOGS:
+        known = ", ".join(sorted(DELIVERY_LOGS))
+        msg = f"no connector delivers {connector!r} (known: {known})"
+        raise KeyError(msg)
+    return UpstreamLog(DELIVERY_LOGS[connector], env)
 
 
 def start_connectors(env: dict[str, str], stop: threading.Event) -> list[threading.Thread]:

@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 
 from hub.cli import processes
+from hub.cli.deliveries import deliveries_app
 from hub.cli.dev import dev_app
 from hub.cli.spark import spark_app
 from hub.endpoint import nats_endpoint
@@ -25,6 +26,7 @@ app.add_typer(tenant_app, name="tenant")
 app.add_typer(projections_app, name="projections")
 app.add_typer(spark_app, name="spark")
 app.add_typer(dev_app, name="dev")
+app.add_typer(deliveries_app, name="deliveries")
 
 DataDir = Annotated[Path | None, typer.Option("--data-dir", help="Data folder (default ./var).")]
 

@@ -84,3 +84,51 @@ def connect(  # noqa: PLR0917 - a typer command takes its options as parameters
     typer.echo(f"  webhook secret  {made.webhook_secret}")
     if made.api_key == API_KEY_PLACEHOLDER:
         typer.echo("  (no Spark API key given: course sync stays off until one is set)")
+
+
+@spark_app.command("sync")
+def sync(
+    tenant: Annotated[
+        list[str] | None,
+        typer.Option("--tenant", help="Only this tenant (repeatable; default: every connected)."),
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Show what would change; record nothing.")
+    ] = False,
+    data_dir: Annotated[
+        Path | None, typer.Option("--data-dir", help="Data folder (default ./var).")
+    ] = None,
+) -> None:
+    """Sync Spark courses and assignments into quests and tasks, and print what changed."""
+    from connectors.course_sync import (  # noqa: PLC0415 - keeps `hub --help` fast
+        CourseSyncError,
+        connected_tenants,
+        sync_tenant,
+    )
+    from connectors.spark_api import SparkApiError, SparkClients  # noqa: PLC0415
+    from hub.bootstrap import build_runtime  # noqa: PLC0415
+    from infra.nats_client import NatsConnection  # noqa: PLC0415
+
+    settings = _settings(data_dir)
+    failed = 0
+    with nats_endpoint(settings) as url:
+        runtime = build_runtime(settings, url)
+        clients = SparkClients(runtime.box)
+        try:
+            tenants = tenant or connected_tenants(runtime.hub)
+            if not tenants:
+                typer.echo("no tenant is connected to Spark (hub spark connect)")
+            for slug in tenants:
+                try:
+                    report = sync_tenant(runtime.hub, clients, slug, dry_run=dry_run)
+                except (CourseSyncError, SparkApiError) as error:
+                    typer.echo(f"hub: {slug}: {error}", err=True)
+                    failed += 1
+                    continue
+                for line in report.lines():
+                    typer.echo(line)
+        finally:
+            runtime.hub.close()
+            NatsConnection.close_all()
+    if failed:
+        raise typer.Exit(1)

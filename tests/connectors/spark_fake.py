@@ -6,12 +6,16 @@ to answer 503, 429 with `Retry-After`, or 400 for the next N requests.
 
 from __future__ import annotations
 
+import os
 import socket
+import subprocess
+import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import uvicorn
@@ -173,3 +177,21 @@ def connect_spark(
     connection = spark.spark_connection(hub, tenant)
     assert connection is not None
     return connection
+
+
+def hub_cli(
+    *args: str, env: Mapping[str, str], secret_key: str
+) -> subprocess.CompletedProcess[str]:
+    """Run the `hub` command on the test's streams and data folder, as an operator would."""
+    process_env = {k: v for k, v in os.environ.items() if not k.startswith("HUB_")}
+    process_env |= {
+        "HUB_NATS_URL": env["NATS_URL"],
+        "HUB_STREAM_PREFIX": env["NATS_STREAM_PREFIX"],
+        "HUB_DATA_DIR": env["HUB_DATA_DIR"],
+        "HUB_SECRET_KEY": secret_key,
+        "HUB_LOG_LEVEL": "WARNING",
+    }
+    hub = str(Path(sys.executable).parent / "hub")
+    return subprocess.run(
+        [hub, *args], env=process_env, capture_output=True, text=True, timeout=120, check=False
+    )

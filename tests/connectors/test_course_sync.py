@@ -24,10 +24,11 @@ from hub.domain.quests import quest_id, task_id
 from hub.spark.connection import spark_connection
 from infra.nats_client import NatsConnection
 from infra.secrets import SecretBox
-from tests.connectors.spark_fake import FakeSpark, connect_spark, serve
+from tests.connectors.spark_fake import FakeSpark, connect_spark, hub_cli, serve
 from tests.connectors.world import wait_for
 
-BOX = SecretBox.from_text("course sync tests")
+KEY = "course sync tests"
+BOX = SecretBox.from_text(KEY)
 TENANT = "acme"
 ESSAY: dict[str, Any] = {
     "id": "a-essay",
@@ -322,3 +323,26 @@ def test_one_of_two_processes_runs_the_due_sync_under_its_lease(
     assert not any(runner.is_alive() for runner in runners)
     assert fake.api_requests.count("GET /api/courses") == 1
     assert connected.repository.get(quest_id(TENANT, "spark", "c-bio")).details["title"]
+
+
+def test_hub_spark_sync_prints_the_report_and_a_dry_run_records_nothing(
+    env: dict[str, str], connected: Hub
+) -> None:
+    before = log_position(connected)
+    dry = hub_cli("spark", "sync", "--tenant", TENANT, "--dry-run", env=env, secret_key=KEY)
+    assert dry.returncode == 0, dry.stderr
+    assert dry.stdout.splitlines()[0] == (
+        "acme: would sync quests 2 created, 0 updated, 0 unchanged; "
+        "tasks 3 created, 0 updated, 0 unchanged"
+    )
+    assert "created   task a-essay: Essay: How Plants Convert Sunlight" in dry.stdout
+    assert log_position(connected) == before
+
+    real = hub_cli("spark", "sync", env=env, secret_key=KEY)  # every connected tenant
+    assert real.returncode == 0, real.stderr
+    assert real.stdout.splitlines()[0].startswith("acme: synced quests 2 created")
+    assert log_position(connected) > before
+
+    unknown = hub_cli("spark", "sync", "--tenant", "nobody", env=env, secret_key=KEY)
+    assert unknown.returncode == 1
+    assert "no tenant 'nobody' is registered" in unknown.stderr

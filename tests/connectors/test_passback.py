@@ -20,7 +20,7 @@ from hub.domain.deliveries import DEAD, DELIVERED, RETRYING, delivery_id
 from hub.domain.quests import Quest, Task, quest_id
 from hub.domain.submissions import Submission
 from infra.secrets import SecretBox
-from tests.connectors.spark_fake import FakeSpark, connect_spark, serve
+from tests.connectors.spark_fake import FakeSpark, connect_spark, hub_cli, serve
 from tests.connectors.world import Logs, running, wait_for
 
 BOX = SecretBox.from_text("passback tests")
@@ -311,3 +311,39 @@ def test_the_box_comes_from_the_data_folder_and_is_never_made(tmp_path: Path) ->
     (tmp_path / "secret.key").write_text("the key\n")
     sealed = SecretBox.from_text("the key").encrypt("x", context="c")
     assert box_from_env({"HUB_DATA_DIR": str(tmp_path)}).decrypt(sealed, context="c") == "x"
+
+
+def test_hub_deliveries_lists_dead_letters_and_redrives_them(
+    env: dict[str, str], connected: Hub, fake: FakeSpark, logs: Logs
+) -> None:
+    fake.fail_grades(2, 400)
+    with passback(env):
+        dead = [submit(connected, f"u-{n}") for n in range(2)]
+        for the_id in dead:
+            delivery(logs, the_id, DEAD)
+        fine = submit(connected, "u-9")
+        delivery(logs, fine, DELIVERED)
+
+        listed = hub_cli("deliveries", "list", "--status", "dead-lettered", env=env, secret_key="-")
+        assert listed.returncode == 0, listed.stderr
+        rows = [line for line in listed.stdout.splitlines() if line.startswith("acme.Delivery")]
+        assert sorted(row.split()[0] for row in rows) == sorted(dead)
+        assert all(row.split()[1:4] == ["dead-lettered", "1", "400"] for row in rows)
+        assert listed.stdout.splitlines()[-1] == "2 deliveries"
+
+        redriven = hub_cli("deliveries", "redrive", "--id", dead[0], env=env, secret_key="-")
+        assert redriven.returncode == 0, redriven.stderr
+        assert f"redriven  {dead[0]}" in redriven.stdout
+        delivery(logs, dead[0], DELIVERED)
+
+        again = hub_cli("deliveries", "redrive", "--id", dead[0], env=env, secret_key="-")
+        assert again.returncode == 1
+        assert "is not a dead-lettered spark-grades delivery" in again.stderr
+        unknown = hub_cli(
+            "deliveries", "list", "--connector", "carrier-pigeon", env=env, secret_key="-"
+        )
+        assert unknown.returncode == 2
+        assert "no connector delivers 'carrier-pigeon'" in unknown.stderr
+
+    assert fake.delivered() == {dead[0]: 1, fine: 1}
+    assert logs.get("passback", dead[1]).status == DEAD
