@@ -16,6 +16,7 @@ from hub.http import admin, health
 from hub.http.middleware import RequestContextMiddleware
 from hub.http.problems import install_problem_handlers
 from hub.http.readiness import Readiness, no_projections, runtime_readiness
+from hub.http.spark_admin import install_spark_admin
 from hub.spark.routes import install_spark
 from infra.sql import make_engine
 
@@ -69,6 +70,7 @@ def create_app(runtime: Runtime, *, readiness: Readiness, admin_token: str | Non
     app.include_router(health.router)
     app.include_router(admin.router)
     install_spark(app, runtime)
+    install_spark_admin(app, runtime)
     return app
 
 

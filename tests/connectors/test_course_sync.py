@@ -6,8 +6,10 @@ import threading
 from collections.abc import Iterator
 from contextlib import suppress
 from datetime import UTC, datetime, time, timedelta
+from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from connectors.course_sync import (
@@ -20,12 +22,17 @@ from connectors.course_sync import (
 from connectors.schedule import DailySync, LastRun, due_at, next_slot, run_daily_sync
 from connectors.spark_api import SparkApiError, SparkClients, SparkRetryableError
 from hub.application import Hub
+from hub.bootstrap import Runtime, build_runtime
 from hub.domain.quests import quest_id, task_id
+from hub.http import create_app, runtime_readiness
 from hub.spark.connection import spark_connection
 from infra.nats_client import NatsConnection
 from infra.secrets import SecretBox
+from infra.settings import Settings
+from infra.sql import make_engine
 from tests.connectors.spark_fake import FakeSpark, connect_spark, hub_cli, serve
 from tests.connectors.world import wait_for
+from tests.hub.http.live_server import live_server
 
 KEY = "course sync tests"
 BOX = SecretBox.from_text(KEY)
@@ -346,3 +353,110 @@ def test_hub_spark_sync_prints_the_report_and_a_dry_run_records_nothing(
     unknown = hub_cli("spark", "sync", "--tenant", "nobody", env=env, secret_key=KEY)
     assert unknown.returncode == 1
     assert "no tenant 'nobody' is registered" in unknown.stderr
+
+
+# The admin endpoint ---------------------------------------------------------------------
+
+ADMIN = {"Authorization": "Bearer the-admin-token-for-sync-tests"}
+
+
+@pytest.fixture
+def admin_api(
+    nats_url: str, stream_prefix: str, tmp_path: Path
+) -> Iterator[tuple[httpx.Client, Runtime]]:
+    settings = Settings(data_dir=tmp_path, stream_prefix=stream_prefix, secret_key=KEY)
+    runtime = build_runtime(settings, nats_url)
+    engine = make_engine(f"sqlite:///{tmp_path / 'read.sqlite3'}")
+    app = create_app(
+        runtime,
+        readiness=runtime_readiness(runtime, engine),
+        admin_token=ADMIN["Authorization"].removeprefix("Bearer "),
+    )
+    try:
+        with live_server(app) as url, httpx.Client(base_url=url, timeout=30) as client:
+            yield client, runtime
+    finally:
+        engine.dispose()
+        runtime.hub.close()
+
+
+SYNC = "/api/admin/spark/sync/courses"
+
+
+def test_the_admin_endpoint_needs_the_admin_token(
+    admin_api: tuple[httpx.Client, Runtime],
+) -> None:
+    client, _ = admin_api
+    for headers in ({}, {"Authorization": "Bearer wrong"}):
+        answer = client.post(SYNC, json={"tenant": TENANT}, headers=headers)
+        assert answer.status_code == 401
+        assert answer.headers["content-type"] == "application/problem+json"
+
+
+def test_the_admin_endpoint_answers_with_the_report(
+    admin_api: tuple[httpx.Client, Runtime], spark_url: str
+) -> None:
+    client, runtime = admin_api
+    connect_spark(runtime.hub, BOX, TENANT, spark_url)
+    before = log_position(runtime.hub)
+
+    dry = client.post(SYNC, json={"tenant": TENANT, "dry_run": True}, headers=ADMIN)
+    assert dry.status_code == 200, dry.text
+    assert log_position(runtime.hub) == before
+    real = client.post(SYNC, json={"tenant": TENANT}, headers=ADMIN)
+    assert real.status_code == 200, real.text
+
+    body = real.json()
+    assert (body["tenant"], body["dry_run"], body["position"]) == (
+        TENANT,
+        False,
+        log_position(runtime.hub),
+    )
+    assert {k: body["quests"][k] for k in ("created", "updated", "unchanged")} == {
+        "created": 2,
+        "updated": 0,
+        "unchanged": 0,
+    }
+    assert body["tasks"]["items"][0] == {
+        "spark_id": "a-essay",
+        "title": "Essay: How Plants Convert Sunlight",
+        "change": "created",
+        "changed_fields": [],
+    }
+    assert {**dry.json(), "dry_run": False, "position": body["position"]} == body
+    again = client.post(SYNC, json={"tenant": TENANT}, headers=ADMIN).json()
+    assert (again["tasks"]["unchanged"], again["position"]) == (3, None)
+
+
+def test_the_admin_endpoint_answers_problems(
+    admin_api: tuple[httpx.Client, Runtime], spark_url: str
+) -> None:
+    client, runtime = admin_api
+    unknown = client.post(SYNC, json={"tenant": "nobody"}, headers=ADMIN)
+    assert (unknown.status_code, unknown.json()["type"]) == (
+        404,
+        "https://hub.example/problems/not-found",
+    )
+    runtime.hub.register_tenant("plain", "Plain", BOX)
+    plain = client.post(SYNC, json={"tenant": "plain"}, headers=ADMIN)
+    assert (plain.status_code, plain.json()["type"].rsplit("/", 1)[1]) == (
+        404,
+        "spark-not-connected",
+    )
+    bad = client.post(SYNC, json={"tenant": "Not A Slug"}, headers=ADMIN)
+    assert bad.status_code == 422
+
+    connect_spark(runtime.hub, BOX, "down", "http://127.0.0.1:9")
+    down = client.post(SYNC, json={"tenant": "down"}, headers=ADMIN)
+    assert down.status_code == 502
+    problem = down.json()
+    assert problem["type"].endswith("/spark-unreachable")
+    assert problem["failed_request"] == "GET /api/courses"
+    assert "nothing was recorded" in problem["detail"]
+
+    connect_spark(runtime.hub, BOX, "wrongkey", spark_url, api_key="not-the-key")
+    refused = client.post(SYNC, json={"tenant": "wrongkey"}, headers=ADMIN)
+    assert refused.status_code == 502
+    assert refused.json()["type"].endswith("/spark-refused")
+    assert refused.json()["spark_status"] == 401
+    assert "not-the-key" not in refused.text

@@ -77,5 +77,6 @@ def test_the_package_exports_what_it_says() -> None:
     import hub.http  # noqa: PLC0415
 
     public = {name for name in vars(hub.http) if not name.startswith("_")}
-    modules = {"app", "admin", "deps", "health", "middleware", "problems", "readiness"}
+    modules = {"app", "admin", "deps", "health", "middleware", "problems", "readiness",
+               "spark_admin"}
     assert set(hub.http.__all__) == public - modules
