@@ -92,11 +92,16 @@ class Entry:
 
 
 class DeliveryIndex:
-    """Deliveries by id from their events, applied in version order (stale ones ignored)."""
+    """Deliveries by id from their events, applied in version order (stale ones ignored).
 
-    def __init__(self) -> None:
+    Without `keep_delivered` a delivered entry is dropped (nothing can follow it), so the
+    scheduler's memory holds what is pending or dead-lettered, not the whole history.
+    """
+
+    def __init__(self, *, keep_delivered: bool = True) -> None:
         self._entries: dict[str, Entry] = {}
         self._lock = threading.Lock()
+        self.keep_delivered = keep_delivered
 
     def apply(self, event: Any) -> None:
         name = type(event).__qualname__.rsplit(".", 1)[-1]
@@ -117,6 +122,8 @@ class DeliveryIndex:
                 entry.status = event.outcome
                 entry.last_status_code, entry.last_error = event.status_code, event.error
                 entry.due = _parse(event.next_attempt_at) if event.outcome == RETRYING else None
+                if event.outcome == DELIVERED and not self.keep_delivered:
+                    del self._entries[entry.id]
             elif name == "Redriven":
                 entry.status, entry.round_attempts, entry.due = RETRYING, 0, event.timestamp
 
@@ -190,7 +197,7 @@ class DeliveryScheduler:
     retry: RetrySchedule = field(default_factory=RetrySchedule)
     clock: Callable[[], datetime] = utc_now
     idle_s: float = 1.0
-    index: DeliveryIndex = field(default_factory=DeliveryIndex)
+    index: DeliveryIndex = field(default_factory=lambda: DeliveryIndex(keep_delivered=False))
     _wake: threading.Event = field(default_factory=threading.Event)
 
     def run(self, stop: threading.Event, *, keep: Callable[[], object] = lambda: None) -> None:

@@ -163,6 +163,12 @@ def test_a_graded_submission_is_passed_back_once(
     assert names == ["Delivery.Scheduled", "Delivery.Attempted"]
     attempted = events_of(logs, graded)[-1]
     assert (attempted.outcome, attempted.status_code, attempted.error) == (DELIVERED, 200, "")
+    # The scheduler's index forgets what was delivered; the listing's keeps it.
+    pending_only, everything = DeliveryIndex(keep_delivered=False), DeliveryIndex()
+    for event in events_of(logs, graded):
+        pending_only.apply(event)
+        everything.apply(event)
+    assert (pending_only.entries(), [e.status for e in everything.entries()]) == ([], [DELIVERED])
 
 
 def test_a_tenant_without_spark_connection_gets_no_delivery(
