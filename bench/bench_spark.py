@@ -82,6 +82,7 @@ from infra.sql import make_engine  # noqa: E402
 from projections import projection_statuses  # noqa: E402
 from projections.portfolio import portfolio  # noqa: E402
 from projections.registry import start_projections  # noqa: E402
+from projections.upstreams import open_readers  # noqa: E402
 
 TENANT = "bench"
 GOALS = {
@@ -425,8 +426,11 @@ class Spark:
         return http_request("GET", f"/t/{TENANT}/spark/sso?token={token}", self.port)
 
 
-def measure_evidence(spark: Spark, engine: Any, sizes: Sizes, users: list[str]) -> Run:
-    """Submission to evidence in the portfolio, `evidence_clients` at a time."""
+def measure_evidence(
+    spark: Spark, engine: Any, sizes: Sizes, users: list[str], samples: dict[str, list[float]]
+) -> Run:
+    """Submission to evidence in the portfolio, `evidence_clients` at a time; `samples` gets
+    each submission's wall-clock times sent and shown, by submission id."""
 
     def shown(user: str, submission_id: str) -> bool:
         found = portfolio(engine, TENANT, learner_id(TENANT, "spark", user))
@@ -438,6 +442,7 @@ def measure_evidence(spark: Spark, engine: Any, sizes: Sizes, users: list[str]) 
 
     async def one(connection: Connection, i: int) -> int:
         user = users[i % len(users)]
+        sent = time.time()
         status, body = await connection.send(spark.submission(user, i // len(users)))
         if status != 202:
             return status
@@ -447,11 +452,56 @@ def measure_evidence(spark: Spark, engine: Any, sizes: Sizes, users: list[str]) 
             if time.perf_counter() > deadline:
                 return 504
             await asyncio.sleep(0.005)
+        samples[submission_id] = [sent, time.time()]
         return 200
 
     return asyncio.run(
         fixed_count(sizes.evidence_clients, sizes.evidence_submissions, one, spark.port)
     )
+
+
+HOPS = ("received", "collected", "completed", "shown")
+
+
+def hops(config: HubConfig, samples: dict[str, list[float]]) -> dict[str, Any]:
+    """Where the time of submission -> portfolio goes, from the events' own timestamps:
+    sent -> Submission.Received (ingress) -> EvidenceCollection.Collected (download) ->
+    Progress.TaskCompleted/Resubmitted (progress) -> shown by the portfolio (projection)."""
+    env = eventsourcing_env(config.settings(), config.nats_url)
+    stamps: dict[str, dict[str, float]] = {sid: {} for sid in samples}
+    wanted = {
+        "hub": ("Submission.Received", "received"),
+        "evidence": ("EvidenceCollection.Collected", "collected"),
+        "progress": ("Progress.TaskCompleted", "completed"),
+    }
+    try:
+        with open_readers(list(wanted), env) as apps:
+            for app in apps:
+                qualname, hop = wanted[app.name]
+                start = 1
+                while page := app.recorder.select_notifications(start, 1000):
+                    for notification in page:
+                        event = app.mapper.to_domain_event(notification)
+                        name = type(event).__qualname__
+                        if name not in (qualname, "Progress.TaskResubmitted"):
+                            continue
+                        sid = getattr(event, "submission_id", str(event.originator_id))
+                        if sid in stamps:
+                            stamps[sid].setdefault(hop, event.timestamp.timestamp())
+                    start = page[-1].id + 1
+    finally:
+        NatsConnection.close_all()
+    steps: dict[str, list[float]] = {hop: [] for hop in HOPS}
+    for sid, (sent, shown) in samples.items():
+        times = [sent, *(stamps[sid].get(h) for h in HOPS[:-1]), shown]
+        if None in times:
+            continue
+        for hop, before, after in zip(HOPS, times, times[1:], strict=False):
+            steps[hop].append(after - before)
+    return {
+        hop: {"p50_ms": ms(percentile(sorted(v), 50)), "p95_ms": ms(percentile(sorted(v), 95))}
+        for hop, v in steps.items()
+    }
 
 
 def measure_sso(spark: Spark, sizes: Sizes) -> Run:
@@ -661,7 +711,9 @@ def main(argv: list[str] | None = None) -> int:
                 users = [f"learner-{n}" for n in range(max(sizes.evidence_clients * 2, 8))]
                 sign_in(spark, users)
                 print("submission -> evidence in the portfolio ...", flush=True)
-                evidence = measure_evidence(spark, engine, sizes, users)
+                samples: dict[str, list[float]] = {}
+                evidence = measure_evidence(spark, engine, sizes, users, samples)
+                evidence_hops = hops(config, samples)
                 stop_process(workers)
                 print("SSO ...", flush=True)
                 sso = measure_sso(spark, sizes)
@@ -683,12 +735,17 @@ def main(argv: list[str] | None = None) -> int:
         "machine": machine(),
         "ingest": {name: run.summary() for name, run in ingest.items()},
         "sso": sso.summary(),
-        "evidence": evidence.summary(),
+        "evidence": {**evidence.summary(), "hops": evidence_hops},
         "goals": GOALS,
     }
     results["verdict"] = verdict(results)
     print()
     print(table(results))
+    print()
+    print(
+        "submission -> portfolio, by hop (p50 / p95 ms): "
+        + ", ".join(f"{hop} {v['p50_ms']} / {v['p95_ms']}" for hop, v in evidence_hops.items())
+    )
     print()
     print(goals_text(results["verdict"], results))
     output = args.output or ROOT / "bench" / "results" / (

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 from eventsourcing.persistence import Tracking
@@ -65,11 +66,17 @@ class EventCountsProjection(Projection[EventCountsView]):
         )
 
 
+@lru_cache(maxsize=32)
+def _view(engine: Engine, version: int) -> EventCountsView:
+    """One view object per version, so SQLAlchemy reuses its compiled statements."""
+    return EventCountsView(engine, version)
+
+
 def counts(engine: Engine, tenant: str) -> list[EventCount]:
     """The live counts of `tenant`: (event type, count, last position), by event type."""
 
     def read(conn: Connection, version: int) -> list[EventCount]:
-        table = EventCountsView(conn.engine, version).counts
+        table = _view(conn.engine, version).counts
         rows = conn.execute(
             select(table.c.event_type, table.c.count, table.c.last_position)
             .where(table.c.tenant == tenant)
@@ -84,7 +91,7 @@ def all_counts(engine: Engine) -> list[tuple[str, str, int, int]]:
     """Every live row: (tenant, event type, count, last position), in key order."""
 
     def read(conn: Connection, version: int) -> list[tuple[str, str, int, int]]:
-        table = EventCountsView(conn.engine, version).counts
+        table = _view(conn.engine, version).counts
         rows = conn.execute(select(table).order_by(table.c.tenant, table.c.event_type))
         return [(row[0], row[1], row[2], row[3]) for row in rows]
 

@@ -71,8 +71,11 @@ class SparkSimulator:
     # running
 
     def _bind(self) -> socket.socket:
-        # Bound here, so the port is known (and cannot be taken) before uvicorn runs.
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        # Bound here, so the port is known (and cannot be taken) before uvicorn runs. The
+        # protocol is named: asyncio disables Nagle's algorithm only on sockets whose proto
+        # is IPPROTO_TCP, and without that a keep-alive client waits for a delayed ACK
+        # (about 40 ms) between the two writes of a response.
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((self.host, self.port))
