@@ -5,8 +5,10 @@ Errors, by what the caller should do about them:
     SparkApiError                  base; `.request` says which call failed ("GET /api/courses")
      ├── SparkRetryableError       timeouts, connection errors, 5xx, 429; `.retry_after` (seconds)
      │                             when Spark sent `Retry-After`
-     └── SparkPermanentError       other 4xx, an address the SSRF guard refuses, a key that
-                                   cannot be unsealed, an answer that is not the documented shape
+     └── SparkPermanentError       other 4xx, an answer that is not the documented shape
+          └── SparkConnectionUnusableError
+                                   the hub's side: no API key set, a key that cannot be
+                                   unsealed, an API host the SSRF guard refuses (not allow-listed)
 """
 
 from __future__ import annotations
@@ -45,6 +47,7 @@ __all__ = [
     "SparkApi",
     "SparkApiError",
     "SparkClients",
+    "SparkConnectionUnusableError",
     "SparkPermanentError",
     "SparkRetryableError",
     "TokenBucket",
@@ -89,6 +92,10 @@ class SparkRetryableError(SparkApiError):
 
 class SparkPermanentError(SparkApiError):
     """Trying again will not help until someone fixes the request, the key or the connection."""
+
+
+class SparkConnectionUnusableError(SparkPermanentError):
+    """The tenant's Spark connection cannot be used as configured; nothing reached Spark."""
 
 
 def api_key_context(tenant: str) -> str:
@@ -239,7 +246,9 @@ class SparkApi:
         try:
             response = self.client.request(method, self.base_url + path, headers=headers, **kwargs)
         except BlockedAddressError as error:
-            raise SparkPermanentError(request, f"refused by the address guard: {error}") from error
+            raise SparkConnectionUnusableError(
+                request, f"refused by the address guard: {error}"
+            ) from error
         except httpx.TimeoutException as error:
             raise SparkRetryableError(request, f"timed out ({type(error).__name__})") from error
         except httpx.TransportError as error:
@@ -345,10 +354,10 @@ def open_spark_api(
         api_key = box.decrypt(connection.api_key_sealed, context=api_key_context(connection.tenant))
     except (InvalidTag, ValueError) as error:
         msg = "the Spark API key cannot be unsealed with this hub's secret key"
-        raise SparkPermanentError("unseal api key", msg) from error
+        raise SparkConnectionUnusableError("unseal api key", msg) from error
     if api_key == API_KEY_PLACEHOLDER:
         msg = "the tenant's Spark connection has no API key yet; connect it with --api-key"
-        raise SparkPermanentError("unseal api key", msg)
+        raise SparkConnectionUnusableError("unseal api key", msg)
     host = (urlsplit(connection.api_url).hostname or "").lower()
     allowed = [host] if host in {h.lower() for h in connection.allowed_evidence_hosts} else []
     client = guarded_client(allowed_hosts=allowed, timeout=timeout)

@@ -15,7 +15,12 @@ from connectors.course_sync import (
     UnknownTenantError,
     sync_tenant,
 )
-from connectors.spark_api import SparkApiError, SparkClients, SparkRetryableError
+from connectors.spark_api import (
+    SparkApiError,
+    SparkClients,
+    SparkConnectionUnusableError,
+    SparkRetryableError,
+)
 from hub.bootstrap import Runtime
 from hub.domain.base import EventContext
 from hub.http.admin import Slug
@@ -32,6 +37,9 @@ from hub.http.problems import (
 
 SPARK_UNREACHABLE = ProblemType("spark-unreachable", "Spark could not be reached", 502)
 SPARK_REFUSED = ProblemType("spark-refused", "Spark refused the request", 502)
+SPARK_CONNECTION_UNUSABLE = ProblemType(
+    "spark-connection-unusable", "The tenant's Spark connection cannot be used", 409
+)
 
 router = APIRouter(
     prefix="/api/admin/spark", tags=["admin"], responses=problem_responses(401, 422, 503)
@@ -75,6 +83,12 @@ async def sync_courses(
         raise ProblemError(SIGNAL_REJECTIONS["spark_not_connected"], str(error)) from error
     except SyncConflictError as error:
         raise ProblemError(CONCURRENT_CHANGE, str(error)) from error
+    except SparkConnectionUnusableError as error:
+        raise ProblemError(
+            SPARK_CONNECTION_UNUSABLE,
+            f"{error.detail}; nothing was sent to Spark or recorded",
+            failed_request=error.request,
+        ) from error
     except SparkApiError as error:
         raise _spark_problem(error) from error
 

@@ -460,3 +460,9 @@ def test_the_admin_endpoint_answers_problems(
     assert refused.json()["type"].endswith("/spark-refused")
     assert refused.json()["spark_status"] == 401
     assert "not-the-key" not in refused.text
+
+    connect_spark(runtime.hub, BOX, "keyless", spark_url, api_key=None)
+    keyless = client.post(SYNC, json={"tenant": "keyless"}, headers=ADMIN)
+    assert keyless.status_code == 409
+    assert keyless.json()["type"].endswith("/spark-connection-unusable")
+    assert "no API key yet" in keyless.json()["detail"]
