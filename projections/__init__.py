@@ -13,20 +13,26 @@ The command line and the web pages use only what is listed here:
     progress_bar(description="rebuilding") -> ContextManager[ProgressCallback]
         A rich progress bar whose callback `rebuild(progress=...)` takes.
     projection_statuses(hub_app, engine) -> list[ProjectionStatus]
-        Live version, position, head, lag and any rebuild under way, per projection.
-    wait_for(engine, name, position, timeout=5.0) -> None
-        Read your own writes: block until `name` has applied `position`.
+        Live version, position, head, lag and any rebuild under way, per projection,
+        and per upstream application (`ProjectionStatus.upstreams`: `UpstreamStatus`).
+    wait_for(engine, name, position, timeout=5.0, *, upstream=None) -> None
+        Read your own writes: block until `name` has applied `position` of `upstream`'s
+        log (its first upstream by default).
     lease_holder(name, env) -> str | None
         Who runs projection `name` now.
     projection_names() -> list[str]
         The registered projections.
     counts(engine, tenant) -> list[(event_type, count, last_position)]
         The event counts read model.
+    projections.portfolio: portfolio(engine, tenant, learner_id) -> Portfolio | None,
+        wait_for(engine, {"hub": position, "progress": position}, timeout=5.0)
+        The portfolio read model (it follows the `hub` and `progress` logs).
 
 `env` is the eventsourcing environment of the applications
 (`hub.bootstrap.eventsourcing_env(settings, nats_url)`); engines come from
 `infra.sql.make_engine`. New read models subclass `SqlView` and are added to
-`projections.registry.PROJECTIONS`.
+`projections.registry.PROJECTIONS` with the names of the applications whose logs they
+follow (`upstreams`, `("hub",)` by default).
 """
 
 from __future__ import annotations
@@ -42,7 +48,13 @@ from projections.event_counts import counts
 from projections.rebuild import ProgressCallback, progress_bar, rebuild
 from projections.registry import names as projection_names
 from projections.runner import lease_holder, run_projection
-from projections.status import ProjectionStatus, RebuildProgress, projection_statuses, wait_for
+from projections.status import (
+    ProjectionStatus,
+    RebuildProgress,
+    UpstreamStatus,
+    projection_statuses,
+    wait_for,
+)
 from projections.view import SqlView
 
 __all__ = [
@@ -54,6 +66,7 @@ __all__ = [
     "RebuildProgress",
     "SqlView",
     "UnknownProjectionError",
+    "UpstreamStatus",
     "VersionRetiredError",
     "counts",
     "lease_holder",
