@@ -466,3 +466,17 @@ def test_the_admin_endpoint_answers_problems(
     assert keyless.status_code == 409
     assert keyless.json()["type"].endswith("/spark-connection-unusable")
     assert "no API key yet" in keyless.json()["detail"]
+
+
+def test_the_versioned_admin_path_is_the_same_operation(
+    admin_api: tuple[httpx.Client, Runtime], spark_url: str
+) -> None:
+    client, runtime = admin_api
+    connect_spark(runtime.hub, BOX, TENANT, spark_url)
+    versioned = "/api/v1/admin/spark/sync/courses"
+    assert client.post(versioned, json={"tenant": TENANT}).status_code == 401
+    dry = client.post(versioned, json={"tenant": TENANT, "dry_run": True}, headers=ADMIN)
+    assert dry.status_code == 200, dry.text
+    seed_path = client.post(SYNC, json={"tenant": TENANT, "dry_run": True}, headers=ADMIN)
+    assert dry.json()["quests"] == seed_path.json()["quests"]
+    assert dry.json()["dry_run"] is True

@@ -59,7 +59,7 @@ def connect_tenant(hub: Hub, tenant: str = TENANT, *, allowed_hosts: tuple[str, 
         SparkConnection(
             tenant=tenant,
             api_url="https://spark.example.org",
-            api_key_sealed=BOX.encrypt("spark-key", context=f"{tenant}:spark-api"),
+            api_key_sealed=BOX.encrypt("spark-key", context=f"{tenant}:spark:api"),
             sso_secret_sealed=BOX.encrypt("sso-secret", context=f"{tenant}:spark-sso"),
             webhook_secret_sealed=BOX.encrypt("wh-secret", context=f"{tenant}:spark-webhook"),
             issuer=None,

@@ -17,6 +17,8 @@ def live_server(app: FastAPI, *, start_timeout: float = 10.0) -> Iterator[str]:
     """Serve `app` and yield its base URL; the server and its socket are closed afterwards."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    # Accepted connections inherit it: without it, Nagle and delayed ACKs add ~40 ms a request.
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     sock.bind(("127.0.0.1", 0))  # bound here, so the port cannot be taken before uvicorn runs
     port = sock.getsockname()[1]
     config = uvicorn.Config(app, log_config=None, access_log=False, lifespan="on",
