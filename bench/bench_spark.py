@@ -657,7 +657,7 @@ def goals_text(found: dict[str, Any], results: dict[str, Any]) -> str:
     )
 
 
-def machine() -> dict[str, Any]:
+def machine(load_before: list[float]) -> dict[str, Any]:
     def git(*args: str) -> str:
         return subprocess.run(
             ["git", *args], cwd=ROOT, capture_output=True, text=True, check=False
@@ -667,7 +667,7 @@ def machine() -> dict[str, Any]:
         "python": platform.python_version(),
         "platform": platform.platform(),
         "cpus": os.cpu_count(),
-        "loadavg": [round(x, 2) for x in os.getloadavg()],
+        "loadavg_before_after": [round(load_before[0], 2), round(os.getloadavg()[0], 2)],
         "git_commit": git("rev-parse", "HEAD"),
         "git_dirty": bool(git("status", "--porcelain", "--untracked-files=no")),
     }
@@ -682,13 +682,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--database-url", help="read models (default: SQLite in a temp folder)")
     parser.add_argument("--log-level", default="INFO", help="the hub processes' log level")
     parser.add_argument("--ingest-seconds", type=float, help="measured seconds per endpoint")
+    parser.add_argument(
+        "--keep", type=Path, help="keep the data folder (logs: http.log, workers.log) here"
+    )
     parser.add_argument("--output", type=Path, help="JSON file (default bench/results/...)")
     args = parser.parse_args(argv)
     sizes = QUICK if args.quick else Sizes()
     if args.ingest_seconds:
         sizes = replace(sizes, ingest_seconds=args.ingest_seconds)
 
-    with tempfile.TemporaryDirectory(prefix="bench-spark-") as workdir:
+    load_before = list(os.getloadavg())
+    with tempfile.TemporaryDirectory(prefix="bench-spark-") as scratch:
+        workdir = str(args.keep or scratch)
+        Path(workdir).mkdir(parents=True, exist_ok=True)
         nats = EmbeddedNatsServer(Path(workdir) / "nats")
         nats.start()
         config = HubConfig(
@@ -732,7 +738,7 @@ def main(argv: list[str] | None = None) -> int:
         "quick": args.quick,
         "database": "postgresql" if args.database_url else "sqlite",
         "sizes": vars(sizes),
-        "machine": machine(),
+        "machine": machine(load_before),
         "ingest": {name: run.summary() for name, run in ingest.items()},
         "sso": sso.summary(),
         "evidence": {**evidence.summary(), "hops": evidence_hops},
@@ -748,6 +754,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     print()
     print(goals_text(results["verdict"], results))
+    before, after = results["machine"]["loadavg_before_after"]
+    print(f"load average before {before}, after {after} ({os.cpu_count()} CPUs)")
     output = args.output or ROOT / "bench" / "results" / (
         f"spark-{dt.date.today().isoformat()}{'-quick' if args.quick else ''}.json"
     )
