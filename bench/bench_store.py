@@ -22,6 +22,7 @@ import math
 import os
 import platform
 import secrets
+import socket
 import sqlite3
 import statistics
 import subprocess
@@ -50,9 +51,9 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))  # `infra` when run as a script from anywhere
 
 from infra.nats_client import NatsConnection  # noqa: E402
-from infra.nats_server import EmbeddedNatsServer, bundled_binary  # noqa: E402
+from infra.nats_server import EmbeddedNatsServer, bundled_binary, free_port  # noqa: E402
 
-BACKENDS = ("jetstream", "postgres", "sqlite")
+BACKENDS = ("jetstream", "jetstream-fsync", "postgres", "sqlite")
 TOPIC = "hub.domain.scores:ScoreRecorded"
 PAGE = 1000
 BATCH = 1000
@@ -365,10 +366,40 @@ class PgSettings:
                 f"password={self.password}")
 
 
+class FsyncNatsServer(EmbeddedNatsServer):
+    """The bundled nats-server with `sync_interval: always`: every write is fsynced before
+    it is acknowledged, as PostgreSQL and SQLite do for a commit (by default JetStream
+    syncs every 2 minutes). `EmbeddedNatsServer` takes no configuration file, hence this."""
+
+    def start(self, timeout: float = 10.0) -> None:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        config = self.data_dir / "nats.conf"
+        config.write_text(f"listen: 127.0.0.1:{self.port}\n"
+                          f"jetstream {{ store_dir: {json.dumps(str(self.data_dir))}, "
+                          "sync_interval: always }\n")
+        with (self.data_dir / "nats-server.stderr").open("wb") as stderr:
+            self.process = subprocess.Popen(
+                [str(bundled_binary()), "-c", str(config),
+                 "-l", str(self.data_dir / "nats-server.log")],
+                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=stderr,
+                start_new_session=True)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and self.process.poll() is None:
+            with contextlib.suppress(OSError), socket.create_connection(
+                    ("127.0.0.1", self.port), timeout=0.2):
+                return
+            time.sleep(0.05)
+        self.stop()
+        msg = f"nats-server with {config} did not start"
+        raise RuntimeError(msg)
+
+
 @contextlib.contextmanager
-def jetstream_backend(workdir: Path, info: dict[str, Any]) -> Iterator[dict[str, str]]:
+def jetstream_backend(workdir: Path, info: dict[str, Any], *,
+                      fsync: bool = False) -> Iterator[dict[str, str]]:
     """A fresh bundled nats-server with file storage in a temp dir."""
-    server = EmbeddedNatsServer(workdir / "nats")
+    server_class = FsyncNatsServer if fsync else EmbeddedNatsServer
+    server = server_class(workdir / "nats", port=free_port())
     server.start()
     try:
         yield {"PERSISTENCE_MODULE": "infra.jetstream", "NATS_URL": server.url,
@@ -411,8 +442,8 @@ def sqlite_backend(workdir: Path) -> Iterator[dict[str, str]]:
 
 def backend_env(name: str, workdir: Path, pg: PgSettings,
                 info: dict[str, Any]) -> contextlib.AbstractContextManager[dict[str, str]]:
-    if name == "jetstream":
-        return jetstream_backend(workdir, info)
+    if name.startswith("jetstream"):
+        return jetstream_backend(workdir, info, fsync=name == "jetstream-fsync")
     if name == "postgres":
         return postgres_backend(pg)
     return sqlite_backend(workdir)
@@ -588,6 +619,10 @@ def goals(results: dict[str, dict[str, Any]]) -> dict[str, Any]:
     if pg is not None:
         out["commits_at_least_postgres"] = {
             k: js[k]["commits_per_s"] >= pg[k]["commits_per_s"] for k in one_event}
+        synced = results.get("jetstream-fsync")
+        if synced is not None:  # for information: the same durability as PostgreSQL's
+            out["fsync_commits_at_least_postgres"] = {
+                k: synced[k]["commits_per_s"] >= pg[k]["commits_per_s"] for k in one_event}
     return out
 
 
@@ -599,6 +634,9 @@ def goals_text(verdict: dict[str, Any]) -> str:
     if "commits_at_least_postgres" in verdict:
         for key, ok in verdict["commits_at_least_postgres"].items():
             lines.append(f"- commit throughput >= PostgreSQL, {key}: {mark(ok)}")
+    for key, ok in verdict.get("fsync_commits_at_least_postgres", {}).items():
+        lines.append(f"- (information) jetstream-fsync commit throughput >= PostgreSQL, {key}: "
+                     f"{'yes' if ok else 'no'}")
     if "replay_50k_per_s" in verdict:
         lines.append(f"- replay >= 50,000 notifications/s: {mark(verdict['replay_50k_per_s'])}")
     for key, ok in verdict.get("p99_under_5ms", {}).items():
