@@ -1,7 +1,8 @@
 """The portfolio read model: learners, their completed tasks with evidence, XP per pillar.
 
-It follows two logs. From `hub`: learners (`Learner.Registered`, `Enrolled`, `Dropped`),
-quests and tasks (`Quest.Synced/Updated`, `Task.Synced/Updated`). From `progress`:
+It follows two logs. From `hub`: learners (`Learner.Registered`, `ProfileUpdated`,
+`Enrolled`, `Dropped`), quests and tasks (`Quest.Synced/Updated`, `Task.Synced/Updated`).
+From `progress`:
 `Progress.TaskCompleted` and `Progress.TaskResubmitted`, each standing alone (title,
 pillar, XP, evidence). Events are recognised by their class's qualified name, so this
 module imports neither the connectors nor their domain.
@@ -29,6 +30,7 @@ from eventsourcing.projection import Projection
 from sqlalchemy import Connection, Engine, select
 
 from hub.domain.base import tenant_of
+from hub.domain.learners import normalise_email
 from projections import status
 from projections.portfolio_view import NAME, PortfolioView
 from projections.schema import read_live
@@ -46,9 +48,17 @@ def _text(value: object) -> str:
 
 
 def _learner_registered(view: PortfolioView, conn: Connection, event: Any) -> None:
-    name = f"{event.given_name} {event.family_name}".strip() or event.email
-    values = {"name": name, "email": event.email, "role": event.role}
+    email = normalise_email(event.email)  # as the aggregate keeps it
+    name = f"{event.given_name} {event.family_name}".strip() or email
+    values = {"name": name, "email": email, "role": event.role}
     view.register_learner(conn, tenant_of(event.originator_id), event.originator_id, values)
+
+
+def _learner_profile_updated(view: PortfolioView, conn: Connection, event: Any) -> None:
+    email = normalise_email(event.email)
+    name = f"{event.given_name} {event.family_name}".strip() or email
+    values = {"name": name, "email": email}
+    view.update_learner(conn, tenant_of(event.originator_id), event.originator_id, values)
 
 
 def _learner_enrolled(view: PortfolioView, conn: Connection, event: Any) -> None:
@@ -115,6 +125,7 @@ def _task_resubmitted(view: PortfolioView, conn: Connection, event: Any) -> None
 
 HANDLERS: dict[str, Handler] = {
     "Learner.Registered": _learner_registered,
+    "Learner.ProfileUpdated": _learner_profile_updated,
     "Learner.Enrolled": _learner_enrolled,
     "Learner.Dropped": _learner_dropped,
     "Quest.Synced": _quest_named,

@@ -120,6 +120,16 @@ class PortfolioView(SqlView):
             )
         )
 
+    def update_learner(
+        self, conn: Connection, tenant: str, learner_id: str, values: dict[str, str]
+    ) -> None:
+        learners = self.learners.c
+        conn.execute(
+            update(self.learners)
+            .where(learners.tenant == tenant, learners.learner_id == learner_id)
+            .values(**values)
+        )
+
     def enrol(self, conn: Connection, tenant: str, learner_id: str, quest_id: str) -> None:
         statement = upsert(conn, self.enrolments).values(
             tenant=tenant, learner_id=learner_id, quest_id=quest_id

@@ -1,7 +1,7 @@
 """The Spark flow end to end, through real HTTP: the simulator as Spark, the hub's HTTP app,
 connectors and projections on a real nats-server and SQLite.
 
-Course sync from the simulator, SSO sign-in, a roster change, a signed submission with
+Course sync from the simulator (admin API), SSO sign-in, a roster change, a signed submission with
 file URLs on the simulator and a grade; then the evidence in the portfolio read model,
 and the grade at Spark's `/grades` exactly once, after Spark was down for a while.
 """
@@ -21,9 +21,7 @@ import httpx
 import pytest
 from sqlalchemy import Engine
 
-from connectors.course_sync import sync_tenant
 from connectors.registry import start_connectors
-from connectors.spark_api import SparkClients
 from hub.bootstrap import Runtime, build_runtime, eventsourcing_env
 from hub.dev import (
     SparkSimulator,
@@ -51,6 +49,7 @@ T = TypeVar("T")
 TENANT = "school"
 SUB = "spark-sam"
 WAIT_S = 60.0
+ADMIN_TOKEN = "the end-to-end test's admin token"
 
 
 def eventually(check: Callable[[], T | None], what: str, timeout: float = WAIT_S) -> T:
@@ -114,7 +113,9 @@ def flow(
             env = eventsourcing_env(settings, nats_url)
             threads += start_projections(env, database_url, stop)
             threads += start_connectors(env, stop)
-            app = build_http_app(runtime, projection_statuses=projection_statuses)
+            app = build_http_app(
+                runtime, admin_token=ADMIN_TOKEN, projection_statuses=projection_statuses
+            )
             with live_server(app) as hub_url:
                 yield Flow(runtime, spark, secrets, hub_url, engine)
     finally:
@@ -133,11 +134,18 @@ def flow(
 def test_spark_end_to_end(flow: Flow) -> None:
     spark, hub_url = flow.spark, flow.hub_url
 
-    # Course sync: the simulator's courses become quests and tasks.
-    report = sync_tenant(flow.runtime.hub, SparkClients(flow.runtime.box), TENANT)
-    assert (report.quests.created, report.tasks.created) == (5, 10)
-
     with httpx.Client(base_url=hub_url, timeout=10, follow_redirects=False) as client:
+        # Course sync, through the admin API: the simulator's courses become quests and tasks.
+        synced = client.post(
+            "/api/v1/admin/spark/sync/courses",
+            json={"tenant": TENANT},
+            headers={"Authorization": f"Bearer {ADMIN_TOKEN}"},
+        )
+        assert synced.status_code == 200, synced.text
+        report = synced.json()
+        assert (report["quests"]["created"], report["tasks"]["created"]) == (5, 10)
+        assert spark.state.api_calls == 6  # the course list, then each course's assignments
+
         # SSO: Spark's link signs Sam in; the dashboard shows Sam at once.
         token = sso_token(
             flow.secrets.sso_secret,

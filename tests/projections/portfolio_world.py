@@ -59,6 +59,11 @@ class World:
         self._save_hub(learner)
         return str(learner.id)
 
+    def profile(self, learner_id: str, given: str, family: str, email: str) -> None:
+        learner: Learner = self.hub.repository.get(learner_id)
+        learner.update_profile(email, given, family, "spark")
+        self._save_hub(learner)
+
     def enrol(self, learner_id: str, quest_id: str, *, drop: bool = False) -> None:
         learner: Learner = self.hub.repository.get(learner_id)
         if drop:

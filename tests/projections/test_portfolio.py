@@ -134,9 +134,13 @@ def test_a_portfolio_shows_quests_tasks_evidence_and_xp(
         world.quest("alpha", "course_bio", "Biology II")
         world.task("alpha", ids["bio"], "assignment_lab", "Biology Lab: Leaves, revised", 8)
         world.enrol(ids["alice"], ids["art"], drop=True)
+        world.profile(ids["alice"], "Alicia", "Smith", "Alicia@Example.org")
         wait_for(engine, world.positions.last, timeout=30)
         found = portfolio(engine, "alpha", ids["alice"])
     assert found is not None
+    assert found.learner == LearnerProfile(
+        ids["alice"], "Alicia Smith", "alicia@example.org", "student"
+    )
     [bio] = found.quests
     assert (bio.title, bio.enrolled, bio.xp) == ("Spark: Biology II", True, 250)
     lab = next(task for task in bio.tasks if task.task_id == ids["lab"])
