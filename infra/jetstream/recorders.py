@@ -147,7 +147,12 @@ class JetStreamRecorder:
                     msg = f"version {event.originator_version} of {event.originator_id} repeats"
                     raise IntegrityError(msg)
             else:
-                last_version, last_seq = self._last_of(subject)
+                if event.originator_version == 1 and self._last_seen.get(subject) is None:
+                    # A new aggregate: the server checks that its subject has no message
+                    # (expected last subject sequence 0), no need to read it first.
+                    last_version, last_seq = 0, 0
+                else:
+                    last_version, last_seq = self._last_of(subject)
                 if event.originator_version <= last_version:
                     msg = f"{event.originator_id} already has version {last_version}"
                     raise IntegrityError(msg)

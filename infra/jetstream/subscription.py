@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import queue
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
@@ -9,40 +10,37 @@ from typing import TYPE_CHECKING, Any
 from eventsourcing.persistence import ApplicationRecorder, Notification, Subscription
 
 from infra.jetstream.recorders import H_TOPIC, H_VERSION
+from infra.jetstream.wire import RawMsg, header_value
 
 if TYPE_CHECKING:
     from infra.jetstream.recorders import JetStreamApplicationRecorder
 
 _STOP = object()
+_TOPIC = H_TOPIC.encode()
+_VERSION = H_VERSION.encode()
 
 
 class JetStreamSubscription(Subscription[ApplicationRecorder]):
-    """Yields notifications after `gt`, blocking for new ones until stopped."""
+    """Yields notifications after `gt`, blocking for new ones until stopped.
+
+    The connection's loop thread only hands over batches of raw messages; they become
+    notifications here, on the subscriber's thread.
+    """
 
     def __init__(self, recorder: JetStreamApplicationRecorder, gt: int | None = None,
                  topics: Sequence[str] = ()) -> None:
         super().__init__(recorder=recorder, gt=gt, topics=topics)
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
-        self._wanted = frozenset(topics)
+        self._wanted = frozenset(t.encode() for t in topics)
+        self._batch: list[RawMsg] = []
+        self._index = 0
+        self._originator_of = recorder.subjects.originator_of
         self._stop_consumer: Callable[[], Any] | None = None
-        subjects = recorder.subjects
-        originator_of = subjects.originator_of
-        wanted = self._wanted
-        put = self._queue.put
-
-        def on_message(subject: str, seq: int, data: bytes, headers: dict[str, str]) -> None:
-            topic = headers[H_TOPIC]
-            if wanted and topic not in wanted:
-                return
-            put(Notification(id=seq, originator_id=originator_of(subject),
-                             originator_version=int(headers[H_VERSION]), topic=topic,
-                             state=data))
-
         wire = recorder.wire
         self._connection = recorder.connection
         self._stop_consumer = self._connection.run(lambda: wire.replay(
-            recorder.stream, subject=subjects.app_events, start_seq=(gt or 0) + 1,
-            on_message=on_message))
+            recorder.stream, subject=recorder.subjects.app_events, start_seq=(gt or 0) + 1,
+            on_batch=self._queue.put))
 
     def stop(self) -> None:
         if not self._has_been_stopped:
@@ -50,16 +48,25 @@ class JetStreamSubscription(Subscription[ApplicationRecorder]):
             self._queue.put(_STOP)
             stop, self._stop_consumer = self._stop_consumer, None
             if stop is not None:
-                try:
+                # The consumer expires by itself if this fails.
+                with contextlib.suppress(Exception):
                     self._connection.run(stop)
-                except Exception:  # noqa: BLE001 - the consumer expires by itself
-                    pass
 
     def __next__(self) -> Notification:
-        if self._has_been_stopped:
-            raise StopIteration
-        item = self._queue.get()
-        if item is _STOP or self._has_been_stopped:
-            raise StopIteration
-        notification: Notification = item
-        return notification
+        while True:
+            if self._has_been_stopped:
+                raise StopIteration
+            if self._index == len(self._batch):
+                item = self._queue.get()
+                if item is _STOP or self._has_been_stopped:
+                    raise StopIteration
+                self._batch, self._index = item, 0
+                continue
+            subject, seq, data, headers = self._batch[self._index]
+            self._index += 1
+            topic = header_value(headers, _TOPIC) or b""
+            if self._wanted and topic not in self._wanted:
+                continue
+            return Notification(id=seq, originator_id=self._originator_of(subject),
+                                originator_version=int(header_value(headers, _VERSION) or 0),
+                                topic=topic.decode(), state=data)
