@@ -19,6 +19,7 @@ from uuid import UUID, uuid4
 
 import pytest
 from eventsourcing.persistence import (
+    ApplicationRecorder,
     IntegrityError,
     Notification,
     StoredEvent,
