@@ -55,10 +55,6 @@ class Learner(HubAggregate):
     def display_name(self) -> str:
         return f"{self.given_name} {self.family_name}".strip() or self.email
 
-    @event("SignedIn")
-    def sign_in(self, source: str, verified_by: str, claims: dict[str, Any]) -> None:
-        """A verified sign-in; `claims` keeps what an auditor needs to check it later."""
-
     @event("ProfileUpdated")
     def update_profile(self, email: str, given_name: str, family_name: str, source: str) -> None:
         self.email = normalise_email(email)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from eventsourcing.domain import event
 
 from hub.domain.base import HubAggregate, aggregate_id
@@ -37,13 +39,20 @@ class SparkConnection(HubAggregate):
 
 
 class SsoToken(HubAggregate):
-    """Exists once a token has been accepted: a second acceptance conflicts."""
+    """A sign-in by SSO token. It exists once the token was accepted: a replay conflicts.
+
+    The accepted event is the sign-in's record (who, verified how, with which claims),
+    standing alone: a returning learner's sign-in is this one event, one message, and
+    the learner's own history changes only when the person does.
+    """
 
     @staticmethod
     def create_id(tenant: str, token_key: str, **_: object) -> str:
         return sso_token_id(tenant, token_key)
 
     @event("Accepted")
-    def __init__(self, tenant: str, token_key: str, subject: str, expires_at: int) -> None:
+    def __init__(self, tenant: str, token_key: str, subject: str, expires_at: int,
+                 learner_id: str, matched_by: str, claims: dict[str, Any]) -> None:
         self.subject = subject
         self.expires_at = expires_at
+        self.learner_id = learner_id

@@ -4,8 +4,10 @@ Each decides from what the log holds and records its events in one save: one mes
 for a submission (the hot path), one atomic batch for a sign-in that creates or links a
 learner. Callers verify first (signature, token, body) and set the `event_context`.
 
-    sign_in               SsoToken.Accepted + Learner.(Registered | IdentityLinked),
-                          SignedIn, Enrolled* + Identity.Claimed + EmailIndex.Claimed
+    sign_in               SsoToken.Accepted (the sign-in: learner, claims; alone for a
+                          returning learner) + what changed of the learner: Registered |
+                          IdentityLinked, ProfileUpdated, Enrolled*, Identity.Claimed,
+                          EmailIndex.Claimed
     record_submission     Submission.Received
     record_roster_change  Learner.Enrolled | Learner.Dropped (+ Registered, Identity.Claimed)
 """
@@ -103,13 +105,17 @@ def sign_in(
 def _sign_in_once(
     hub: Hub, tenant: str, claims: SsoClaims, token_key: str, token_sha256: str
 ) -> SignInResult:
-    token = SsoToken(tenant=tenant, token_key=token_key, subject=claims.sub, expires_at=claims.exp)
     learner, claimed, matched_by = _find_link_or_register(hub, tenant, claims)
     claimed += _refresh_profile(hub, tenant, learner, claims)
-    verified = {**claims.model_dump(mode="json"), "token_sha256": token_sha256}
-    learner.sign_in(source=SOURCE, verified_by="jwt-hs256", claims=verified)
     enrolled = _enrol(learner, tenant, claims.spark_course_ids)
-    recordings = hub.save(token, learner, *claimed)
+    verified = {**claims.model_dump(mode="json"), "token_sha256": token_sha256}
+    token = SsoToken(tenant=tenant, token_key=token_key, subject=claims.sub,
+                     expires_at=claims.exp, learner_id=learner.id, matched_by=matched_by,
+                     claims=verified)
+    changed = [aggregate for aggregate in (learner, *claimed) if aggregate.pending_events]
+    # A returning learner with nothing new: one event, one message (the fast path).
+    # Otherwise the token and the learner's changes commit together (one atomic batch).
+    recordings = hub.save(token, *changed)
     return SignInResult(learner.id, _position(recordings), matched_by, enrolled)
 
 

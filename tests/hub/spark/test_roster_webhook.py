@@ -47,7 +47,6 @@ def test_an_unknown_learner_is_registered_enrolled_then_found_by_sso(
         "Learner.Registered",
         "Learner.Enrolled",
         "Learner.ProfileUpdated",
-        "Learner.SignedIn",
     ]
     # The roster knew only the Spark user id: the token's name and email fill the profile,
     # and the email now finds this learner.
