@@ -35,8 +35,12 @@ class Hub(Application[str]):
             raise TenantExistsError(msg)
         api_key = new_secret("hubk")
         webhook_secret = new_secret("whsec")
-        tenant = Tenant(slug, name, hash_api_key(api_key),
-                        box.encrypt(webhook_secret, context=f"{slug}:webhook"))
+        tenant = Tenant(
+            slug,
+            name,
+            hash_api_key(api_key),
+            box.encrypt(webhook_secret, context=f"{slug}:webhook"),
+        )
         recordings = self.save(tenant)
         return NewTenant(slug, api_key, webhook_secret, recordings[-1].notification.id)
 

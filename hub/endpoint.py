@@ -19,8 +19,9 @@ def _url_file(data_dir: Path) -> Path:
 def _reachable(url: str) -> bool:
     parsed = urlparse(url)
     try:
-        with socket.create_connection((parsed.hostname or "127.0.0.1", parsed.port or 4222),
-                                      timeout=0.5):
+        with socket.create_connection(
+            (parsed.hostname or "127.0.0.1", parsed.port or 4222), timeout=0.5
+        ):
             return True
     except OSError:
         return False

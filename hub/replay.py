@@ -76,19 +76,26 @@ def to_record(msg: StoredMsg, transcoder: JSONTranscoder) -> dict[str, Any]:
     record: dict[str, Any] = {
         "position": msg.seq,
         "recorded_at": parse_stamp(msg.headers["Nats-Time-Stamp"]).isoformat(),
-        "app": app, "tenant": tenant, "aggregate_type": type_name,
+        "app": app,
+        "tenant": tenant,
+        "aggregate_type": type_name,
         "aggregate_id": msg.subject.split(".", 3)[3],
         "version": int(msg.headers[H_VERSION]),
-        "event_type": event_type_of(topic), "topic": topic, "data": data,
+        "event_type": event_type_of(topic),
+        "topic": topic,
+        "data": data,
     }
     if H_TRACK_APP in msg.headers:
-        record["caused_by"] = {"app": msg.headers[H_TRACK_APP],
-                               "position": int(msg.headers[H_TRACK_ID])}
+        record["caused_by"] = {
+            "app": msg.headers[H_TRACK_APP],
+            "position": int(msg.headers[H_TRACK_ID]),
+        }
     return record
 
 
-def _start_seq(connection: NatsConnection, stream: str, subject: str,
-               replay_filter: ReplayFilter) -> int:
+def _start_seq(
+    connection: NatsConnection, stream: str, subject: str, replay_filter: ReplayFilter
+) -> int:
     if replay_filter.since is None:
         return replay_filter.from_position
     wire = wire_for(connection)
@@ -99,8 +106,9 @@ def _start_seq(connection: NatsConnection, stream: str, subject: str,
     return max(first, replay_filter.from_position)
 
 
-def replay(connection: NatsConnection, prefix: str,
-           replay_filter: ReplayFilter) -> Iterator[dict[str, Any]]:
+def replay(
+    connection: NatsConnection, prefix: str, replay_filter: ReplayFilter
+) -> Iterator[dict[str, Any]]:
     """Yield matching events in log order, from the filter's start to the end of the log."""
     stream = Subjects(prefix, "_").events_stream
     subject = replay_filter.subject(prefix)
@@ -110,12 +118,16 @@ def replay(connection: NatsConnection, prefix: str,
     wire = wire_for(connection)
     transcoder = _transcoder()
     while True:
-        msgs, left = connection.run(lambda s=seq: wire.direct_batch(  # type: ignore[misc]
-            stream, seq=s, subject=subject, batch=PAGE))
+        msgs, left = connection.run(
+            lambda s=seq: wire.direct_batch(  # type: ignore[misc]
+                stream, seq=s, subject=subject, batch=PAGE
+            )
+        )
         for msg in msgs:
             record = to_record(msg, transcoder)
             if replay_filter.until is not None and (
-                    parse_stamp(msg.headers["Nats-Time-Stamp"]) > replay_filter.until):
+                parse_stamp(msg.headers["Nats-Time-Stamp"]) > replay_filter.until
+            ):
                 return
             if replay_filter.wants_type(record["event_type"]):
                 yield record

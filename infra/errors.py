@@ -1,10 +1,10 @@
 """Errors raised by the infrastructure.
 
-    HubInfraError
-     ├── NatsUnavailableError      the NATS server cannot be reached (connect or request timed out)
-     ├── NatsServerTooOldError     the server is older than the features the event store needs
-     ├── EmbeddedServerError       the bundled nats-server binary is missing or did not start
- └── LeaseLostError            another runner holds the lease this one thought it held
+   HubInfraError
+    ├── NatsUnavailableError      the NATS server cannot be reached (connect or request timed out)
+    ├── NatsServerTooOldError     the server is older than the features the event store needs
+    ├── EmbeddedServerError       the bundled nats-server binary is missing or did not start
+└── LeaseLostError            another runner holds the lease this one thought it held
 """
 
 from __future__ import annotations

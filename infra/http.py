@@ -39,13 +39,22 @@ class _GuardedBackend(httpcore.NetworkBackend):
         self._inner = inner
         self._allowed = allowed_hosts
 
-    def connect_tcp(self, host: str, port: int, timeout: float | None = None,
-                    local_address: str | None = None,
-                    socket_options: Iterable[Any] | None = None) -> httpcore.NetworkStream:
+    def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.NetworkStream:
         address = self.check(host, port)
-        return self._inner.connect_tcp(address, port, timeout=timeout,
-                                       local_address=local_address,
-                                       socket_options=socket_options)
+        return self._inner.connect_tcp(
+            address,
+            port,
+            timeout=timeout,
+            local_address=local_address,
+            socket_options=socket_options,
+        )
 
     def check(self, host: str, port: int) -> str:
         """The first address of `host`, if every address it resolves to may be dialled."""
@@ -62,9 +71,12 @@ class _GuardedBackend(httpcore.NetworkBackend):
                 raise BlockedAddressError(msg)
         return addresses[0]
 
-    def connect_unix_socket(self, path: str, timeout: float | None = None,
-                            socket_options: Iterable[Any] | None = None,
-                            ) -> httpcore.NetworkStream:
+    def connect_unix_socket(
+        self,
+        path: str,
+        timeout: float | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.NetworkStream:
         msg = "unix sockets are not allowed for outbound requests"
         raise BlockedAddressError(msg)
 
@@ -78,11 +90,13 @@ def _tls_context() -> ssl.SSLContext:
     return ssl.create_default_context(cafile=certifi.where())
 
 
-def guarded_client(*, allowed_hosts: Iterable[str] = (), timeout: httpx.Timeout = DEFAULT_TIMEOUT,
-                   **kwargs: Any) -> httpx.Client:
+def guarded_client(
+    *, allowed_hosts: Iterable[str] = (), timeout: httpx.Timeout = DEFAULT_TIMEOUT, **kwargs: Any
+) -> httpx.Client:
     """An httpx client that refuses non-public addresses except for `allowed_hosts`."""
     transport = httpx.HTTPTransport(retries=0, verify=_tls_context())
     pool = transport._pool
     pool._network_backend = _GuardedBackend(
-        pool._network_backend, frozenset(h.lower() for h in allowed_hosts))
+        pool._network_backend, frozenset(h.lower() for h in allowed_hosts)
+    )
     return httpx.Client(transport=transport, timeout=timeout, follow_redirects=False, **kwargs)

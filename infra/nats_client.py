@@ -54,8 +54,9 @@ class RawClient(Client):
         super().__init__()
         self.raw_handlers: dict[int, RawHandler] = {}
 
-    async def _process_msg(self, sid: int, subject: bytes, reply: bytes, data: bytes,
-                           headers: bytes) -> None:
+    async def _process_msg(
+        self, sid: int, subject: bytes, reply: bytes, data: bytes, headers: bytes
+    ) -> None:
         handler = self.raw_handlers.get(sid)
         if handler is None:
             await super()._process_msg(sid, subject, reply, data, headers)
@@ -117,10 +118,15 @@ class NatsConnection:
             # pending_size=0: no buffering of publishes while reconnecting (see _drop_unsent).
             client = RawClient()
             options: dict[str, Any] = {
-                "name": name, "connect_timeout": self.timeout, "allow_reconnect": True,
-                "max_reconnect_attempts": 1, "reconnect_time_wait": 0.25,
-                "disconnected_cb": on_disconnect, "reconnected_cb": on_reconnect,
-                "error_cb": on_error, "pending_size": 0,
+                "name": name,
+                "connect_timeout": self.timeout,
+                "allow_reconnect": True,
+                "max_reconnect_attempts": 1,
+                "reconnect_time_wait": 0.25,
+                "disconnected_cb": on_disconnect,
+                "reconnected_cb": on_reconnect,
+                "error_cb": on_error,
+                "pending_size": 0,
             }
             await client.connect(self.url, **options)
             client.options["max_reconnect_attempts"] = -1
@@ -181,8 +187,11 @@ class NatsConnection:
                 raise NatsUnavailableError(msg)
             try:
                 return await factory()
-            except (OutboundBufferLimitError, ConnectionClosedError,
-                    ConnectionReconnectingError) as error:
+            except (
+                OutboundBufferLimitError,
+                ConnectionClosedError,
+                ConnectionReconnectingError,
+            ) as error:
                 msg = f"NATS at {self.url} is unreachable ({type(error).__name__})"
                 raise NatsUnavailableError(msg) from error
 

@@ -57,13 +57,24 @@ class EmbeddedNatsServer:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         log_file = self.data_dir / "nats-server.log"
         args = [
-            str(bundled_binary()), "-js", "-a", "127.0.0.1", "-p", str(self.port),
-            "-sd", str(self.data_dir), "-l", str(log_file),
+            str(bundled_binary()),
+            "-js",
+            "-a",
+            "127.0.0.1",
+            "-p",
+            str(self.port),
+            "-sd",
+            str(self.data_dir),
+            "-l",
+            str(log_file),
         ]
         err_file = self.data_dir / "nats-server.stderr"
         with err_file.open("wb") as stderr:
             self.process = subprocess.Popen(  # noqa: S603 - our own binary, fixed arguments
-                args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=stderr,
+                args,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=stderr,
                 start_new_session=True,
             )
         deadline = time.monotonic() + timeout

@@ -18,8 +18,7 @@ from infra.errors import HubInfraError
 from infra.logging import configure_logging
 from infra.settings import Settings
 
-app = typer.Typer(help="The education integration hub.", no_args_is_help=True,
-                  add_completion=False)
+app = typer.Typer(help="The education integration hub.", no_args_is_help=True, add_completion=False)
 tenant_app = typer.Typer(help="Tenants.", no_args_is_help=True)
 projections_app = typer.Typer(help="Read models built from the log.", no_args_is_help=True)
 app.add_typer(tenant_app, name="tenant")
@@ -88,9 +87,14 @@ def replay(
     from hub.replay import ReplayFilter  # noqa: PLC0415 - keeps `hub --help` fast
 
     replay_filter = ReplayFilter(
-        tenant=tenant, aggregate_id=aggregate, aggregate_type=aggregate_type,
-        event_types=frozenset(event or ()), since=processes.as_utc(since),
-        until=processes.as_utc(until), from_position=from_position)
+        tenant=tenant,
+        aggregate_id=aggregate,
+        aggregate_type=aggregate_type,
+        event_types=frozenset(event or ()),
+        since=processes.as_utc(since),
+        until=processes.as_utc(until),
+        from_position=from_position,
+    )
     settings = _settings(data_dir)
     with nats_endpoint(settings) as url:
         processes.print_replay(settings, url, replay_filter)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -86,17 +87,20 @@ def ensure_demo_tenant(runtime: Runtime) -> dict[str, Any] | None:
     if not slug or runtime.hub.tenant(slug) is not None:
         return None
     tenant = runtime.hub.register_tenant(slug, "Demo School", runtime.box)
-    secrets_out = {"tenant": tenant.slug, "api_key": tenant.api_key,
-                   "webhook_secret": tenant.webhook_secret}
+    secrets_out = {
+        "tenant": tenant.slug,
+        "api_key": tenant.api_key,
+        "webhook_secret": tenant.webhook_secret,
+    }
     _write_private(runtime.settings.data_dir / "demo-tenant.json", json.dumps(secrets_out))
     return secrets_out
 
 
-def start_background(runtime: Runtime, stop: threading.Event, *, projections: bool,
-                     connectors: bool) -> list[threading.Thread]:
-    from projections.registry import start_projections  # noqa: PLC0415
-
+def start_background(
+    runtime: Runtime, stop: threading.Event, *, projections: bool, connectors: bool
+) -> list[threading.Thread]:
     from connectors.registry import start_connectors  # noqa: PLC0415
+    from projections.registry import start_projections  # noqa: PLC0415
 
     env = eventsourcing_env(runtime.settings, runtime.nats_url)
     threads: list[threading.Thread] = []
@@ -113,17 +117,26 @@ def serve_http(runtime: Runtime, admin_token: str) -> None:
 
     from hub.http.app import build_http_app  # noqa: PLC0415
     from projections import projection_statuses  # noqa: PLC0415
+    from projections.portfolio import portfolio  # noqa: PLC0415
 
-    http_app = build_http_app(runtime, admin_token=admin_token,
-                              projection_statuses=projection_statuses)
-    config = uvicorn.Config(http_app, host=runtime.settings.host, port=runtime.settings.port,
-                            log_config=None, access_log=False, lifespan="on")
-    try:
+    http_app = build_http_app(
+        runtime,
+        admin_token=admin_token,
+        projection_statuses=projection_statuses,
+        portfolio=portfolio,
+    )
+    config = uvicorn.Config(
+        http_app,
+        host=runtime.settings.host,
+        port=runtime.settings.port,
+        log_config=None,
+        access_log=False,
+        lifespan="on",
+    )
+    # uvicorn shuts down gracefully, then re-raises the signal it caught: that is the
+    # stop we asked for, and the caller cleans up.
+    with contextlib.suppress(KeyboardInterrupt):
         uvicorn.Server(config).run()
-    except KeyboardInterrupt:
-        # uvicorn shuts down gracefully, then re-raises the signal it caught: that is
-        # the stop we asked for, and the caller cleans up.
-        pass
 
 
 def _banner(runtime: Runtime, demo: dict[str, Any] | None) -> None:
@@ -137,8 +150,10 @@ def _banner(runtime: Runtime, demo: dict[str, Any] | None) -> None:
         f"  admin token  in {settings.data_dir / 'admin.token'}",
     ]
     if settings.demo_tenant:
-        lines.append(f"  demo tenant  {settings.demo_tenant}   (secrets in "
-                     f"{settings.data_dir / 'demo-tenant.json'})")
+        lines.append(
+            f"  demo tenant  {settings.demo_tenant}   (secrets in "
+            f"{settings.data_dir / 'demo-tenant.json'})"
+        )
     if demo:
         lines.append(f"  demo api key {demo['api_key']}   (first start: shown once here)")
     lines.append("Press Ctrl-C to stop.")
@@ -180,12 +195,16 @@ def run_embedded(settings: Settings) -> None:
     typer.echo("The hub stopped.")
 
 
-def run_part(settings: Settings, *, http: bool = False, projections: bool = False,
-             connectors: bool = False) -> None:
+def run_part(
+    settings: Settings, *, http: bool = False, projections: bool = False, connectors: bool = False
+) -> None:
     """One role of the production layout, against HUB_NATS_URL and HUB_DATABASE_URL."""
     if not settings.nats_url:
-        typer.echo("hub: set HUB_NATS_URL (a NATS 2.12+ cluster) to run the hub's parts "
-                   "separately; `hub run` runs them all on the bundled server", err=True)
+        typer.echo(
+            "hub: set HUB_NATS_URL (a NATS 2.12+ cluster) to run the hub's parts "
+            "separately; `hub run` runs them all on the bundled server",
+            err=True,
+        )
         raise typer.Exit(2)
     runtime = build_runtime(settings, settings.nats_url)
     stop = threading.Event()
@@ -224,8 +243,10 @@ def print_projection_status(settings: Settings, nats_url: str) -> None:
         NatsConnection.close_all()
     typer.echo(f"{'projection':<20} {'version':>7} {'position':>10} {'head':>10} {'lag':>8}")
     for row in rows:
-        typer.echo(f"{row['name']:<20} {row['version']:>7} {row['position']:>10} "
-                   f"{row['head']:>10} {row['lag']:>8}")
+        typer.echo(
+            f"{row['name']:<20} {row['version']:>7} {row['position']:>10} "
+            f"{row['head']:>10} {row['lag']:>8}"
+        )
 
 
 def rebuild_projection(settings: Settings, nats_url: str, name: str) -> None:

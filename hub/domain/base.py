@@ -93,7 +93,8 @@ class HubAggregate(BaseAggregate[str]):
         timestamp: datetime
         # correlation, causation, source: keyword-only so subclasses add plain fields
         context: dict[str, str] = field(
-            default_factory=lambda: dict(vars(_current())), kw_only=True)
+            default_factory=lambda: dict(vars(_current())), kw_only=True
+        )
 
     @dataclass(frozen=True)
     class Created(Event, CanInitAggregate[str]):

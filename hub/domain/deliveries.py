@@ -29,8 +29,15 @@ class Delivery(HubAggregate):
         return delivery_id(tenant, connector, key)
 
     @event("Scheduled")
-    def __init__(self, tenant: str, connector: str, key: str, target: str,
-                 payload: dict[str, Any], caused_by: str) -> None:
+    def __init__(
+        self,
+        tenant: str,
+        connector: str,
+        key: str,
+        target: str,
+        payload: dict[str, Any],
+        caused_by: str,
+    ) -> None:
         self.connector = connector
         self.target = target
         self.payload = payload
@@ -44,8 +51,9 @@ class Delivery(HubAggregate):
             raise DeliveryStateError(msg)
 
     @event("Attempted")
-    def record_attempt(self, outcome: str, status_code: int | None, error: str,
-                       next_attempt_at: str | None) -> None:
+    def record_attempt(
+        self, outcome: str, status_code: int | None, error: str, next_attempt_at: str | None
+    ) -> None:
         """`outcome` is delivered, retrying (with `next_attempt_at`) or dead-lettered."""
         self.attempts += 1
         self.status = outcome

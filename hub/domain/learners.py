@@ -8,8 +8,6 @@ the person's own event.
 
 from __future__ import annotations
 
-from typing import Any
-
 from eventsourcing.domain import event
 
 from hub.domain.base import HubAggregate, aggregate_id
@@ -40,16 +38,22 @@ class Learner(HubAggregate):
         return learner_id(tenant, source, external_id)
 
     @event("Registered")
-    def __init__(self, tenant: str, source: str, external_id: str, email: str,
-                 given_name: str, family_name: str, role: str) -> None:
+    def __init__(
+        self,
+        tenant: str,
+        source: str,
+        external_id: str,
+        email: str,
+        given_name: str,
+        family_name: str,
+        role: str,
+    ) -> None:
         self.email = normalise_email(email)
         self.given_name = given_name
         self.family_name = family_name
         self.role = role
         self.identities = [f"{source}:{external_id}"]
         self.quests: list[str] = []
-        self.completed_tasks: dict[str, dict[str, Any]] = {}
-        self.xp: dict[str, int] = {}
 
     @property
     def display_name(self) -> str:
@@ -61,15 +65,19 @@ class Learner(HubAggregate):
         self.given_name = given_name
         self.family_name = family_name
 
-    def completed_profile(self, email: str, given_name: str,
-                          family_name: str) -> tuple[str, str, str] | None:
+    def completed_profile(
+        self, email: str, given_name: str, family_name: str
+    ) -> tuple[str, str, str] | None:
         """The profile with its empty fields filled from a verified source, if any was empty.
 
         Filled, never overwritten: two sources that spell a name differently would
         otherwise rewrite it at every sign-in.
         """
-        filled = (self.email or normalise_email(email), self.given_name or given_name,
-                  self.family_name or family_name)
+        filled = (
+            self.email or normalise_email(email),
+            self.given_name or given_name,
+            self.family_name or family_name,
+        )
         return None if filled == (self.email, self.given_name, self.family_name) else filled
 
     @event("IdentityLinked")
@@ -83,17 +91,6 @@ class Learner(HubAggregate):
     @event("Dropped")
     def drop(self, quest_id: str, source: str) -> None:
         self.quests.remove(quest_id)
-
-    @event("TaskCompleted")
-    def complete_task(self, task_id: str, quest_id: str, submission_id: str, title: str,
-                      pillar: str, xp: int, evidence: list[dict[str, Any]], text: str,
-                      completed_at: str, source: str) -> None:
-        """One event says everything the portfolio shows: it stands alone."""
-        self.completed_tasks[task_id] = {"submission_id": submission_id, "xp": xp}
-        self.xp[pillar] = self.xp.get(pillar, 0) + xp
-
-    def has_completed(self, task_id: str) -> bool:
-        return task_id in self.completed_tasks
 
     def is_enrolled(self, quest_id: str) -> bool:
         return quest_id in self.quests

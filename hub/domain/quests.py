@@ -25,8 +25,7 @@ class Quest(HubAggregate):
         return quest_id(tenant, source, external_id)
 
     @event("Synced")
-    def __init__(self, tenant: str, source: str, external_id: str,
-                 details: dict[str, Any]) -> None:
+    def __init__(self, tenant: str, source: str, external_id: str, details: dict[str, Any]) -> None:
         self.source = source
         self.external_id = external_id
         self.details = details
@@ -44,8 +43,9 @@ class Task(HubAggregate):
         return task_id(tenant, source, external_id)
 
     @event("Synced")
-    def __init__(self, tenant: str, source: str, external_id: str, quest_id: str,
-                 details: dict[str, Any]) -> None:
+    def __init__(
+        self, tenant: str, source: str, external_id: str, quest_id: str, details: dict[str, Any]
+    ) -> None:
         self.source = source
         self.external_id = external_id
         self.quest_id = quest_id

@@ -26,9 +26,17 @@ class SparkConnection(HubAggregate):
         return spark_connection_id(tenant)
 
     @event("Connected")
-    def __init__(self, tenant: str, api_url: str, api_key_sealed: str, sso_secret_sealed: str,
-                 webhook_secret_sealed: str, issuer: str | None,
-                 allowed_evidence_hosts: list[str], webhook_limit_per_minute: int) -> None:
+    def __init__(
+        self,
+        tenant: str,
+        api_url: str,
+        api_key_sealed: str,
+        sso_secret_sealed: str,
+        webhook_secret_sealed: str,
+        issuer: str | None,
+        allowed_evidence_hosts: list[str],
+        webhook_limit_per_minute: int,
+    ) -> None:
         self.api_url = api_url.rstrip("/")
         self.api_key_sealed = api_key_sealed
         self.sso_secret_sealed = sso_secret_sealed
@@ -51,8 +59,16 @@ class SsoToken(HubAggregate):
         return sso_token_id(tenant, token_key)
 
     @event("Accepted")
-    def __init__(self, tenant: str, token_key: str, subject: str, expires_at: int,
-                 learner_id: str, matched_by: str, claims: dict[str, Any]) -> None:
+    def __init__(
+        self,
+        tenant: str,
+        token_key: str,
+        subject: str,
+        expires_at: int,
+        learner_id: str,
+        matched_by: str,
+        claims: dict[str, Any],
+    ) -> None:
         self.subject = subject
         self.expires_at = expires_at
         self.learner_id = learner_id

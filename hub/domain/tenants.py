@@ -15,8 +15,7 @@ class Tenant(HubAggregate):
         return tenant_id(slug)
 
     @event("Registered")
-    def __init__(self, slug: str, name: str, api_key_hash: str,
-                 webhook_secret_sealed: str) -> None:
+    def __init__(self, slug: str, name: str, api_key_hash: str, webhook_secret_sealed: str) -> None:
         check_tenant(slug)
         self.slug = slug
         self.name = name

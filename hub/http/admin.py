@@ -24,12 +24,14 @@ from hub.http.problems import (
     problem_responses,
 )
 
-router = APIRouter(prefix="/api/v1/admin", tags=["admin"],
-                   responses=problem_responses(401, 422, 503))
+router = APIRouter(
+    prefix="/api/v1/admin", tags=["admin"], responses=problem_responses(401, 422, 503)
+)
 
 _SLUG_RULE = "1-40 lowercase letters, digits or '-'"
-Slug = Annotated[str, Field(pattern=TENANT_SLUG.pattern, examples=["springfield-high"],
-                            description=_SLUG_RULE)]
+Slug = Annotated[
+    str, Field(pattern=TENANT_SLUG.pattern, examples=["springfield-high"], description=_SLUG_RULE)
+]
 SlugPath = Annotated[str, Path(pattern=TENANT_SLUG.pattern, description=_SLUG_RULE)]
 
 
@@ -59,14 +61,24 @@ class TenantView(BaseModel):
 
 def _context(request: Request) -> EventContext:
     state = request.state
-    return EventContext(correlation_id=state.correlation_id, causation_id=state.request_id,
-                        source="http:admin", verified_by="admin-token")
+    return EventContext(
+        correlation_id=state.correlation_id,
+        causation_id=state.request_id,
+        source="http:admin",
+        verified_by="admin-token",
+    )
 
 
-@router.post("/tenants", status_code=status.HTTP_201_CREATED, summary="Register a tenant",
-             response_model=TenantCreated, responses=problem_responses(409))
-async def register_tenant(body: TenantRegistration, request: Request, runtime: RuntimeDep,
-                          _: AdminDep) -> JSONResponse:
+@router.post(
+    "/tenants",
+    status_code=status.HTTP_201_CREATED,
+    summary="Register a tenant",
+    response_model=TenantCreated,
+    responses=problem_responses(409),
+)
+async def register_tenant(
+    body: TenantRegistration, request: Request, runtime: RuntimeDep, _: AdminDep
+) -> JSONResponse:
     bind_tenant(request, body.slug)
     context = _context(request)
 
@@ -77,23 +89,42 @@ async def register_tenant(body: TenantRegistration, request: Request, runtime: R
     try:
         new = await run_in_threadpool(register)
     except (TenantExistsError, IntegrityError) as error:
-        raise ProblemError(TENANT_EXISTS, f"tenant {body.slug!r} is already registered; "
-                           "choose another slug") from error
+        raise ProblemError(
+            TENANT_EXISTS, f"tenant {body.slug!r} is already registered; choose another slug"
+        ) from error
     except InvalidTenantError as error:
         raise ProblemError(VALIDATION_FAILED, str(error)) from error
-    created = TenantCreated(slug=new.slug, name=body.name, api_key=new.api_key,
-                            webhook_secret=new.webhook_secret, position=new.position)
-    return JSONResponse(created.model_dump(), status_code=status.HTTP_201_CREATED, headers={
-        "Location": f"{router.prefix}/tenants/{new.slug}", "Cache-Control": "no-store"})
+    created = TenantCreated(
+        slug=new.slug,
+        name=body.name,
+        api_key=new.api_key,
+        webhook_secret=new.webhook_secret,
+        position=new.position,
+    )
+    return JSONResponse(
+        created.model_dump(),
+        status_code=status.HTTP_201_CREATED,
+        headers={"Location": f"{router.prefix}/tenants/{new.slug}", "Cache-Control": "no-store"},
+    )
 
 
-@router.get("/tenants/{slug}", summary="Read a tenant (without its secrets)",
-            responses=problem_responses(404))
-async def read_tenant(slug: SlugPath, request: Request, runtime: RuntimeDep,
-                      _: AdminDep) -> TenantView:
+@router.get(
+    "/tenants/{slug}",
+    summary="Read a tenant (without its secrets)",
+    responses=problem_responses(404),
+)
+async def read_tenant(
+    slug: SlugPath, request: Request, runtime: RuntimeDep, _: AdminDep
+) -> TenantView:
     bind_tenant(request, slug)
     tenant: Tenant | None = await run_in_threadpool(runtime.hub.tenant, slug)
     if tenant is None:
         raise ProblemError(NOT_FOUND, f"no tenant {slug!r} is registered")
-    return TenantView(slug=tenant.slug, name=tenant.name, id=tenant.id, version=tenant.version,
-                      created_on=tenant.created_on, modified_on=tenant.modified_on)
+    return TenantView(
+        slug=tenant.slug,
+        name=tenant.name,
+        id=tenant.id,
+        version=tenant.version,
+        created_on=tenant.created_on,
+        modified_on=tenant.modified_on,
+    )

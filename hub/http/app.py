@@ -13,6 +13,7 @@ from sqlalchemy import Engine
 
 from hub.bootstrap import Runtime
 from hub.http import admin, health
+from hub.http.deps import ProgressOf
 from hub.http.middleware import RequestContextMiddleware
 from hub.http.problems import install_problem_handlers
 from hub.http.readiness import Readiness, no_projections, runtime_readiness
@@ -27,6 +28,7 @@ TAGS = [
     {"name": "pages", "description": "Server-rendered pages for learners and families."},
 ]
 StatusesOf = Callable[[Application[Any], Engine], Sequence[object]]
+PortfolioOf = Callable[[Engine, str, str], Any]
 
 
 def _version() -> str:
@@ -36,8 +38,14 @@ def _version() -> str:
         return "0.0.0"
 
 
-def create_app(runtime: Runtime, *, readiness: Readiness, admin_token: str | None = None,
-               on_shutdown: Sequence[Callable[[], None]] = ()) -> FastAPI:
+def create_app(
+    runtime: Runtime,
+    *,
+    readiness: Readiness,
+    admin_token: str | None = None,
+    on_shutdown: Sequence[Callable[[], None]] = (),
+    learning_progress: ProgressOf | None = None,
+) -> FastAPI:
     """The hub's HTTP app on `runtime`; the caller owns the runtime and closes it.
 
     `admin_token` guards `/api/v1/admin` (default: `HUB_ADMIN_TOKEN` from the runtime's
@@ -63,6 +71,7 @@ def create_app(runtime: Runtime, *, readiness: Readiness, admin_token: str | Non
     )
     configured = runtime.settings.admin_token
     app.state.runtime = runtime
+    app.state.learning_progress = learning_progress
     app.state.readiness = readiness
     app.state.admin_token = admin_token or (configured.get_secret_value() if configured else None)
     install_problem_handlers(app)
@@ -74,17 +83,37 @@ def create_app(runtime: Runtime, *, readiness: Readiness, admin_token: str | Non
     return app
 
 
-def build_http_app(runtime: Runtime, *, admin_token: str | None = None,
-                   projection_statuses: StatusesOf | None = None) -> FastAPI:
+def build_http_app(
+    runtime: Runtime,
+    *,
+    admin_token: str | None = None,
+    projection_statuses: StatusesOf | None = None,
+    portfolio: PortfolioOf | None = None,
+) -> FastAPI:
     """The app as `hub serve` and `hub run` start it: readiness on the runtime's NATS, the
-    read-model database of its settings, and `projection_statuses(runtime.hub, engine)`
-    (pass `projections.projection_statuses`; `hub` does not import `projections`).
+    read-model database of its settings, `projection_statuses(runtime.hub, engine)` and
+    `portfolio(engine, tenant, learner_id)` for the pages (pass `projections.
+    projection_statuses` and `projections.portfolio.portfolio`; `hub` does not import
+    `projections`).
     """
     engine = make_engine(runtime.settings.resolved_database_url)
     statuses: Callable[[], Sequence[object]] = no_projections
     if projection_statuses is not None:
+
         def statuses() -> Sequence[object]:
             return projection_statuses(runtime.hub, engine)
+
     readiness = runtime_readiness(runtime, engine, projections=statuses)
-    return create_app(runtime, readiness=readiness, admin_token=admin_token,
-                      on_shutdown=[engine.dispose])
+    progress: ProgressOf | None = None
+    if portfolio is not None:
+
+        def progress(tenant: str, learner_id: str) -> Any:
+            return portfolio(engine, tenant, learner_id)
+
+    return create_app(
+        runtime,
+        readiness=readiness,
+        admin_token=admin_token,
+        on_shutdown=[engine.dispose],
+        learning_progress=progress,
+    )

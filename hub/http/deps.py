@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import hmac
-from typing import Annotated
+from collections.abc import Callable
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -13,8 +14,11 @@ from hub.http.problems import UNAUTHORIZED, ProblemError
 from hub.http.readiness import Readiness
 
 # auto_error=False: a missing token is answered by `require_admin`, as a problem.
-_bearer = HTTPBearer(auto_error=False, scheme_name="AdminToken",
-                     description="The hub's admin token (HUB_ADMIN_TOKEN)")
+_bearer = HTTPBearer(
+    auto_error=False,
+    scheme_name="AdminToken",
+    description="The hub's admin token (HUB_ADMIN_TOKEN)",
+)
 
 
 def get_runtime(request: Request) -> Runtime:
@@ -35,16 +39,28 @@ def require_admin(
     expected: str | None = request.app.state.admin_token
     challenge = {"WWW-Authenticate": 'Bearer realm="hub-admin"'}
     if expected is None:
-        raise ProblemError(UNAUTHORIZED, "the admin API is disabled: set HUB_ADMIN_TOKEN",
-                           headers=challenge)
+        raise ProblemError(
+            UNAUTHORIZED, "the admin API is disabled: set HUB_ADMIN_TOKEN", headers=challenge
+        )
     if credentials is None:
-        raise ProblemError(UNAUTHORIZED, "send the admin token as 'Authorization: Bearer <token>'",
-                           headers=challenge)
+        raise ProblemError(
+            UNAUTHORIZED,
+            "send the admin token as 'Authorization: Bearer <token>'",
+            headers=challenge,
+        )
     if not hmac.compare_digest(credentials.credentials.encode(), expected.encode()):
-        raise ProblemError(UNAUTHORIZED, "the admin token is wrong",
-                           headers={**challenge, "WWW-Authenticate":
-                                    'Bearer realm="hub-admin", error="invalid_token"'})
+        raise ProblemError(
+            UNAUTHORIZED,
+            "the admin token is wrong",
+            headers={
+                **challenge,
+                "WWW-Authenticate": 'Bearer realm="hub-admin", error="invalid_token"',
+            },
+        )
 
+
+# (tenant, learner id) -> the learner's portfolio read model (XP, completed tasks), or None.
+ProgressOf = Callable[[str, str], Any]
 
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 ReadinessDep = Annotated[Readiness, Depends(get_readiness)]

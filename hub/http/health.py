@@ -29,13 +29,23 @@ async def healthz() -> Liveness:
     return Liveness()
 
 
-@router.get("/readyz", summary="Readiness: NATS, the database and projection lag",
-            response_model=ReadinessBody, responses=problem_responses(503))
+@router.get(
+    "/readyz",
+    summary="Readiness: NATS, the database and projection lag",
+    response_model=ReadinessBody,
+    responses=problem_responses(503),
+)
 async def readyz(request: Request, readiness: ReadinessDep) -> JSONResponse:
     """200 when every check passes; otherwise a 503 problem with the same `checks`."""
     report = await readiness.evaluate()
     if report.ready:
         return JSONResponse({"status": "ready", "checks": report.checks}, headers=_NO_STORE)
     request_id = getattr(request.state, "request_id", None)
-    return problem_response(NOT_READY, "; ".join(report.failures), instance=request.url.path,
-                            request_id=request_id, headers=_NO_STORE, checks=report.checks)
+    return problem_response(
+        NOT_READY,
+        "; ".join(report.failures),
+        instance=request.url.path,
+        request_id=request_id,
+        headers=_NO_STORE,
+        checks=report.checks,
+    )

@@ -62,8 +62,7 @@ class RequestContextMiddleware:
         state = _state(scope)
         state["request_id"], state["correlation_id"] = request_id, correlation_id
         structlog.contextvars.clear_contextvars()
-        structlog.contextvars.bind_contextvars(request_id=request_id,
-                                               correlation_id=correlation_id)
+        structlog.contextvars.bind_contextvars(request_id=request_id, correlation_id=correlation_id)
         started = time.perf_counter()
         status = 500
         response_started = logged = False
@@ -93,18 +92,23 @@ class RequestContextMiddleware:
             if response_started:
                 raise  # too late for a problem: let the server drop the connection
             await internal_error_response(request.url.path, request_id)(
-                scope, receive, send_with_ids)
+                scope, receive, send_with_ids
+            )
         finally:
             log_once()
 
     @staticmethod
-    def _log_request(request: Request, state: MutableMapping[str, Any], status: int,
-                     started: float) -> None:
+    def _log_request(
+        request: Request, state: MutableMapping[str, Any], status: int, started: float
+    ) -> None:
         """The canonical line. The path only: a query string may carry a token."""
         fields: dict[str, Any] = {
-            "method": request.method, "path": request.url.path, "status": status,
+            "method": request.method,
+            "path": request.url.path,
+            "status": status,
             "duration_ms": round((time.perf_counter() - started) * 1000, 2),
-            "request_id": state["request_id"], "correlation_id": state["correlation_id"],
+            "request_id": state["request_id"],
+            "correlation_id": state["correlation_id"],
         }
         route = request.scope.get("route")
         if route is not None and hasattr(route, "path"):

@@ -52,10 +52,12 @@ NOT_READY = ProblemType("not-ready", "The hub is not ready", 503)
 INTERNAL_ERROR = ProblemType("internal-error", "Internal server error", 500)
 
 SESSION_REQUIRED = ProblemType("session-required", "Sign in first", 401)
-CONCURRENT_CHANGE = ProblemType("concurrent-change",
-                                "Changed at the same moment by another request", 409)
-SPARK_ALREADY_CONNECTED = ProblemType("spark-already-connected",
-                                      "The tenant is already connected to Spark", 409)
+CONCURRENT_CHANGE = ProblemType(
+    "concurrent-change", "Changed at the same moment by another request", 409
+)
+SPARK_ALREADY_CONNECTED = ProblemType(
+    "spark-already-connected", "The tenant is already connected to Spark", 409
+)
 
 # Rejected partner signals: one type per reason code (the code the audit stream records).
 SIGNAL_REJECTIONS: dict[str, ProblemType] = {
@@ -109,8 +111,14 @@ class Problem(BaseModel):
 class ProblemError(Exception):
     """Raised by routes to answer with a problem of `kind`."""
 
-    def __init__(self, kind: ProblemType, detail: str, *,
-                 headers: dict[str, str] | None = None, **extensions: Any) -> None:
+    def __init__(
+        self,
+        kind: ProblemType,
+        detail: str,
+        *,
+        headers: dict[str, str] | None = None,
+        **extensions: Any,
+    ) -> None:
         super().__init__(detail)
         self.kind = kind
         self.detail = detail
@@ -118,20 +126,47 @@ class ProblemError(Exception):
         self.extensions = extensions
 
 
-def problem_body(*, type_uri: str, title: str, status: int, detail: str, instance: str,
-                 request_id: str | None = None, **extensions: Any) -> dict[str, Any]:
-    body: dict[str, Any] = {"type": type_uri, "title": title, "status": status,
-                            "detail": detail, "instance": instance, **extensions}
+def problem_body(
+    *,
+    type_uri: str,
+    title: str,
+    status: int,
+    detail: str,
+    instance: str,
+    request_id: str | None = None,
+    **extensions: Any,
+) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "type": type_uri,
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "instance": instance,
+        **extensions,
+    }
     if request_id:
         body["request_id"] = request_id
     return body
 
 
-def problem_response(kind: ProblemType, detail: str, *, instance: str,
-                     request_id: str | None = None, headers: dict[str, str] | None = None,
-                     **extensions: Any) -> JSONResponse:
-    body = problem_body(type_uri=kind.uri, title=kind.title, status=kind.status, detail=detail,
-                        instance=instance, request_id=request_id, **extensions)
+def problem_response(
+    kind: ProblemType,
+    detail: str,
+    *,
+    instance: str,
+    request_id: str | None = None,
+    headers: dict[str, str] | None = None,
+    **extensions: Any,
+) -> JSONResponse:
+    body = problem_body(
+        type_uri=kind.uri,
+        title=kind.title,
+        status=kind.status,
+        detail=detail,
+        instance=instance,
+        request_id=request_id,
+        **extensions,
+    )
     return JSONResponse(body, status_code=kind.status, headers=headers, media_type=PROBLEM_JSON)
 
 
@@ -145,17 +180,24 @@ def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI `responses` entries saying that these statuses answer with a problem."""
     schema = Problem.model_json_schema()
     return {
-        status: {"description": HTTPStatus(status).phrase,
-                 "content": {PROBLEM_JSON: {"schema": schema}}}
+        status: {
+            "description": HTTPStatus(status).phrase,
+            "content": {PROBLEM_JSON: {"schema": schema}},
+        }
         for status in statuses
     }
 
 
 async def _on_problem(request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, ProblemError)
-    return problem_response(error.kind, error.detail, instance=request.url.path,
-                            request_id=_request_id(request), headers=error.headers,
-                            **error.extensions)
+    return problem_response(
+        error.kind,
+        error.detail,
+        instance=request.url.path,
+        request_id=_request_id(request),
+        headers=error.headers,
+        **error.extensions,
+    )
 
 
 async def _on_http_exception(request: Request, error: Exception) -> JSONResponse:
@@ -171,19 +213,30 @@ async def _on_http_exception(request: Request, error: Exception) -> JSONResponse
         allowed = headers.get("Allow") or headers.get("allow") or "another method"
         detail = detail or f"{request.method} is not allowed here; use {allowed}"
     if kind is None:  # no type of our own: RFC 9457 says about:blank, titled by the status
-        body = problem_body(type_uri="about:blank", title=phrase, status=error.status_code,
-                            detail=detail or phrase, instance=path, request_id=request_id)
-        return JSONResponse(body, status_code=error.status_code, headers=headers,
-                            media_type=PROBLEM_JSON)
-    return problem_response(kind, detail or kind.title, instance=path, request_id=request_id,
-                            headers=headers)
+        body = problem_body(
+            type_uri="about:blank",
+            title=phrase,
+            status=error.status_code,
+            detail=detail or phrase,
+            instance=path,
+            request_id=request_id,
+        )
+        return JSONResponse(
+            body, status_code=error.status_code, headers=headers, media_type=PROBLEM_JSON
+        )
+    return problem_response(
+        kind, detail or kind.title, instance=path, request_id=request_id, headers=headers
+    )
 
 
 def _field_errors(error: RequestValidationError) -> list[dict[str, str]]:
     """Where and what, never the input itself (it may hold a secret)."""
     return [
-        {"field": ".".join(str(part) for part in item.get("loc", ())),
-         "message": str(item.get("msg", "")), "code": str(item.get("type", ""))}
+        {
+            "field": ".".join(str(part) for part in item.get("loc", ())),
+            "message": str(item.get("msg", "")),
+            "code": str(item.get("type", "")),
+        }
         for item in error.errors()
     ]
 
@@ -192,9 +245,13 @@ async def _on_validation_error(request: Request, error: Exception) -> JSONRespon
     assert isinstance(error, RequestValidationError)
     errors = _field_errors(error)
     fields = ", ".join(e["field"] for e in errors) or "the request"
-    return problem_response(VALIDATION_FAILED, f"fix these fields: {fields}",
-                            instance=request.url.path, request_id=_request_id(request),
-                            errors=errors)
+    return problem_response(
+        VALIDATION_FAILED,
+        f"fix these fields: {fields}",
+        instance=request.url.path,
+        request_id=_request_id(request),
+        errors=errors,
+    )
 
 
 async def _on_store_unavailable(request: Request, error: Exception) -> JSONResponse:
@@ -202,15 +259,22 @@ async def _on_store_unavailable(request: Request, error: Exception) -> JSONRespo
     # is promised about the write: a commit whose acknowledgement was lost may be stored.
     log.warning("http.store_unavailable", error=str(error), error_type=type(error).__name__)
     return problem_response(
-        NATS_UNAVAILABLE, "the event store cannot be reached; retry later",
-        instance=request.url.path, request_id=_request_id(request),
-        headers={"Retry-After": str(RETRY_AFTER_S)})
+        NATS_UNAVAILABLE,
+        "the event store cannot be reached; retry later",
+        instance=request.url.path,
+        request_id=_request_id(request),
+        headers={"Retry-After": str(RETRY_AFTER_S)},
+    )
 
 
 def internal_error_response(path: str, request_id: str | None) -> JSONResponse:
     """The 500 answer to an unexpected exception: no internal detail leaks."""
-    return problem_response(INTERNAL_ERROR, "an unexpected error happened; it has been logged",
-                            instance=path, request_id=request_id)
+    return problem_response(
+        INTERNAL_ERROR,
+        "an unexpected error happened; it has been logged",
+        instance=path,
+        request_id=request_id,
+    )
 
 
 def install_problem_handlers(app: FastAPI) -> None:

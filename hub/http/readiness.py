@@ -148,9 +148,11 @@ def _report(results: dict[str, Any]) -> ReadinessReport:
     return ReadinessReport(ready=not failures, checks=checks, failures=failures)
 
 
-def runtime_readiness(runtime: Runtime, engine: Engine, *,
-                      projections: ProjectionStatuses = no_projections) -> Readiness:
+def runtime_readiness(
+    runtime: Runtime, engine: Engine, *, projections: ProjectionStatuses = no_projections
+) -> Readiness:
     """The production checks: the runtime's NATS connection, `engine`, and `projections`."""
     connection = NatsConnection.shared(runtime.nats_url, timeout=runtime.settings.nats_timeout_s)
-    return Readiness(nats=nats_check(connection), database=database_check(engine),
-                     projections=projections)
+    return Readiness(
+        nats=nats_check(connection), database=database_check(engine), projections=projections
+    )

@@ -115,7 +115,12 @@ def install_spark_admin(app: FastAPI, runtime: Runtime) -> None:
     app.state.spark_clients = SparkClients(runtime.box)
     app.include_router(router)  # the seed's path, which Spark's side already knows
     # The same operation in the versioned admin API, beside the other admin routes.
-    app.add_api_route("/api/v1/admin/spark/sync/courses", sync_courses, methods=["POST"],
-                      tags=["admin"], summary="Sync a tenant's Spark courses (versioned path)",
-                      responses=problem_responses(401, 404, 409, 422, 502, 503),
-                      response_model=SyncReport)
+    app.add_api_route(
+        "/api/v1/admin/spark/sync/courses",
+        sync_courses,
+        methods=["POST"],
+        tags=["admin"],
+        summary="Sync a tenant's Spark courses (versioned path)",
+        responses=problem_responses(401, 404, 409, 422, 502, 503),
+        response_model=SyncReport,
+    )

@@ -1,8 +1,10 @@
 """`/dashboard`: the signed-in learner's page, server-rendered (Jinja2, no script, no CDN).
 
-`dashboard_view` is the seam: it reads the learner from the `hub` app's log (read your
-own writes, since it reads the log itself). The portfolio read model may replace it
-with a view that waits, bounded, for the session's position.
+Who the learner is and what they are enrolled in come from the `hub` app's log itself,
+so the page shows a learner who just signed in at once (read your own writes). Their
+learning progress (XP, completed tasks) is recorded by the `progress` connector and
+read from the portfolio read model, through `learning_progress(tenant, learner_id)`
+which the composition root gives the app (`hub` does not import `projections`).
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 from eventsourcing.application import AggregateNotFoundError
 from fastapi import APIRouter, Cookie, Request
@@ -21,8 +23,8 @@ from starlette.concurrency import run_in_threadpool
 from hub.bootstrap import Runtime
 from hub.domain.base import tenant_of
 from hub.domain.learners import Learner
-from hub.domain.quests import Quest, Task
-from hub.http.deps import RuntimeDep
+from hub.domain.quests import Quest
+from hub.http.deps import ProgressOf, RuntimeDep
 from hub.http.problems import SESSION_REQUIRED, ProblemError, problem_responses
 from hub.spark.ingress import now_s, spark_ingress
 from hub.spark.sessions import COOKIE_NAME, Session, SessionInvalidError
@@ -73,17 +75,23 @@ def _quest_line(runtime: Runtime, quest_id: str) -> QuestLine:
     return QuestLine(quest_id, str(quest.details.get("title") or quest.external_id), synced=True)
 
 
-def _task_line(runtime: Runtime, task_id: str, xp: int) -> TaskLine:
-    try:
-        task: Task = runtime.hub.repository.get(task_id)
-    except AggregateNotFoundError:
-        return TaskLine(task_id, "A task", "", xp)
-    return TaskLine(
-        task_id, task.title or task.external_id, str(task.details.get("pillar", "")), xp
-    )
+def _progress(progress: Any) -> tuple[list[tuple[str, int]], list[TaskLine]]:
+    """XP per pillar and completed tasks from a portfolio (duck-typed: `xp_by_pillar`,
+    `quests[].tasks[]` with `task_id`, `title`, `pillar`, `xp`)."""
+    if progress is None:
+        return [], []
+    xp = sorted((str(k), int(v)) for k, v in progress.xp_by_pillar.items())
+    tasks = [
+        TaskLine(task.task_id, task.title, task.pillar, int(task.xp))
+        for quest in progress.quests
+        for task in quest.tasks
+    ]
+    return xp, tasks
 
 
-def dashboard_view(runtime: Runtime, session: Session) -> DashboardView | None:
+def dashboard_view(
+    runtime: Runtime, session: Session, learning_progress: ProgressOf | None = None
+) -> DashboardView | None:
     """What the page shows for `session`, or None if its learner is not (or no longer) known."""
     if tenant_of(session.learner_id) != session.tenant:
         return None
@@ -91,7 +99,10 @@ def dashboard_view(runtime: Runtime, session: Session) -> DashboardView | None:
         learner: Learner = runtime.hub.repository.get(session.learner_id)
     except AggregateNotFoundError:
         return None
-    xp = sorted(learner.xp.items())
+    progress = (
+        None if learning_progress is None else learning_progress(session.tenant, session.learner_id)
+    )
+    xp, tasks = _progress(progress)
     return DashboardView(
         tenant=session.tenant,
         learner_id=learner.id,
@@ -101,10 +112,7 @@ def dashboard_view(runtime: Runtime, session: Session) -> DashboardView | None:
         quests=[_quest_line(runtime, quest) for quest in learner.quests],
         xp=xp,
         total_xp=sum(points for _, points in xp),
-        tasks=[
-            _task_line(runtime, task_id, int(done.get("xp", 0)))
-            for task_id, done in learner.completed_tasks.items()
-        ],
+        tasks=tasks,
     )
 
 
@@ -136,7 +144,9 @@ async def show_dashboard(
         session = spark_ingress(request).signer.read(session_cookie, now=now_s())
     except SessionInvalidError as error:
         raise ProblemError(SESSION_REQUIRED, str(error)) from error
-    view = await run_in_threadpool(dashboard_view, runtime, session)
+    view = await run_in_threadpool(
+        dashboard_view, runtime, session, request.app.state.learning_progress
+    )
     if view is None:
         raise ProblemError(SESSION_REQUIRED, "this session's learner is not known: sign in again")
     html = await run_in_threadpool(render_dashboard, view)

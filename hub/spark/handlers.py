@@ -109,9 +109,15 @@ def _sign_in_once(
     claimed += _refresh_profile(hub, tenant, learner, claims)
     enrolled = _enrol(learner, tenant, claims.spark_course_ids)
     verified = {**claims.model_dump(mode="json"), "token_sha256": token_sha256}
-    token = SsoToken(tenant=tenant, token_key=token_key, subject=claims.sub,
-                     expires_at=claims.exp, learner_id=learner.id, matched_by=matched_by,
-                     claims=verified)
+    token = SsoToken(
+        tenant=tenant,
+        token_key=token_key,
+        subject=claims.sub,
+        expires_at=claims.exp,
+        learner_id=learner.id,
+        matched_by=matched_by,
+        claims=verified,
+    )
     changed = [aggregate for aggregate in (learner, *claimed) if aggregate.pending_events]
     # A returning learner with nothing new: one event, one message (the fast path).
     # Otherwise the token and the learner's changes commit together (one atomic batch).
@@ -165,8 +171,9 @@ def _refresh_profile(
     if filled is None:
         return []
     email, given_name, family_name = filled
-    learner.update_profile(email=email, given_name=given_name, family_name=family_name,
-                           source=SOURCE)
+    learner.update_profile(
+        email=email, given_name=given_name, family_name=family_name, source=SOURCE
+    )
     if _get(hub, email_index_id(tenant, email), EmailIndex) is not None:
         return []
     return [EmailIndex(tenant=tenant, email=email, learner_id=learner.id)]

@@ -27,8 +27,7 @@ class SignalRejectedError(Exception):
         self.status = status
 
 
-def verify_webhook_signature(body: bytes, signature: str | None,
-                             secrets: Sequence[str]) -> int:
+def verify_webhook_signature(body: bytes, signature: str | None, secrets: Sequence[str]) -> int:
     """Check `X-Spark-Signature` (hex HMAC-SHA256 of the raw body) against each live secret.
 
     Returns the index of the secret that matched (several verify during a rotation).
@@ -43,8 +42,7 @@ def verify_webhook_signature(body: bytes, signature: str | None,
         if hmac.compare_digest(given, expected) and matched < 0:
             matched = index
     if matched < 0:
-        raise SignalRejectedError(
-            "signature_mismatch", "X-Spark-Signature does not match the body")
+        raise SignalRejectedError("signature_mismatch", "X-Spark-Signature does not match the body")
     return matched
 
 
@@ -53,13 +51,15 @@ def token_key(token: str, claims: SsoClaims) -> str:
     return claims.nonce or hashlib.sha256(token.encode()).hexdigest()
 
 
-def verify_sso_token(token: str, secrets: Sequence[str], *, now: int,
-                     issuer: str | None = None) -> SsoClaims:
+def verify_sso_token(
+    token: str, secrets: Sequence[str], *, now: int, issuer: str | None = None
+) -> SsoClaims:
     """Verify an SSO token: HS256 only, signature, lifetime at most 10 minutes, skew 60 s."""
     header_alg = _peek_alg(token)
     if header_alg != "HS256":
-        raise SignalRejectedError("token_algorithm",
-                                  f"only HS256 tokens are accepted, not {header_alg!r}")
+        raise SignalRejectedError(
+            "token_algorithm", f"only HS256 tokens are accepted, not {header_alg!r}"
+        )
     decoded = None
     for secret in secrets:
         try:
@@ -86,8 +86,9 @@ def _check_times(claims: SsoClaims, now: int) -> None:
     if claims.iat > now + MAX_SKEW_S:
         raise SignalRejectedError("token_not_yet_valid", "the token was issued in the future")
     if claims.exp - claims.iat > MAX_LIFETIME_S:
-        raise SignalRejectedError("token_lifetime",
-                                  "the token lives longer than 10 minutes (exp - iat > 600 s)")
+        raise SignalRejectedError(
+            "token_lifetime", "the token lives longer than 10 minutes (exp - iat > 600 s)"
+        )
 
 
 def _peek_alg(token: str) -> str:

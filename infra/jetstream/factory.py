@@ -83,8 +83,9 @@ class JetStreamFactory(InfrastructureFactory[TrackingRecorder]):
 
     def aggregate_recorder(self, purpose: str = "events") -> AggregateRecorder:
         connection = self._connection()
-        return JetStreamAggregateRecorder(connection, self._subjects(connection),
-                                          for_snapshots=purpose == "snapshots")
+        return JetStreamAggregateRecorder(
+            connection, self._subjects(connection), for_snapshots=purpose == "snapshots"
+        )
 
     def application_recorder(self) -> ApplicationRecorder:
         connection = self._connection()
@@ -93,13 +94,14 @@ class JetStreamFactory(InfrastructureFactory[TrackingRecorder]):
         recorder: ApplicationRecorder = cls(connection, self._subjects(connection))
         return recorder
 
-    def tracking_recorder(self, tracking_recorder_class: type[TrackingRecorder] | None = None,
-                          ) -> TrackingRecorder:
+    def tracking_recorder(
+        self,
+        tracking_recorder_class: type[TrackingRecorder] | None = None,
+    ) -> TrackingRecorder:
         connection = self._connection()
         if tracking_recorder_class is None:
             topic = self.env.get(self.TRACKING_RECORDER_TOPIC)
-            tracking_recorder_class = (resolve_topic(topic) if topic
-                                       else JetStreamTrackingRecorder)
+            tracking_recorder_class = resolve_topic(topic) if topic else JetStreamTrackingRecorder
         return tracking_recorder_class(connection, self._subjects(connection))  # type: ignore[call-arg]
 
     def process_recorder(self) -> ProcessRecorder:

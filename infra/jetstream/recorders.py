@@ -89,8 +89,9 @@ class _LastSeen:
 class JetStreamRecorder:
     """What every JetStream recorder shares: the connection, subjects and streams."""
 
-    def __init__(self, connection: NatsConnection, subjects: Subjects, *,
-                 for_snapshots: bool = False) -> None:
+    def __init__(
+        self, connection: NatsConnection, subjects: Subjects, *, for_snapshots: bool = False
+    ) -> None:
         self.connection = connection
         self.subjects = subjects
         self.for_snapshots = for_snapshots
@@ -139,7 +140,8 @@ class JetStreamRecorder:
         for event in stored_events:
             subject = self._subject_of(event.originator_id)
             headers = {
-                H_TOPIC: event.topic, H_VERSION: str(event.originator_version),
+                H_TOPIC: event.topic,
+                H_VERSION: str(event.originator_version),
                 "Nats-Msg-Id": _msg_id(subject, event.originator_version, commit),
             }
             if subject in previous:
@@ -190,8 +192,9 @@ class JetStreamRecorder:
             return seqs
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def _rejected(self, msgs: list[OutMsg], error: JetStreamAPIError, *,
-                  retried: bool) -> list[int]:
+    def _rejected(
+        self, msgs: list[OutMsg], error: JetStreamAPIError, *, retried: bool
+    ) -> list[int]:
         """The server refused the commit: a conflict, unless a retry finds it stored."""
         if retried and (error.is_conflict or error.is_duplicate):
             # The first attempt may have landed after all: a retried batch is refused
@@ -218,12 +221,17 @@ class JetStreamRecorder:
         the subject's newest message. An unchecked one (a tracking pointer) is looked for
         as the newest.
         """
-        index, out = next(((i, m) for i, m in enumerate(msgs) if EXPECTED_SEQ in m.headers),
-                          (len(msgs) - 1, msgs[-1]))
+        index, out = next(
+            ((i, m) for i, m in enumerate(msgs) if EXPECTED_SEQ in m.headers),
+            (len(msgs) - 1, msgs[-1]),
+        )
         if EXPECTED_SEQ in out.headers:
             after = int(out.headers[EXPECTED_SEQ])
-            found, _ = self._read(lambda: self.wire.direct_batch(
-                self.stream, seq=after + 1, subject=out.subject, batch=1))
+            found, _ = self._read(
+                lambda: self.wire.direct_batch(
+                    self.stream, seq=after + 1, subject=out.subject, batch=1
+                )
+            )
             stored = found[0] if found else None
         else:
             stored = self._read(lambda: self.wire.direct_last(self.stream, out.subject))
@@ -252,35 +260,50 @@ class JetStreamRecorder:
 class JetStreamAggregateRecorder(JetStreamRecorder, AggregateRecorder):
     """Stores an aggregate's events on its own subject."""
 
-    def insert_events(self, stored_events: Sequence[StoredEvent],
-                      **kwargs: Any) -> Sequence[int] | None:
+    def insert_events(
+        self, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
         self._insert(stored_events)
         return None
 
-    def _insert(self, stored_events: Sequence[StoredEvent],
-                extra: Sequence[OutMsg] = ()) -> list[int]:
+    def _insert(
+        self, stored_events: Sequence[StoredEvent], extra: Sequence[OutMsg] = ()
+    ) -> list[int]:
         if not stored_events and not extra:
             return []
         msgs = self._event_messages(stored_events) + list(extra)
         return self._commit(msgs)[: len(stored_events)]
 
-    def select_events(self, originator_id: UUID | str, *, gt: int | None = None,
-                      lte: int | None = None, desc: bool = False,
-                      limit: int | None = None) -> Sequence[StoredEvent]:
+    def select_events(
+        self,
+        originator_id: UUID | str,
+        *,
+        gt: int | None = None,
+        lte: int | None = None,
+        desc: bool = False,
+        limit: int | None = None,
+    ) -> Sequence[StoredEvent]:
         subject = self._subject_of(originator_id)
         if desc and lte is None and limit == 1:
             last = self._read(lambda: self.wire.direct_last(self.stream, subject))
             if last is None:
                 return []
             self._last_seen.put(subject, int(last.headers[H_VERSION]), last.seq)
-            return [self._to_stored_event(last)] if gt is None or (
-                int(last.headers[H_VERSION]) > gt) else []
+            return (
+                [self._to_stored_event(last)]
+                if gt is None or (int(last.headers[H_VERSION]) > gt)
+                else []
+            )
         msgs = self._read(lambda: self.wire.direct_all(self.stream, subject=subject))
         if msgs:
             self._last_seen.put(subject, int(msgs[-1].headers[H_VERSION]), msgs[-1].seq)
         events = [self._to_stored_event(m) for m in msgs]
-        events = [e for e in events if (gt is None or e.originator_version > gt)
-                  and (lte is None or e.originator_version <= lte)]
+        events = [
+            e
+            for e in events
+            if (gt is None or e.originator_version > gt)
+            and (lte is None or e.originator_version <= lte)
+        ]
         if desc:
             events.reverse()
         return events[:limit] if limit is not None else events
@@ -289,20 +312,33 @@ class JetStreamAggregateRecorder(JetStreamRecorder, AggregateRecorder):
 class JetStreamApplicationRecorder(JetStreamAggregateRecorder, ApplicationRecorder):
     """An application's notification log: its events, numbered by stream sequence."""
 
-    def insert_events(self, stored_events: Sequence[StoredEvent],
-                      **kwargs: Any) -> Sequence[int] | None:
+    def insert_events(
+        self, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
         return self._insert(stored_events)
 
-    def select_notifications(self, start: int | None, limit: int, stop: int | None = None,
-                             topics: Sequence[str] = (), *,
-                             inclusive_of_start: bool = True) -> Sequence[Notification]:
+    def select_notifications(
+        self,
+        start: int | None,
+        limit: int,
+        stop: int | None = None,
+        topics: Sequence[str] = (),
+        *,
+        inclusive_of_start: bool = True,
+    ) -> Sequence[Notification]:
         seq = (start or 1) if inclusive_of_start else (start or 0) + 1
         wanted = set(topics)
         out: list[Notification] = []
         while len(out) < limit:
-            msgs, left = self._read(lambda s=seq: self.wire.direct_batch(  # type: ignore[misc]
-                self.stream, seq=s, subject=self.subjects.app_events,
-                batch=min(max(limit - len(out), 1) * (4 if wanted else 1), 1000), up_to_seq=stop))
+            msgs, left = self._read(
+                lambda s=seq: self.wire.direct_batch(  # type: ignore[misc]
+                    self.stream,
+                    seq=s,
+                    subject=self.subjects.app_events,
+                    batch=min(max(limit - len(out), 1) * (4 if wanted else 1), 1000),
+                    up_to_seq=stop,
+                )
+            )
             for msg in msgs:
                 if stop is not None and msg.seq > stop:
                     return out
@@ -327,12 +363,12 @@ class JetStreamApplicationRecorder(JetStreamAggregateRecorder, ApplicationRecord
         )
 
     def max_notification_id(self) -> int | None:
-        last = self._read(
-            lambda: self.wire.direct_last(self.stream, self.subjects.app_events))
+        last = self._read(lambda: self.wire.direct_last(self.stream, self.subjects.app_events))
         return None if last is None else last.seq
 
-    def subscribe(self, gt: int | None = None,
-                  topics: Sequence[str] = ()) -> Subscription[ApplicationRecorder]:
+    def subscribe(
+        self, gt: int | None = None, topics: Sequence[str] = ()
+    ) -> Subscription[ApplicationRecorder]:
         from infra.jetstream.subscription import JetStreamSubscription  # noqa: PLC0415
 
         return JetStreamSubscription(self, gt=gt, topics=topics)
@@ -357,15 +393,18 @@ class JetStreamTrackingRecorder(JetStreamRecorder, TrackingRecorder):
 
     def _tracking_message(self, tracking: Tracking, *, checked: bool) -> OutMsg:
         subject = self.subjects.tracking(tracking.application_name)
-        headers = {H_TRACK_APP: tracking.application_name,
-                   H_TRACK_ID: str(tracking.notification_id),
-                   "Nats-Msg-Id": _msg_id(subject, tracking.notification_id,
-                                          secrets.token_hex(8))}
+        headers = {
+            H_TRACK_APP: tracking.application_name,
+            H_TRACK_ID: str(tracking.notification_id),
+            "Nats-Msg-Id": _msg_id(subject, tracking.notification_id, secrets.token_hex(8)),
+        }
         if checked:
             current = self._position(tracking.application_name)
             if current is not None and tracking.notification_id <= current:
-                msg = (f"{tracking.application_name} position {tracking.notification_id} "
-                       f"is not after {current}")
+                msg = (
+                    f"{tracking.application_name} position {tracking.notification_id} "
+                    f"is not after {current}"
+                )
                 raise IntegrityError(msg)
             _, last_seq = self._last_of(subject)
             headers[EXPECTED_SEQ] = str(last_seq)
@@ -376,10 +415,12 @@ class JetStreamTrackingRecorder(JetStreamRecorder, TrackingRecorder):
 
     def _recover(self, upstream: str, after_seq: int) -> int | None:
         """The newest position carried by this application's events after its last pointer."""
-        msgs = self._read(lambda: self.wire.direct_all(
-            self.stream, subject=self.subjects.app_events, seq=after_seq + 1))
-        found = [int(m.headers[H_TRACK_ID]) for m in msgs
-                 if m.headers.get(H_TRACK_APP) == upstream]
+        msgs = self._read(
+            lambda: self.wire.direct_all(
+                self.stream, subject=self.subjects.app_events, seq=after_seq + 1
+            )
+        )
+        found = [int(m.headers[H_TRACK_ID]) for m in msgs if m.headers.get(H_TRACK_APP) == upstream]
         return max(found) if found else None
 
     def insert_tracking(self, tracking: Tracking) -> None:
@@ -401,12 +442,14 @@ class JetStreamTrackingRecorder(JetStreamRecorder, TrackingRecorder):
         return pointer
 
 
-class JetStreamProcessRecorder(JetStreamTrackingRecorder, JetStreamApplicationRecorder,
-                               ProcessRecorder):
+class JetStreamProcessRecorder(
+    JetStreamTrackingRecorder, JetStreamApplicationRecorder, ProcessRecorder
+):
     """Events and the tracking position that caused them, committed together."""
 
-    def insert_events(self, stored_events: Sequence[StoredEvent],
-                      **kwargs: Any) -> Sequence[int] | None:
+    def insert_events(
+        self, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
         tracking: Tracking | None = kwargs.get("tracking")
         if tracking is None:
             return self._insert(stored_events)
@@ -419,8 +462,9 @@ class JetStreamProcessRecorder(JetStreamTrackingRecorder, JetStreamApplicationRe
             self._moved(tracking)
             return seqs
 
-    def _insert_tracked(self, stored_events: Sequence[StoredEvent],
-                        tracking: Tracking) -> list[int]:
+    def _insert_tracked(
+        self, stored_events: Sequence[StoredEvent], tracking: Tracking
+    ) -> list[int]:
         pointer = self._tracking_message(tracking, checked=True)
         if len(stored_events) != 1:
             # Several events (or none): one atomic batch whose last message moves the
@@ -428,16 +472,20 @@ class JetStreamProcessRecorder(JetStreamTrackingRecorder, JetStreamApplicationRe
             return self._insert(stored_events, [pointer])
         # The fast path: one message carries the event and its position.
         msgs = self._event_messages(stored_events)
-        msgs[0].headers.update({H_TRACK_APP: tracking.application_name,
-                                H_TRACK_ID: str(tracking.notification_id)})
+        msgs[0].headers.update(
+            {H_TRACK_APP: tracking.application_name, H_TRACK_ID: str(tracking.notification_id)}
+        )
         seqs = self._commit(msgs)
         self._write_pointer(pointer)
         return seqs
 
     def _write_pointer(self, pointer: OutMsg) -> None:
         """Best effort: a lost pointer is recovered from the event's headers on restart."""
-        unchecked = OutMsg(pointer.subject, pointer.data, {
-            k: v for k, v in pointer.headers.items() if not k.startswith("Nats-Expected")})
+        unchecked = OutMsg(
+            pointer.subject,
+            pointer.data,
+            {k: v for k, v in pointer.headers.items() if not k.startswith("Nats-Expected")},
+        )
         try:
             self._commit([unchecked])
         except (NatsUnavailableError, IntegrityError, DataError):

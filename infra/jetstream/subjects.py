@@ -48,7 +48,7 @@ def id_to_tokens(originator_id: UUID | str) -> str:
 
 def tokens_to_id(tokens: str) -> UUID | str:
     if tokens.startswith(_UUID_PREFIX):
-        return UUID(hex=tokens[len(_UUID_PREFIX):])
+        return UUID(hex=tokens[len(_UUID_PREFIX) :])
     return tokens
 
 
@@ -105,20 +105,35 @@ def stream_configs(prefix: str) -> list[dict[str, object]]:
     upper = prefix.upper()
     return [
         {
-            "name": f"{upper}_EVENTS", "subjects": [f"{prefix}.ev.>", f"{prefix}.trk.>"],
-            "storage": "file", "retention": "limits", "discard": "new",
-            "deny_delete": True, "deny_purge": True, "allow_atomic": True,
-            "allow_direct": True, "duplicate_window": 120_000_000_000,
+            "name": f"{upper}_EVENTS",
+            "subjects": [f"{prefix}.ev.>", f"{prefix}.trk.>"],
+            "storage": "file",
+            "retention": "limits",
+            "discard": "new",
+            "deny_delete": True,
+            "deny_purge": True,
+            "allow_atomic": True,
+            "allow_direct": True,
+            "duplicate_window": 120_000_000_000,
         },
         {
-            "name": f"{upper}_SNAPSHOTS", "subjects": [f"{prefix}.snap.>"],
-            "storage": "file", "retention": "limits", "discard": "old",
-            "max_msgs_per_subject": 5, "allow_direct": True, "allow_atomic": True,
+            "name": f"{upper}_SNAPSHOTS",
+            "subjects": [f"{prefix}.snap.>"],
+            "storage": "file",
+            "retention": "limits",
+            "discard": "old",
+            "max_msgs_per_subject": 5,
+            "allow_direct": True,
+            "allow_atomic": True,
         },
         {
-            "name": f"{upper}_AUDIT", "subjects": [f"{prefix}.audit.>"],
-            "storage": "file", "retention": "limits", "discard": "old",
-            "max_age": 90 * 24 * 3600 * 1_000_000_000, "max_bytes": 1 << 30,
+            "name": f"{upper}_AUDIT",
+            "subjects": [f"{prefix}.audit.>"],
+            "storage": "file",
+            "retention": "limits",
+            "discard": "old",
+            "max_age": 90 * 24 * 3600 * 1_000_000_000,
+            "max_bytes": 1 << 30,
             "allow_direct": True,
         },
     ]

@@ -27,8 +27,12 @@ class JetStreamSubscription(Subscription[ApplicationRecorder]):
     notifications here, on the subscriber's thread.
     """
 
-    def __init__(self, recorder: JetStreamApplicationRecorder, gt: int | None = None,
-                 topics: Sequence[str] = ()) -> None:
+    def __init__(
+        self,
+        recorder: JetStreamApplicationRecorder,
+        gt: int | None = None,
+        topics: Sequence[str] = (),
+    ) -> None:
         super().__init__(recorder=recorder, gt=gt, topics=topics)
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._wanted = frozenset(t.encode() for t in topics)
@@ -38,9 +42,14 @@ class JetStreamSubscription(Subscription[ApplicationRecorder]):
         self._stop_consumer: Callable[[], Any] | None = None
         wire = recorder.wire
         self._connection = recorder.connection
-        self._stop_consumer = self._connection.run(lambda: wire.replay(
-            recorder.stream, subject=recorder.subjects.app_events, start_seq=(gt or 0) + 1,
-            on_batch=self._queue.put))
+        self._stop_consumer = self._connection.run(
+            lambda: wire.replay(
+                recorder.stream,
+                subject=recorder.subjects.app_events,
+                start_seq=(gt or 0) + 1,
+                on_batch=self._queue.put,
+            )
+        )
 
     def stop(self) -> None:
         if not self._has_been_stopped:
@@ -67,6 +76,10 @@ class JetStreamSubscription(Subscription[ApplicationRecorder]):
             topic = header_value(headers, _TOPIC) or b""
             if self._wanted and topic not in self._wanted:
                 continue
-            return Notification(id=seq, originator_id=self._originator_of(subject),
-                                originator_version=int(header_value(headers, _VERSION) or 0),
-                                topic=topic.decode(), state=data)
+            return Notification(
+                id=seq,
+                originator_id=self._originator_of(subject),
+                originator_version=int(header_value(headers, _VERSION) or 0),
+                topic=topic.decode(),
+                state=data,
+            )

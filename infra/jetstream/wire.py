@@ -88,15 +88,18 @@ def header_value(block: bytes, name: bytes) -> bytes | None:
         return None
     start += len(name) + 3
     end = block.find(b"\r\n", start)
-    return block[start:end if end >= 0 else len(block)].strip()
+    return block[start : end if end >= 0 else len(block)].strip()
 
 
 def _raise_for_error(payload: bytes) -> dict[str, Any]:
     body: dict[str, Any] = json.loads(payload)
     error = body.get("error")
     if error:
-        raise JetStreamAPIError(error.get("code", 0), error.get("err_code", 0),
-                                error.get("description", "unknown error"))
+        raise JetStreamAPIError(
+            error.get("code", 0),
+            error.get("err_code", 0),
+            error.get("description", "unknown error"),
+        )
     return body
 
 
@@ -135,8 +138,9 @@ class Wire:
 
     async def _request(self, subject: str, payload: bytes, headers: dict[str, str] | None) -> Msg:
         try:
-            return await self.client.request(subject, payload, timeout=self.timeout,
-                                             headers=headers)
+            return await self.client.request(
+                subject, payload, timeout=self.timeout, headers=headers
+            )
         except (NatsTimeoutError, NoRespondersError, TimeoutError) as error:
             raise AckLostError(str(error) or type(error).__name__) from error
 
@@ -158,8 +162,12 @@ class Wire:
             headers = {**out.headers, "Nats-Batch-Id": batch_id, "Nats-Batch-Sequence": str(number)}
             await self.client.publish(out.subject, out.data, headers=headers)
         commit = msgs[-1]
-        headers = {**commit.headers, "Nats-Batch-Id": batch_id,
-                   "Nats-Batch-Sequence": str(last), "Nats-Batch-Commit": "1"}
+        headers = {
+            **commit.headers,
+            "Nats-Batch-Id": batch_id,
+            "Nats-Batch-Sequence": str(last),
+            "Nats-Batch-Commit": "1",
+        }
         reply = await self._request(commit.subject, commit.data, headers)
         body = _raise_for_error(reply.data)
         end = int(body["seq"])
@@ -180,15 +188,17 @@ class Wire:
         headers = msg.headers or {}
         status = headers.get("Status")
         if status is None:
-            pending.messages.append(StoredMsg(
-                headers["Nats-Subject"], int(headers["Nats-Sequence"]), msg.data, headers))
+            pending.messages.append(
+                StoredMsg(headers["Nats-Subject"], int(headers["Nats-Sequence"]), msg.data, headers)
+            )
         elif status == "204":
             pending.done.set_result(int(headers.get("Nats-Num-Pending", "0")))
         else:  # 404: nothing at or after that sequence; 408: bad request
             pending.done.set_result(0)
 
-    async def direct_batch(self, stream: str, *, seq: int, subject: str, batch: int,
-                           up_to_seq: int | None = None) -> tuple[list[StoredMsg], int]:
+    async def direct_batch(
+        self, stream: str, *, seq: int, subject: str, batch: int, up_to_seq: int | None = None
+    ) -> tuple[list[StoredMsg], int]:
         """Up to `batch` messages on `subject` (wildcards allowed) from `seq` on.
 
         Returns them with the number of matching messages left after them.
@@ -202,8 +212,9 @@ class Wire:
         if up_to_seq is not None:
             body["up_to_seq"] = up_to_seq
         try:
-            await self.client.publish(f"$JS.API.DIRECT.GET.{stream}", json.dumps(body).encode(),
-                                      reply=inbox)
+            await self.client.publish(
+                f"$JS.API.DIRECT.GET.{stream}", json.dumps(body).encode(), reply=inbox
+            )
             assert pending.done is not None
             left = await asyncio.wait_for(pending.done, self.timeout)
         except TimeoutError as error:
@@ -212,13 +223,21 @@ class Wire:
             del self._pending[inbox]
         return pending.messages, left
 
-    async def direct_all(self, stream: str, *, subject: str, seq: int = 1,
-                         up_to_seq: int | None = None, page: int = 1000) -> list[StoredMsg]:
+    async def direct_all(
+        self,
+        stream: str,
+        *,
+        subject: str,
+        seq: int = 1,
+        up_to_seq: int | None = None,
+        page: int = 1000,
+    ) -> list[StoredMsg]:
         """Every message on `subject` from `seq` on (paged)."""
         out: list[StoredMsg] = []
         while True:
-            msgs, left = await self.direct_batch(stream, seq=seq, subject=subject, batch=page,
-                                                 up_to_seq=up_to_seq)
+            msgs, left = await self.direct_batch(
+                stream, seq=seq, subject=subject, batch=page, up_to_seq=up_to_seq
+            )
             out.extend(msgs)
             if not msgs or left == 0:
                 return out
@@ -227,8 +246,7 @@ class Wire:
     async def direct_first_after(self, stream: str, subject: str, start_time: str) -> int | None:
         """The sequence of the first message on `subject` stored at or after `start_time`."""
         body = {"start_time": start_time, "next_by_subj": subject}
-        reply = await self._request(f"$JS.API.DIRECT.GET.{stream}", json.dumps(body).encode(),
-                                    None)
+        reply = await self._request(f"$JS.API.DIRECT.GET.{stream}", json.dumps(body).encode(), None)
         headers = reply.headers or {}
         if headers.get("Status"):
             return None
@@ -236,19 +254,26 @@ class Wire:
 
     async def direct_last(self, stream: str, subject: str) -> StoredMsg | None:
         """The newest message on `subject` (wildcards allowed), or None."""
-        reply = await self._request(f"$JS.API.DIRECT.GET.{stream}",
-                                    json.dumps({"last_by_subj": subject}).encode(), None)
+        reply = await self._request(
+            f"$JS.API.DIRECT.GET.{stream}", json.dumps({"last_by_subj": subject}).encode(), None
+        )
         headers = reply.headers or {}
         if headers.get("Status"):
             return None
-        return StoredMsg(headers["Nats-Subject"], int(headers["Nats-Sequence"]), reply.data,
-                         headers)
+        return StoredMsg(
+            headers["Nats-Subject"], int(headers["Nats-Sequence"]), reply.data, headers
+        )
 
     # -- live replay -----------------------------------------------------------------------
 
-    async def replay(self, stream: str, *, subject: str, start_seq: int,
-                     on_batch: Callable[[list[RawMsg]], None],
-                     ) -> Callable[[], Awaitable[None]]:
+    async def replay(
+        self,
+        stream: str,
+        *,
+        subject: str,
+        start_seq: int,
+        on_batch: Callable[[list[RawMsg]], None],
+    ) -> Callable[[], Awaitable[None]]:
         """Push every message on `subject` from `start_seq` on to `on_batch`, then live ones.
 
         Returns an async function that stops it. See `_Replay`.
@@ -273,8 +298,14 @@ class _Replay:
     on a new inbox so that the old consumer's late messages are ignored.
     """
 
-    def __init__(self, wire: Wire, stream: str, subject: str, start_seq: int,
-                 on_batch: Callable[[list[RawMsg]], None]) -> None:
+    def __init__(
+        self,
+        wire: Wire,
+        stream: str,
+        subject: str,
+        start_seq: int,
+        on_batch: Callable[[list[RawMsg]], None],
+    ) -> None:
         self.wire = wire
         self.client = wire.client
         self.stream = stream
@@ -359,16 +390,23 @@ class _Replay:
         self._sub = await self.client.subscribe(deliver)
         self.client.raw_handlers[self._sub._id] = self._handler(gen)
         config: dict[str, Any] = {
-            "deliver_subject": deliver, "deliver_policy": "by_start_sequence",
-            "opt_start_seq": self.last + 1, "ack_policy": "none", "flow_control": True,
-            "idle_heartbeat": int(REPLAY_HEARTBEAT_S * 1e9), "mem_storage": True,
-            "num_replicas": 1, "inactive_threshold": 30_000_000_000,
-            "max_deliver": 1, "replay_policy": "instant",
+            "deliver_subject": deliver,
+            "deliver_policy": "by_start_sequence",
+            "opt_start_seq": self.last + 1,
+            "ack_policy": "none",
+            "flow_control": True,
+            "idle_heartbeat": int(REPLAY_HEARTBEAT_S * 1e9),
+            "mem_storage": True,
+            "num_replicas": 1,
+            "inactive_threshold": 30_000_000_000,
+            "max_deliver": 1,
+            "replay_policy": "instant",
         }
         if not await self._unfiltered_is_cheaper():
             config["filter_subject"] = self.subject
-        body = await self.wire.api(f"CONSUMER.CREATE.{self.stream}",
-                                   {"stream_name": self.stream, "config": config})
+        body = await self.wire.api(
+            f"CONSUMER.CREATE.{self.stream}", {"stream_name": self.stream, "config": config}
+        )
         self._name = body["name"]
         self.seen = self.loop.time()
 
@@ -382,8 +420,9 @@ class _Replay:
         """
         if self.prefix is None:
             return False
-        first, left = await self.wire.direct_batch(self.stream, seq=self.last + 1,
-                                                   subject=self.subject, batch=1)
+        first, left = await self.wire.direct_batch(
+            self.stream, seq=self.last + 1, subject=self.subject, batch=1
+        )
         matching = len(first) + left
         info = await self.wire.api(f"STREAM.INFO.{self.stream}")
         remaining = int(info["state"]["last_seq"]) - self.last

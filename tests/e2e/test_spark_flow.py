@@ -114,7 +114,10 @@ def flow(
             threads += start_projections(env, database_url, stop)
             threads += start_connectors(env, stop)
             app = build_http_app(
-                runtime, admin_token=ADMIN_TOKEN, projection_statuses=projection_statuses
+                runtime,
+                admin_token=ADMIN_TOKEN,
+                projection_statuses=projection_statuses,
+                portfolio=portfolio,
             )
             with live_server(app) as hub_url:
                 yield Flow(runtime, spark, secrets, hub_url, engine)
@@ -224,6 +227,12 @@ def test_spark_end_to_end(flow: Flow) -> None:
     assert stored["filename"] == "essay.pdf"
     assert stored["blob"] == hashlib.sha256(essay).hexdigest()
     assert shown.xp_by_pillar == {"stem": 100}
+    # Sam's dashboard shows the completed task and the XP (from the portfolio read model).
+    with httpx.Client(base_url=hub_url, timeout=10) as client:
+        page = client.get("/dashboard", headers={"Cookie": f"{COOKIE_NAME}={cookie}"})
+    assert page.status_code == 200
+    assert "Biology Lab: Leaf Chromatography" in page.text
+    assert "Total: 100 XP" in page.text
     downloads = {d.name for d in spark.downloads() if d.status == 200}
     assert downloads == {"essay.pdf", "wrong-type.pdf"}
 

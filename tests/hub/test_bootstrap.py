@@ -1,4 +1,4 @@
-"""The composition root builds the hub on the NATS the settings resolved, whatever the environment says."""
+"""The composition root builds the hub on the NATS the settings resolved, whatever else is set."""
 
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ from infra.settings import Settings
 
 
 def test_a_stray_hub_nats_url_does_not_redirect_the_event_store(
-        nats_url: str, stream_prefix: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    nats_url: str, stream_prefix: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # eventsourcing looks up `<APP>_<KEY>` in os.environ first: for the app "hub" that is
     # HUB_NATS_URL, which must not win over the URL the runtime was built with.
     monkeypatch.setenv("HUB_NATS_URL", f"nats://127.0.0.1:{free_port()}")

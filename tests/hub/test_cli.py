@@ -25,14 +25,15 @@ def _env(**extra: str) -> dict[str, str]:
 
 
 def _hub(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([HUB, *args], env=env, capture_output=True, text=True, timeout=120,
-                          check=False)
+    return subprocess.run(
+        [HUB, *args], env=env, capture_output=True, text=True, timeout=120, check=False
+    )
 
 
 def test_tenant_create_prints_secrets_once_and_refuses_a_duplicate(
-        nats_url: str, stream_prefix: str, tmp_path: Path) -> None:
-    env = _env(HUB_NATS_URL=nats_url, HUB_STREAM_PREFIX=stream_prefix,
-               HUB_DATA_DIR=str(tmp_path))
+    nats_url: str, stream_prefix: str, tmp_path: Path
+) -> None:
+    env = _env(HUB_NATS_URL=nats_url, HUB_STREAM_PREFIX=stream_prefix, HUB_DATA_DIR=str(tmp_path))
     first = _hub("tenant", "create", "Acme Academy", env=env)
     assert first.returncode == 0, first.stderr
     assert "tenant acme-academy created" in first.stdout
@@ -71,8 +72,12 @@ def _wait_ready(url: str, process: subprocess.Popen[str]) -> httpx.Response:
 
 
 def _nats_pids(data_dir: Path) -> list[int]:
-    out = subprocess.run(["pgrep", "-f", f"nats-server.*{data_dir / 'nats'}"], capture_output=True,
-                         text=True, check=False)
+    out = subprocess.run(
+        ["pgrep", "-f", f"nats-server.*{data_dir / 'nats'}"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     return [int(pid) for pid in out.stdout.split()]
 
 
@@ -80,8 +85,12 @@ def test_run_starts_everything_with_a_demo_tenant_and_stops_cleanly(tmp_path: Pa
     port = free_port()
     data_dir = tmp_path / "var"
     process = subprocess.Popen(
-        [HUB, "run", "--port", str(port), "--data-dir", str(data_dir)], env=_env(),
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        [HUB, "run", "--port", str(port), "--data-dir", str(data_dir)],
+        env=_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         ready = _wait_ready(f"http://127.0.0.1:{port}/readyz", process)
         assert ready.json()["status"] == "ready"
@@ -109,8 +118,12 @@ def test_sigterm_stops_the_hub_and_its_nats_server(tmp_path: Path) -> None:
     port = free_port()
     data_dir = tmp_path / "var"
     process = subprocess.Popen(
-        [HUB, "run", "--port", str(port), "--data-dir", str(data_dir)], env=_env(),
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        [HUB, "run", "--port", str(port), "--data-dir", str(data_dir)],
+        env=_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         _wait_ready(f"http://127.0.0.1:{port}/readyz", process)
         assert _nats_pids(data_dir)

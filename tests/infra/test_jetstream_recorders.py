@@ -45,8 +45,9 @@ class _OnNats:
         drop_streams(nats_url, self.prefix)
 
     def factory(self) -> JetStreamFactory:
-        return JetStreamFactory(Environment("contract", {
-            "NATS_URL": self.nats_url, "NATS_STREAM_PREFIX": self.prefix}))
+        return JetStreamFactory(
+            Environment("contract", {"NATS_URL": self.nats_url, "NATS_STREAM_PREFIX": self.prefix})
+        )
 
 
 class TestAggregateRecorder(_OnNats, AggregateRecorderTestCase):
@@ -88,9 +89,14 @@ class _TrackingSubclass(JetStreamTrackingRecorder):
 
 class TestInfrastructureFactory(_OnNats, InfrastructureFactoryTestCase[JetStreamFactory]):
     def setUp(self) -> None:
-        self.env = Environment("contract", {
-            "PERSISTENCE_MODULE": "infra.jetstream",
-            "NATS_URL": self.nats_url, "NATS_STREAM_PREFIX": self.prefix})
+        self.env = Environment(
+            "contract",
+            {
+                "PERSISTENCE_MODULE": "infra.jetstream",
+                "NATS_URL": self.nats_url,
+                "NATS_STREAM_PREFIX": self.prefix,
+            },
+        )
         super().setUp()
 
     def tearDown(self) -> None:

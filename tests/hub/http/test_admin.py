@@ -11,9 +11,11 @@ from tests.hub.http.conftest import admin
 
 
 def test_registering_a_tenant_returns_its_secrets_once_and_its_position(
-        client: httpx.Client, runtime: Runtime) -> None:
-    response = client.post("/api/v1/admin/tenants", headers=admin(),
-                           json={"slug": "acme", "name": "Acme Academy"})
+    client: httpx.Client, runtime: Runtime
+) -> None:
+    response = client.post(
+        "/api/v1/admin/tenants", headers=admin(), json={"slug": "acme", "name": "Acme Academy"}
+    )
     assert response.status_code == 201
     assert response.headers["location"] == "/api/v1/admin/tenants/acme"
     assert response.headers["cache-control"] == "no-store"
@@ -29,8 +31,11 @@ def test_registering_a_tenant_returns_its_secrets_once_and_its_position(
 
 
 def test_a_tenant_is_read_back_without_any_secret(client: httpx.Client) -> None:
-    created = client.post("/api/v1/admin/tenants", headers=admin(),
-                          json={"slug": "beta-school", "name": "Beta School"}).json()
+    created = client.post(
+        "/api/v1/admin/tenants",
+        headers=admin(),
+        json={"slug": "beta-school", "name": "Beta School"},
+    ).json()
     response = client.get("/api/v1/admin/tenants/beta-school", headers=admin())
     assert response.status_code == 200
     body = response.json()
@@ -57,12 +62,19 @@ def test_a_bad_slug_in_the_path_is_a_422_problem(client: httpx.Client) -> None:
 
 
 def test_the_registration_event_carries_the_request_s_correlation(
-        client: httpx.Client, runtime: Runtime) -> None:
-    response = client.post("/api/v1/admin/tenants", json={"slug": "traced", "name": "Traced"},
-                           headers={**admin(), "X-Request-ID": "req-77",
-                                    "X-Correlation-ID": "corr-77"})
+    client: httpx.Client, runtime: Runtime
+) -> None:
+    response = client.post(
+        "/api/v1/admin/tenants",
+        json={"slug": "traced", "name": "Traced"},
+        headers={**admin(), "X-Request-ID": "req-77", "X-Correlation-ID": "corr-77"},
+    )
     assert response.status_code == 201
     registered = runtime.hub.repository.event_store.get(tenant_id("traced"))
     context = next(iter(registered)).context  # type: ignore[attr-defined]
-    assert context == {"correlation_id": "corr-77", "causation_id": "req-77",
-                       "source": "http:admin", "verified_by": "admin-token"}
+    assert context == {
+        "correlation_id": "corr-77",
+        "causation_id": "req-77",
+        "source": "http:admin",
+        "verified_by": "admin-token",
+    }

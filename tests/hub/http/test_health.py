@@ -20,7 +20,8 @@ def test_healthz_says_the_process_is_up(client: httpx.Client) -> None:
 
 
 def test_readyz_is_ready_when_nats_and_the_database_answer(
-        runtime: Runtime, database_url: str) -> None:
+    runtime: Runtime, database_url: str
+) -> None:
     engine = make_engine(database_url)
     statuses = [{"name": "portfolios", "position": 7, "head": 9, "lag": 2}]
     readiness = runtime_readiness(runtime, engine, projections=lambda: statuses)
@@ -41,7 +42,8 @@ def test_readyz_is_ready_when_nats_and_the_database_answer(
 
 
 def test_readyz_is_not_ready_while_a_projection_lag_is_unknown(
-        runtime: Runtime, readiness: Readiness) -> None:
+    runtime: Runtime, readiness: Readiness
+) -> None:
     def statuses() -> list[dict[str, Any]]:
         return [{"name": "gradebook", "position": None, "head": 12, "lag": None}]
 
@@ -58,7 +60,8 @@ def test_readyz_is_not_ready_while_a_projection_lag_is_unknown(
 
 
 def test_readyz_is_not_ready_when_the_database_cannot_be_opened(
-        runtime: Runtime, tmp_path: Path) -> None:
+    runtime: Runtime, tmp_path: Path
+) -> None:
     engine = make_engine(f"sqlite:///{tmp_path / 'missing' / 'dir' / 'read.sqlite3'}")
     readiness = runtime_readiness(runtime, engine)
     try:
@@ -78,12 +81,17 @@ def test_the_openapi_document_and_docs_are_served(client: httpx.Client) -> None:
     document = client.get("/openapi.json").json()
     assert document["info"]["title"] == "Education integration hub"
     described = {tag["name"] for tag in document["tags"]}
-    used = {tag for path in document["paths"].values() for op in path.values()
-            for tag in op.get("tags", [])}
+    used = {
+        tag
+        for path in document["paths"].values()
+        for op in path.values()
+        for tag in op.get("tags", [])
+    }
     assert {"operations", "admin"} <= described
     assert used <= described, f"tags without a description: {used - described}"
-    assert {"/healthz", "/readyz", "/api/v1/admin/tenants",
-            "/api/v1/admin/tenants/{slug}"} <= set(document["paths"])
+    assert {"/healthz", "/readyz", "/api/v1/admin/tenants", "/api/v1/admin/tenants/{slug}"} <= set(
+        document["paths"]
+    )
     conflict = document["paths"]["/api/v1/admin/tenants"]["post"]["responses"]["409"]
     assert "application/problem+json" in conflict["content"]
     docs = client.get("/docs")

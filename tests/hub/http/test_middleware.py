@@ -10,14 +10,14 @@ from tests.hub.http.conftest import ADMIN_TOKEN, admin
 
 
 def test_the_caller_s_ids_are_echoed(client: httpx.Client) -> None:
-    response = client.get("/healthz", headers={"X-Request-ID": "req-123.a:b",
-                                               "X-Correlation-ID": "flow-9"})
+    response = client.get(
+        "/healthz", headers={"X-Request-ID": "req-123.a:b", "X-Correlation-ID": "flow-9"}
+    )
     assert response.headers["x-request-id"] == "req-123.a:b"
     assert response.headers["x-correlation-id"] == "flow-9"
 
 
-def test_without_ids_a_request_id_is_made_and_correlates_the_request(
-        client: httpx.Client) -> None:
+def test_without_ids_a_request_id_is_made_and_correlates_the_request(client: httpx.Client) -> None:
     first, second = client.get("/healthz"), client.get("/healthz")
     assert len(first.headers["x-request-id"]) == 32
     assert first.headers["x-correlation-id"] == first.headers["x-request-id"]
@@ -38,15 +38,18 @@ def test_ids_are_on_problems_too(client: httpx.Client) -> None:
 
 
 def test_one_canonical_line_per_request_with_tenant_and_without_the_query(
-        client: httpx.Client) -> None:
-    created = client.post("/api/v1/admin/tenants", headers=admin(),
-                          json={"slug": "canon", "name": "Canon School"})
+    client: httpx.Client,
+) -> None:
+    created = client.post(
+        "/api/v1/admin/tenants", headers=admin(), json={"slug": "canon", "name": "Canon School"}
+    )
     assert created.status_code == 201
     merge = structlog.contextvars.merge_contextvars  # as configured: what is bound shows
     with structlog.testing.capture_logs(processors=[merge]) as logs:
-        response = client.get("/api/v1/admin/tenants/canon?access_token=sekrit-value",
-                              headers={**admin(), "X-Request-ID": "r-1",
-                                       "X-Correlation-ID": "c-1"})
+        response = client.get(
+            "/api/v1/admin/tenants/canon?access_token=sekrit-value",
+            headers={**admin(), "X-Request-ID": "r-1", "X-Correlation-ID": "c-1"},
+        )
         client.get("/healthz")
     assert response.status_code == 200
     lines = [entry for entry in logs if entry["event"] == "http.request"]
@@ -65,4 +68,3 @@ def test_one_canonical_line_per_request_with_tenant_and_without_the_query(
     assert "tenant_id" not in lines[1]  # context does not leak from one request to the next
     assert "sekrit-value" not in repr(logs)
     assert ADMIN_TOKEN not in repr(logs)
-

@@ -38,16 +38,16 @@ def app_on_own_nats(own_nats: list[EmbeddedNatsServer], tmp_path: Path) -> Itera
     url = own_nats[0].url
     runtime = build_runtime(Settings(data_dir=tmp_path, stream_prefix="down"), url)
     engine = make_engine(f"sqlite:///{tmp_path / 'read.sqlite3'}")
-    app = create_app(runtime, readiness=runtime_readiness(runtime, engine),
-                     admin_token=ADMIN_TOKEN)
+    app = create_app(runtime, readiness=runtime_readiness(runtime, engine), admin_token=ADMIN_TOKEN)
     yield app
     runtime.hub.close()
     engine.dispose()
     NatsConnection.shared(url).close()  # the existing connection: closed before the server stops
 
 
-def eventually(probe: Callable[[], httpx.Response], status: int,
-               within: float = 20.0) -> httpx.Response:
+def eventually(
+    probe: Callable[[], httpx.Response], status: int, within: float = 20.0
+) -> httpx.Response:
     deadline = time.monotonic() + within
     while True:
         response = probe()
@@ -57,11 +57,15 @@ def eventually(probe: Callable[[], httpx.Response], status: int,
 
 
 def test_nats_down_answers_503_at_once_and_the_hub_reconnects_by_itself(
-        own_nats: list[EmbeddedNatsServer], app_on_own_nats: FastAPI) -> None:
+    own_nats: list[EmbeddedNatsServer], app_on_own_nats: FastAPI
+) -> None:
     with live_server(app_on_own_nats) as base, httpx.Client(base_url=base, timeout=QUICK) as http:
         assert http.get("/readyz").status_code == 200
-        before = http.post("/api/v1/admin/tenants", headers=admin(),
-                           json={"slug": "before", "name": "Before the crash"})
+        before = http.post(
+            "/api/v1/admin/tenants",
+            headers=admin(),
+            json={"slug": "before", "name": "Before the crash"},
+        )
         assert before.status_code == 201
 
         old = own_nats[0]
@@ -73,8 +77,11 @@ def test_nats_down_answers_503_at_once_and_the_hub_reconnects_by_itself(
         assert ready.json()["checks"]["nats"]["status"] == "down"
         assert ready.json()["detail"].startswith("nats: ")
 
-        write = http.post("/api/v1/admin/tenants", headers=admin(),
-                          json={"slug": "during", "name": "During the outage"})
+        write = http.post(
+            "/api/v1/admin/tenants",
+            headers=admin(),
+            json={"slug": "during", "name": "During the outage"},
+        )
         assert write.status_code == 503
         assert write.headers["content-type"] == "application/problem+json"
         assert write.json()["type"] == "https://hub.example/problems/nats-unavailable"
@@ -84,8 +91,11 @@ def test_nats_down_answers_503_at_once_and_the_hub_reconnects_by_itself(
         own_nats[-1].start()
 
         assert eventually(lambda: http.get("/readyz"), 200).status_code == 200
-        after = http.post("/api/v1/admin/tenants", headers=admin(),
-                          json={"slug": "during", "name": "During the outage"})
+        after = http.post(
+            "/api/v1/admin/tenants",
+            headers=admin(),
+            json={"slug": "during", "name": "During the outage"},
+        )
         assert after.status_code == 201
         assert after.json()["position"] > before.json()["position"]
         kept = http.get("/api/v1/admin/tenants/before", headers=admin())

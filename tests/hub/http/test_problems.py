@@ -42,8 +42,11 @@ def test_a_wrong_method_is_a_405_problem_that_says_what_is_allowed(client: httpx
 
 
 def test_invalid_input_is_a_422_problem_listing_the_fields(client: httpx.Client) -> None:
-    response = client.post("/api/v1/admin/tenants", headers=admin(),
-                           json={"slug": "Not A Slug!", "api_key": "do-not-echo-me"})
+    response = client.post(
+        "/api/v1/admin/tenants",
+        headers=admin(),
+        json={"slug": "Not A Slug!", "api_key": "do-not-echo-me"},
+    )
     body = assert_problem(response, 422, "validation-failed")
     fields = {error["field"]: error for error in body["errors"]}
     assert set(fields) == {"body.slug", "body.name"}
@@ -53,17 +56,25 @@ def test_invalid_input_is_a_422_problem_listing_the_fields(client: httpx.Client)
 
 
 def test_a_body_that_is_not_json_is_a_422_problem(client: httpx.Client) -> None:
-    response = client.post("/api/v1/admin/tenants", headers={
-        **admin(), "Content-Type": "application/json"}, content=b"{not json")
+    response = client.post(
+        "/api/v1/admin/tenants",
+        headers={**admin(), "Content-Type": "application/json"},
+        content=b"{not json",
+    )
     assert_problem(response, 422, "validation-failed")
 
 
-@pytest.mark.parametrize("headers", [{}, admin("wrong-token"), {"Authorization": "Basic eDp5"}],
-                         ids=["missing", "wrong", "not-bearer"])
+@pytest.mark.parametrize(
+    "headers",
+    [{}, admin("wrong-token"), {"Authorization": "Basic eDp5"}],
+    ids=["missing", "wrong", "not-bearer"],
+)
 def test_the_admin_api_without_the_right_token_is_a_401_problem(
-        client: httpx.Client, headers: dict[str, str]) -> None:
-    response = client.post("/api/v1/admin/tenants", headers=headers,
-                           json={"slug": "acme", "name": "Acme"})
+    client: httpx.Client, headers: dict[str, str]
+) -> None:
+    response = client.post(
+        "/api/v1/admin/tenants", headers=headers, json={"slug": "acme", "name": "Acme"}
+    )
     assert_problem(response, 401, "unauthorized")
     assert response.headers["www-authenticate"].startswith("Bearer")
     assert_problem(client.get("/api/v1/admin/tenants/acme", headers=headers), 401, "unauthorized")

@@ -22,7 +22,8 @@ def release() -> Iterator[threading.Event]:
 
 
 def test_a_check_that_hangs_is_reported_down_without_hanging_the_probe(
-        runtime: Runtime, readiness: Readiness, release: threading.Event) -> None:
+    runtime: Runtime, readiness: Readiness, release: threading.Event
+) -> None:
     def hangs() -> dict[str, Any]:
         release.wait(30)
         return {}
@@ -39,7 +40,8 @@ def test_a_check_that_hangs_is_reported_down_without_hanging_the_probe(
 
 
 def test_a_projection_status_source_that_fails_makes_the_hub_not_ready(
-        runtime: Runtime, readiness: Readiness) -> None:
+    runtime: Runtime, readiness: Readiness
+) -> None:
     def fails() -> list[dict[str, Any]]:
         msg = "tracking table missing"
         raise LookupError(msg)

@@ -5,11 +5,13 @@ from __future__ import annotations
 import time
 
 import httpx
+from fastapi import FastAPI
 
 from hub.bootstrap import Runtime
-from hub.domain.learners import Identity, Learner, identity_id
+from hub.domain.learners import Identity, identity_id
 from hub.domain.quests import Quest, Task, quest_id, task_id
 from hub.spark.sessions import SessionSigner, session_key
+from projections.portfolio import CompletedTask, Portfolio, QuestProgress
 from tests.hub.spark.signals import Partner, session_cookie, sso_token
 
 
@@ -21,7 +23,7 @@ def sign_in(client: httpx.Client, partner: Partner, **claims: object) -> str:
 
 
 def test_it_shows_synced_quests_xp_per_pillar_and_completed_tasks(
-    client: httpx.Client, runtime: Runtime, acme: Partner
+    client: httpx.Client, app: FastAPI, runtime: Runtime, acme: Partner
 ) -> None:
     quest = Quest(
         tenant="acme",
@@ -39,22 +41,26 @@ def test_it_shows_synced_quests_xp_per_pillar_and_completed_tasks(
     runtime.hub.save(quest, task)
     cookie = sign_in(client, acme, spark_course_ids=["course_101"])
     identity: Identity = runtime.hub.repository.get(identity_id("acme", "spark", "spark_user_123"))
-    learner: Learner = runtime.hub.repository.get(identity.learner_id)
-    learner.complete_task(
-        task_id=task.id,
-        quest_id=quest.id,
-        submission_id="s",
-        title="Map",
-        pillar="stem",
-        xp=150,
-        evidence=[],
-        text="",
-        completed_at="now",
-        source="spark",
-    )
-    runtime.hub.save(learner)
+    asked: list[tuple[str, str]] = []
+
+    def learning_progress(tenant: str, learner_id: str) -> Portfolio:
+        # The portfolio read model's answer (the e2e test runs the real projection).
+        asked.append((tenant, learner_id))
+        done = CompletedTask(
+            task.id, "Map a biome", "stem", 150, "2025-01-15T14:30:00Z", "spark", (), "", "s1", 0
+        )
+        return Portfolio(
+            tenant,
+            learner_id,
+            None,
+            (QuestProgress(quest.id, "Minecraft Biology", True, (done,)),),
+            {"stem": 150},
+        )
+
+    app.state.learning_progress = learning_progress
     page = client.get("/dashboard", headers={"Cookie": f"hub_session={cookie}"})
     assert page.status_code == 200
+    assert asked == [("acme", identity.learner_id)]
     assert "Minecraft Biology" in page.text
     assert "Map a biome" in page.text
     assert "Total: 150 XP" in page.text

@@ -52,7 +52,10 @@ def test_an_unknown_learner_is_registered_enrolled_then_found_by_sso(
     # and the email now finds this learner.
     learner: Learner = runtime.hub.repository.get(body["learner_id"])
     assert (learner.given_name, learner.family_name, learner.email) == (
-        "Sarah", "Johnson", "sarah@example.com")
+        "Sarah",
+        "Johnson",
+        "sarah@example.com",
+    )
     index: EmailIndex = runtime.hub.repository.get(email_index_id("acme", "sarah@example.com"))
     assert index.learner_id == body["learner_id"]
     page = client.get("/dashboard", headers={"Cookie": f"hub_session={session_cookie(signed_in)}"})

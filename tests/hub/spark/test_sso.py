@@ -46,7 +46,9 @@ def learner_of(runtime: Runtime, tenant: str, sub: str) -> Learner:
 def decode_claims(token: str) -> dict[str, object]:
     """The payload of a JWT, unverified (the test made it)."""
     payload = token.split(".")[1]
-    claims: dict[str, object] = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    claims: dict[str, object] = json.loads(
+        base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4))
+    )
     return claims
 
 
@@ -337,7 +339,10 @@ def test_two_spark_users_sharing_an_email_stay_two_learners(
 def test_a_returning_learner_s_sign_in_is_one_event(
     client: httpx.Client, runtime: Runtime, acme: Partner
 ) -> None:
-    assert client.get("/t/acme/spark/sso", params={"token": sso_token(acme.sso_secret)}).status_code == 303
+    assert (
+        client.get("/t/acme/spark/sso", params={"token": sso_token(acme.sso_secret)}).status_code
+        == 303
+    )
     learner = learner_of(runtime, "acme", "spark_user_123")
     history = event_names(runtime, learner.id)
     start = head(runtime)
