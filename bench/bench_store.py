@@ -74,9 +74,12 @@ def _state() -> bytes:
         "activity": "tenant-0042.Activity.0a1b2c3d4e5f60718293a4b5c6d7e8f9",
         "score": {"raw": 17.5, "max": 20, "scaled": 0.875, "passed": True},
         "attempt": 3,
-        "provenance": {"source": "lti-ags", "platform": "moodle-prod",
-                       "request_id": "3f9d2c1e-8b7a-4c6d-9e0f-a1b2c3d4e5f6",
-                       "received_at": "2025-03-14T09:26:53.512345+00:00"},
+        "provenance": {
+            "source": "lti-ags",
+            "platform": "moodle-prod",
+            "request_id": "3f9d2c1e-8b7a-4c6d-9e0f-a1b2c3d4e5f6",
+            "received_at": "2025-03-14T09:26:53.512345+00:00",
+        },
     }
     return json.dumps(body, separators=(",", ":")).encode()
 
@@ -96,10 +99,26 @@ class Sizes:
     warmup: int
 
 
-FULL = Sizes(commits=3000, commits_8=8000, aggregates_per_writer=20, readback_runs=300,
-             replay_events=100_000, process_commits=2000, batch_commits=500, warmup=300)
-QUICK = Sizes(commits=200, commits_8=400, aggregates_per_writer=5, readback_runs=20,
-              replay_events=5000, process_commits=100, batch_commits=30, warmup=20)
+FULL = Sizes(
+    commits=3000,
+    commits_8=8000,
+    aggregates_per_writer=20,
+    readback_runs=300,
+    replay_events=100_000,
+    process_commits=2000,
+    batch_commits=500,
+    warmup=300,
+)
+QUICK = Sizes(
+    commits=200,
+    commits_8=400,
+    aggregates_per_writer=5,
+    readback_runs=20,
+    replay_events=5000,
+    process_commits=100,
+    batch_commits=30,
+    warmup=20,
+)
 
 
 _tenants = itertools.count()
@@ -111,8 +130,9 @@ def new_id() -> str:
 
 
 def event(originator_id: str, version: int) -> StoredEvent:
-    return StoredEvent(originator_id=originator_id, originator_version=version, topic=TOPIC,
-                       state=STATE)
+    return StoredEvent(
+        originator_id=originator_id, originator_version=version, topic=TOPIC, state=STATE
+    )
 
 
 # -- timing --------------------------------------------------------------------------------
@@ -137,13 +157,17 @@ class CommitStats:
     max_ms: float
 
 
-def commit_stats(latencies: list[float], wall: float, writers: int,
-                 events_per_commit: int = 1) -> CommitStats:
+def commit_stats(
+    latencies: list[float], wall: float, writers: int, events_per_commit: int = 1
+) -> CommitStats:
     ordered = sorted(latencies)
     n = len(ordered)
     return CommitStats(
-        writers=writers, commits=n, events_per_commit=events_per_commit,
-        seconds=round(wall, 3), commits_per_s=round(n / wall, 1),
+        writers=writers,
+        commits=n,
+        events_per_commit=events_per_commit,
+        seconds=round(wall, 3),
+        commits_per_s=round(n / wall, 1),
         events_per_s=round(n * events_per_commit / wall, 1),
         p50_ms=round(percentile(ordered, 0.50) * 1000, 3),
         p99_ms=round(percentile(ordered, 0.99) * 1000, 3),
@@ -151,8 +175,9 @@ def commit_stats(latencies: list[float], wall: float, writers: int,
     )
 
 
-def run_writers(writers: int, per_writer: int, commit: Callable[[int, int], object],
-                events_per_commit: int = 1) -> CommitStats:
+def run_writers(
+    writers: int, per_writer: int, commit: Callable[[int, int], object], events_per_commit: int = 1
+) -> CommitStats:
     """`writers` threads each call `commit(writer, i)` for i < per_writer, timed one by one."""
     latencies: list[list[float]] = [[] for _ in range(writers)]
     errors: list[Exception] = []
@@ -180,24 +205,24 @@ def run_writers(writers: int, per_writer: int, commit: Callable[[int, int], obje
     wall = time.perf_counter() - started
     if errors:
         raise errors[0]
-    return commit_stats([x for part in latencies for x in part], wall, writers,
-                        events_per_commit)
+    return commit_stats([x for part in latencies for x in part], wall, writers, events_per_commit)
 
 
 # -- workloads -----------------------------------------------------------------------------
 
 
-def new_aggregate_commits(recorder: ApplicationRecorder, writers: int,
-                          total: int) -> CommitStats:
+def new_aggregate_commits(recorder: ApplicationRecorder, writers: int, total: int) -> CommitStats:
     """One-event commits, each creating an aggregate (version 1)."""
     per_writer = total // writers
     ids = [[new_id() for _ in range(per_writer)] for _ in range(writers)]
-    return run_writers(writers, per_writer,
-                       lambda w, i: recorder.insert_events([event(ids[w][i], 1)]))
+    return run_writers(
+        writers, per_writer, lambda w, i: recorder.insert_events([event(ids[w][i], 1)])
+    )
 
 
-def append_commits(recorder: ApplicationRecorder, writers: int, total: int,
-                   aggregates: int) -> CommitStats:
+def append_commits(
+    recorder: ApplicationRecorder, writers: int, total: int, aggregates: int
+) -> CommitStats:
     """One-event commits appending to existing aggregates, each writer on its own ones."""
     per_writer = total // writers
     ids = [[new_id() for _ in range(aggregates)] for _ in range(writers)]
@@ -215,15 +240,24 @@ def append_commits(recorder: ApplicationRecorder, writers: int, total: int,
 def process_commits(recorder: ProcessRecorder, total: int) -> CommitStats:
     """One event with its tracking position, as a process application (one runner) commits."""
     ids = [new_id() for _ in range(total)]
-    return run_writers(1, total, lambda _, i: recorder.insert_events(
-        [event(ids[i], 1)], tracking=Tracking("upstream", i + 1)))
+    return run_writers(
+        1,
+        total,
+        lambda _, i: recorder.insert_events(
+            [event(ids[i], 1)], tracking=Tracking("upstream", i + 1)
+        ),
+    )
 
 
 def atomic_commits(recorder: ApplicationRecorder, total: int, size: int = 10) -> CommitStats:
     """Atomic commits of `size` events of a new aggregate."""
     ids = [new_id() for _ in range(total)]
-    return run_writers(1, total, lambda _, i: recorder.insert_events(
-        [event(ids[i], v) for v in range(1, size + 1)]), events_per_commit=size)
+    return run_writers(
+        1,
+        total,
+        lambda _, i: recorder.insert_events([event(ids[i], v) for v in range(1, size + 1)]),
+        events_per_commit=size,
+    )
 
 
 def load_log(recorder: ApplicationRecorder, total: int, big_id: str) -> CommitStats:
@@ -245,8 +279,9 @@ def load_log(recorder: ApplicationRecorder, total: int, big_id: str) -> CommitSt
             originator_id = new_id()
             batch.extend(event(originator_id, v) for v in range(1, min(10, filler - start) + 1))
         batches.append(batch)
-    return run_writers(1, len(batches), lambda _, i: recorder.insert_events(batches[i]),
-                       events_per_commit=BATCH)
+    return run_writers(
+        1, len(batches), lambda _, i: recorder.insert_events(batches[i]), events_per_commit=BATCH
+    )
 
 
 def read_back(recorder: ApplicationRecorder, originator_id: str, runs: int) -> dict[str, float]:
@@ -259,12 +294,16 @@ def read_back(recorder: ApplicationRecorder, originator_id: str, runs: int) -> d
             msg = f"read back {len(events)} events, not {BIG_AGGREGATE_EVENTS}"
             raise AssertionError(msg)
     ordered = sorted(durations)
-    return {"runs": runs, "median_ms": round(statistics.median(ordered) * 1000, 3),
-            "p99_ms": round(percentile(ordered, 0.99) * 1000, 3)}
+    return {
+        "runs": runs,
+        "median_ms": round(statistics.median(ordered) * 1000, 3),
+        "p99_ms": round(percentile(ordered, 0.99) * 1000, 3),
+    }
 
 
-def replay_subscribe(recorder: ApplicationRecorder, last_id: int,
-                     expected: int) -> dict[str, Any] | None:
+def replay_subscribe(
+    recorder: ApplicationRecorder, last_id: int, expected: int
+) -> dict[str, Any] | None:
     """Every notification through `subscribe(gt=0)`, until the last id; None if unsupported."""
     started = time.perf_counter()
     try:
@@ -307,12 +346,19 @@ def replay_result(count: int, expected: int, elapsed: float) -> dict[str, Any]:
     if count != expected:
         msg = f"replay saw {count} notifications, not {expected}"
         raise AssertionError(msg)
-    return {"notifications": count, "seconds": round(elapsed, 3),
-            "per_s": round(count / elapsed, 1)}
+    return {
+        "notifications": count,
+        "seconds": round(elapsed, 3),
+        "per_s": round(count / elapsed, 1),
+    }
 
 
-def measure(factory: InfrastructureFactory[Any], process_factory: InfrastructureFactory[Any],
-            sizes: Sizes, log: Callable[[str], None]) -> dict[str, Any]:
+def measure(
+    factory: InfrastructureFactory[Any],
+    process_factory: InfrastructureFactory[Any],
+    sizes: Sizes,
+    log: Callable[[str], None],
+) -> dict[str, Any]:
     """The whole workload on one backend."""
     recorder = factory.application_recorder()
     out: dict[str, Any] = {}
@@ -322,10 +368,12 @@ def measure(factory: InfrastructureFactory[Any], process_factory: Infrastructure
         out[f"commit_new_{writers}w"] = asdict(new_aggregate_commits(recorder, writers, total))
         log(f"  {writers} writer(s): appends")
         out[f"commit_append_{writers}w"] = asdict(
-            append_commits(recorder, writers, total, sizes.aggregates_per_writer))
+            append_commits(recorder, writers, total, sizes.aggregates_per_writer)
+        )
     log("  process commit with tracking")
     out["commit_tracked_1w"] = asdict(
-        process_commits(process_factory.process_recorder(), sizes.process_commits))
+        process_commits(process_factory.process_recorder(), sizes.process_commits)
+    )
     log("  atomic 10-event commits")
     out["commit_atomic10_1w"] = asdict(atomic_commits(recorder, sizes.batch_commits))
     log(f"  loading {sizes.replay_events} events for replay")
@@ -362,8 +410,10 @@ class PgSettings:
     password: str
 
     def conninfo(self) -> str:
-        return (f"host={self.host} port={self.port} dbname={self.dbname} user={self.user} "
-                f"password={self.password}")
+        return (
+            f"host={self.host} port={self.port} dbname={self.dbname} user={self.user} "
+            f"password={self.password}"
+        )
 
 
 class FsyncNatsServer(EmbeddedNatsServer):
@@ -374,19 +424,31 @@ class FsyncNatsServer(EmbeddedNatsServer):
     def start(self, timeout: float = 10.0) -> None:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         config = self.data_dir / "nats.conf"
-        config.write_text(f"listen: 127.0.0.1:{self.port}\n"
-                          f"jetstream {{ store_dir: {json.dumps(str(self.data_dir))}, "
-                          "sync_interval: always }\n")
+        config.write_text(
+            f"listen: 127.0.0.1:{self.port}\n"
+            f"jetstream {{ store_dir: {json.dumps(str(self.data_dir))}, "
+            "sync_interval: always }\n"
+        )
         with (self.data_dir / "nats-server.stderr").open("wb") as stderr:
             self.process = subprocess.Popen(
-                [str(bundled_binary()), "-c", str(config),
-                 "-l", str(self.data_dir / "nats-server.log")],
-                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=stderr,
-                start_new_session=True)
+                [
+                    str(bundled_binary()),
+                    "-c",
+                    str(config),
+                    "-l",
+                    str(self.data_dir / "nats-server.log"),
+                ],
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=stderr,
+                start_new_session=True,
+            )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline and self.process.poll() is None:
-            with contextlib.suppress(OSError), socket.create_connection(
-                    ("127.0.0.1", self.port), timeout=0.2):
+            with (
+                contextlib.suppress(OSError),
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.2),
+            ):
                 return
             time.sleep(0.05)
         self.stop()
@@ -395,15 +457,19 @@ class FsyncNatsServer(EmbeddedNatsServer):
 
 
 @contextlib.contextmanager
-def jetstream_backend(workdir: Path, info: dict[str, Any], *,
-                      fsync: bool = False) -> Iterator[dict[str, str]]:
+def jetstream_backend(
+    workdir: Path, info: dict[str, Any], *, fsync: bool = False
+) -> Iterator[dict[str, str]]:
     """A fresh bundled nats-server with file storage in a temp dir."""
     server_class = FsyncNatsServer if fsync else EmbeddedNatsServer
     server = server_class(workdir / "nats", port=free_port())
     server.start()
     try:
-        yield {"PERSISTENCE_MODULE": "infra.jetstream", "NATS_URL": server.url,
-               "NATS_STREAM_PREFIX": "bench"}
+        yield {
+            "PERSISTENCE_MODULE": "infra.jetstream",
+            "NATS_URL": server.url,
+            "NATS_STREAM_PREFIX": "bench",
+        }
         if server.process is not None:
             info["server_rss_mb"] = process_rss_mb(server.process.pid)
     finally:
@@ -422,11 +488,17 @@ def postgres_backend(pg: PgSettings) -> Iterator[dict[str, str]]:
     with psycopg.connect(pg.conninfo(), autocommit=True) as conn:
         conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)))
     try:
-        yield {"PERSISTENCE_MODULE": "eventsourcing.postgres", "POSTGRES_DBNAME": pg.dbname,
-               "POSTGRES_HOST": pg.host, "POSTGRES_PORT": str(pg.port),
-               "POSTGRES_USER": pg.user, "POSTGRES_PASSWORD": pg.password,
-               "POSTGRES_SCHEMA": schema, "POSTGRES_POOL_SIZE": "10",
-               "ORIGINATOR_ID_TYPE": "text"}
+        yield {
+            "PERSISTENCE_MODULE": "eventsourcing.postgres",
+            "POSTGRES_DBNAME": pg.dbname,
+            "POSTGRES_HOST": pg.host,
+            "POSTGRES_PORT": str(pg.port),
+            "POSTGRES_USER": pg.user,
+            "POSTGRES_PASSWORD": pg.password,
+            "POSTGRES_SCHEMA": schema,
+            "POSTGRES_POOL_SIZE": "10",
+            "ORIGINATOR_ID_TYPE": "text",
+        }
     finally:
         with psycopg.connect(pg.conninfo(), autocommit=True) as conn:
             conn.execute(drop)
@@ -435,13 +507,17 @@ def postgres_backend(pg: PgSettings) -> Iterator[dict[str, str]]:
 @contextlib.contextmanager
 def sqlite_backend(workdir: Path) -> Iterator[dict[str, str]]:
     """Temp files; the process application gets its own (the factory ignores the app name)."""
-    yield {"PERSISTENCE_MODULE": "eventsourcing.sqlite", "ORIGINATOR_ID_TYPE": "text",
-           "SQLITE_DBNAME": str(workdir / "bench.sqlite3"),
-           "BENCHPROC_SQLITE_DBNAME": str(workdir / "benchproc.sqlite3")}
+    yield {
+        "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+        "ORIGINATOR_ID_TYPE": "text",
+        "SQLITE_DBNAME": str(workdir / "bench.sqlite3"),
+        "BENCHPROC_SQLITE_DBNAME": str(workdir / "benchproc.sqlite3"),
+    }
 
 
-def backend_env(name: str, workdir: Path, pg: PgSettings,
-                info: dict[str, Any]) -> contextlib.AbstractContextManager[dict[str, str]]:
+def backend_env(
+    name: str, workdir: Path, pg: PgSettings, info: dict[str, Any]
+) -> contextlib.AbstractContextManager[dict[str, str]]:
     if name.startswith("jetstream"):
         return jetstream_backend(workdir, info, fsync=name == "jetstream-fsync")
     if name == "postgres":
@@ -456,8 +532,10 @@ def run_backend(name: str, pg: PgSettings, sizes: Sizes) -> dict[str, Any]:
     log("start")
     info: dict[str, Any] = {}
     load_before = os.getloadavg()[0]
-    with tempfile.TemporaryDirectory(prefix=f"bench-{name}-") as tmp, \
-            backend_env(name, Path(tmp), pg, info) as env:
+    with (
+        tempfile.TemporaryDirectory(prefix=f"bench-{name}-") as tmp,
+        backend_env(name, Path(tmp), pg, info) as env,
+    ):
         factory = InfrastructureFactory.construct(Environment("bench", env))
         process_factory = InfrastructureFactory.construct(Environment("benchproc", env))
         try:
@@ -479,8 +557,11 @@ def median_of(runs: list[dict[str, Any]]) -> dict[str, Any]:
         values = [run[key] for run in runs]
         if isinstance(value, dict):
             out[key] = median_of(values)
-        elif isinstance(value, int | float) and not isinstance(value, bool) and all(
-                isinstance(v, int | float) for v in values):
+        elif (
+            isinstance(value, int | float)
+            and not isinstance(value, bool)
+            and all(isinstance(v, int | float) for v in values)
+        ):
             middle = statistics.median(values)
             whole = all(isinstance(v, int) for v in values) and middle == int(middle)
             out[key] = int(middle) if whole else round(middle, 3)
@@ -519,8 +600,13 @@ def cpu_model() -> str:
 
 
 def nats_server_version() -> str:
-    out = subprocess.run([str(bundled_binary()), "--version"], capture_output=True, text=True,
-                         timeout=10, check=False)
+    out = subprocess.run(
+        [str(bundled_binary()), "--version"],
+        capture_output=True,
+        text=True,
+        timeout=10,
+        check=False,
+    )
     return out.stdout.strip() or out.stderr.strip()
 
 
@@ -531,8 +617,9 @@ def postgres_info(pg: PgSettings) -> dict[str, str]:
         return {"error": "psycopg is not installed"}
     try:
         with psycopg.connect(pg.conninfo(), connect_timeout=5) as conn:
-            row = conn.execute("SELECT version(), current_setting('synchronous_commit'), "
-                               "current_setting('fsync')").fetchone()
+            row = conn.execute(
+                "SELECT version(), current_setting('synchronous_commit'), current_setting('fsync')"
+            ).fetchone()
     except psycopg.Error as error:
         return {"error": str(error).strip()}
     assert row is not None
@@ -541,21 +628,30 @@ def postgres_info(pg: PgSettings) -> dict[str, str]:
 
 def git_state() -> dict[str, Any]:
     """The commit measured, and whether infra/ had uncommitted changes."""
+
     def git(*args: str) -> str:
-        out = subprocess.run(["git", "-C", str(ROOT), *args], capture_output=True, text=True,
-                             timeout=10, check=False)
+        out = subprocess.run(
+            ["git", "-C", str(ROOT), *args], capture_output=True, text=True, timeout=10, check=False
+        )
         return out.stdout.strip()
 
-    return {"commit": git("rev-parse", "--short", "HEAD"),
-            "infra_uncommitted": bool(git("status", "--porcelain", "--", "infra"))}
+    return {
+        "commit": git("rev-parse", "--short", "HEAD"),
+        "infra_uncommitted": bool(git("status", "--porcelain", "--", "infra")),
+    }
 
 
 def machine(pg: PgSettings, backends: list[str]) -> dict[str, Any]:
     info: dict[str, Any] = {
-        "nproc": os.cpu_count(), "cpu": cpu_model(), "memory_gb": memory_gb(),
-        "kernel": platform.release(), "python": platform.python_version(),
-        "eventsourcing": package_version("eventsourcing"), "nats-py": package_version("nats-py"),
-        "sqlite": sqlite3.sqlite_version, "git": git_state(),
+        "nproc": os.cpu_count(),
+        "cpu": cpu_model(),
+        "memory_gb": memory_gb(),
+        "kernel": platform.release(),
+        "python": platform.python_version(),
+        "eventsourcing": package_version("eventsourcing"),
+        "nats-py": package_version("nats-py"),
+        "sqlite": sqlite3.sqlite_version,
+        "git": git_state(),
     }
     if "jetstream" in backends:
         info["nats_server"] = nats_server_version()
@@ -584,8 +680,7 @@ def _fmt(value: float | None, digits: int = 0) -> str:
 
 def table(results: dict[str, dict[str, Any]]) -> str:
     names = list(results)
-    lines = ["| measure | " + " | ".join(names) + " |",
-             "|---|" + "---:|" * len(names)]
+    lines = ["| measure | " + " | ".join(names) + " |", "|---|" + "---:|" * len(names)]
 
     def row(label: str, cells: list[str]) -> None:
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
@@ -593,15 +688,23 @@ def table(results: dict[str, dict[str, Any]]) -> str:
     runs = [results[n] for n in names]
     for key, label in COMMIT_ROWS:
         row(f"{label}: commits/s", [_fmt(r[key]["commits_per_s"]) for r in runs])
-        row(f"{label}: p50 / p99 ms",
-            [f"{_fmt(r[key]['p50_ms'], 2)} / {_fmt(r[key]['p99_ms'], 2)}" for r in runs])
+        row(
+            f"{label}: p50 / p99 ms",
+            [f"{_fmt(r[key]['p50_ms'], 2)} / {_fmt(r[key]['p99_ms'], 2)}" for r in runs],
+        )
     row("load, 1000-event commits: events/s", [_fmt(r["load_1000"]["events_per_s"]) for r in runs])
-    row("read-back of a 100-event aggregate: median ms",
-        [_fmt(r["readback_100"]["median_ms"], 2) for r in runs])
-    row("replay, subscribe(gt=0): notifications/s",
-        [_fmt((r["replay_subscribe"] or {}).get("per_s")) for r in runs])
-    row("replay, select_notifications by 1000: notifications/s",
-        [_fmt(r["replay_pages"]["per_s"]) for r in runs])
+    row(
+        "read-back of a 100-event aggregate: median ms",
+        [_fmt(r["readback_100"]["median_ms"], 2) for r in runs],
+    )
+    row(
+        "replay, subscribe(gt=0): notifications/s",
+        [_fmt((r["replay_subscribe"] or {}).get("per_s")) for r in runs],
+    )
+    row(
+        "replay, select_notifications by 1000: notifications/s",
+        [_fmt(r["replay_pages"]["per_s"]) for r in runs],
+    )
     return "\n".join(lines)
 
 
@@ -618,11 +721,13 @@ def goals(results: dict[str, dict[str, Any]]) -> dict[str, Any]:
     pg = results.get("postgres")
     if pg is not None:
         out["commits_at_least_postgres"] = {
-            k: js[k]["commits_per_s"] >= pg[k]["commits_per_s"] for k in one_event}
+            k: js[k]["commits_per_s"] >= pg[k]["commits_per_s"] for k in one_event
+        }
         synced = results.get("jetstream-fsync")
         if synced is not None:  # for information: the same durability as PostgreSQL's
             out["fsync_commits_at_least_postgres"] = {
-                k: synced[k]["commits_per_s"] >= pg[k]["commits_per_s"] for k in one_event}
+                k: synced[k]["commits_per_s"] >= pg[k]["commits_per_s"] for k in one_event
+            }
     return out
 
 
@@ -635,8 +740,10 @@ def goals_text(verdict: dict[str, Any]) -> str:
         for key, ok in verdict["commits_at_least_postgres"].items():
             lines.append(f"- commit throughput >= PostgreSQL, {key}: {mark(ok)}")
     for key, ok in verdict.get("fsync_commits_at_least_postgres", {}).items():
-        lines.append(f"- (information) jetstream-fsync commit throughput >= PostgreSQL, {key}: "
-                     f"{'yes' if ok else 'no'}")
+        lines.append(
+            f"- (information) jetstream-fsync commit throughput >= PostgreSQL, {key}: "
+            f"{'yes' if ok else 'no'}"
+        )
     if "replay_50k_per_s" in verdict:
         lines.append(f"- replay >= 50,000 notifications/s: {mark(verdict['replay_50k_per_s'])}")
     for key, ok in verdict.get("p99_under_5ms", {}).items():
@@ -647,14 +754,20 @@ def goals_text(verdict: dict[str, Any]) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small sizes, for a CI smoke run")
-    parser.add_argument("--backends", default=",".join(BACKENDS),
-                        help="comma-separated subset of " + ", ".join(BACKENDS))
-    parser.add_argument("--rounds", type=int, default=1,
-                        help="run every backend this many times, interleaved; report medians")
+    parser.add_argument(
+        "--backends",
+        default=",".join(BACKENDS),
+        help="comma-separated subset of " + ", ".join(BACKENDS),
+    )
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=1,
+        help="run every backend this many times, interleaved; report medians",
+    )
     parser.add_argument("--output", type=Path, help="JSON file (default bench/results/...)")
     parser.add_argument("--pg-host", default=os.environ.get("BENCH_PG_HOST", "127.0.0.1"))
-    parser.add_argument("--pg-port", type=int, default=int(os.environ.get("BENCH_PG_PORT",
-                                                                          "5432")))
+    parser.add_argument("--pg-port", type=int, default=int(os.environ.get("BENCH_PG_PORT", "5432")))
     parser.add_argument("--pg-db", default=os.environ.get("BENCH_PG_DB", "test"))
     parser.add_argument("--pg-user", default=os.environ.get("BENCH_PG_USER", "postgres"))
     parser.add_argument("--pg-password", default=os.environ.get("BENCH_PG_PASSWORD", ""))
@@ -679,9 +792,14 @@ def main(argv: list[str] | None = None) -> int:
     now = dt.datetime.now(dt.UTC)
     info["loadavg_before_after"] = [round(load_before[0], 2), round(os.getloadavg()[0], 2)]
     report: dict[str, Any] = {
-        "date": now.isoformat(timespec="seconds"), "mode": "quick" if args.quick else "full",
-        "seconds": round(time.perf_counter() - started, 1), "sizes": asdict(sizes),
-        "machine": info, "rounds": args.rounds, "results": results, "goals": verdict,
+        "date": now.isoformat(timespec="seconds"),
+        "mode": "quick" if args.quick else "full",
+        "seconds": round(time.perf_counter() - started, 1),
+        "sizes": asdict(sizes),
+        "machine": info,
+        "rounds": args.rounds,
+        "results": results,
+        "goals": verdict,
     }
     if args.rounds > 1:
         report["each_round"] = rounds
