@@ -19,7 +19,9 @@ class SsoClaims(_Inbound):
     """Claims of Spark's HS256 SSO token (seed 000, with seed 001's optional extras)."""
 
     sub: ShortId
-    email: Annotated[str, StringConstraints(min_length=3, max_length=320, pattern=r"^[^@\s]+@[^@\s]+$")]
+    email: Annotated[
+        str, StringConstraints(min_length=3, max_length=320, pattern=r"^[^@\s]+@[^@\s]+$")
+    ]
     given_name: Annotated[str, StringConstraints(max_length=200)] = ""
     family_name: Annotated[str, StringConstraints(max_length=200)] = ""
     role: Literal["student", "parent", "admin"] = "student"
