@@ -138,12 +138,22 @@ class ConnectionCache:
         self._items: dict[str, tuple[SparkConnection | None, float]] = {}
         self._lock = threading.Lock()
 
-    def get(self, hub: Hub, tenant: str) -> SparkConnection | None:
-        now = self.clock()
+    def cached(self, tenant: str) -> tuple[bool, SparkConnection | None]:
+        """(True, the answer) while a fresh answer is cached; (False, None) otherwise.
+
+        Never blocks: the event loop may call it, and read the log only on a miss.
+        """
         with self._lock:
             item = self._items.get(tenant)
-        if item is not None and item[1] > now:
-            return item[0]
+        if item is not None and item[1] > self.clock():
+            return True, item[0]
+        return False, None
+
+    def get(self, hub: Hub, tenant: str) -> SparkConnection | None:
+        hit, answer = self.cached(tenant)
+        if hit:
+            return answer
+        now = self.clock()
         found = _read(hub, tenant)
         ttl = self.ttl_s if found is not None else self.missing_ttl_s
         with self._lock:

@@ -25,7 +25,7 @@ from hub.domain.base import TENANT_SLUG, EventContext, event_context
 from hub.domain.spark import SparkConnection
 from hub.http.middleware import bind_tenant
 from hub.http.problems import CONCURRENT_CHANGE, SIGNAL_REJECTIONS, ProblemError
-from hub.spark.connection import OpenedSecrets, open_secrets, spark_connection
+from hub.spark.connection import OpenedSecrets, cache_for, open_secrets, spark_connection
 from hub.spark.evidence import MAX_FILE_BYTES
 from hub.spark.ratelimit import Decision, SlidingWindowLimiter
 from hub.spark.sessions import SessionSigner
@@ -170,7 +170,9 @@ class Gate:
                 "no such tenant (a tenant is 1-40 lowercase letters, digits or '-')",
             )
         hub = self.ingress.runtime.hub
-        found = await run_in_threadpool(spark_connection, hub, slug)
+        hit, found = cache_for(hub).cached(slug)
+        if not hit:  # read the log off the event loop, once per cache period
+            found = await run_in_threadpool(spark_connection, hub, slug)
         if found is None:
             if await run_in_threadpool(hub.tenant, slug) is None:
                 await self.reject("unknown_tenant", f"no tenant {slug!r} is registered")

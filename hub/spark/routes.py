@@ -188,7 +188,10 @@ async def _submission(gate: Gate, *tenant_names: str | None) -> JSONResponse:
     except SignalRejectedError as error:
         await gate.reject(error.reason, error.detail)
     # Every check passed: only now is anything written (blobs, then the one event).
-    files = await run_in_threadpool(store_files, gate.ingress.blobs, checked)
+    if any(file.data is not None for file in checked):  # writing blobs blocks: off the loop
+        files = await run_in_threadpool(store_files, gate.ingress.blobs, checked)
+    else:
+        files = store_files(gate.ingress.blobs, checked)
     result = await gate.run(
         "hmac-sha256",
         handlers.record_submission,
