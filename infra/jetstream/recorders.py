@@ -274,6 +274,17 @@ class JetStreamAggregateRecorder(JetStreamRecorder, AggregateRecorder):
         msgs = self._event_messages(stored_events) + list(extra)
         return self._commit(msgs)[: len(stored_events)]
 
+    def _start_after(self, subject: str, gt: int | None) -> int:
+        """Where to start reading the events after version `gt`.
+
+        If this process saw version `gt` as the subject's newest message, every later
+        version is after that message's sequence: start there, and the server does not
+        scan the aggregate's whole history (what an aggregate cache's fast-forward asks).
+        Otherwise from the beginning.
+        """
+        seen = self._last_seen.get(subject) if gt is not None else None
+        return seen[1] + 1 if seen is not None and seen[0] == gt else 1
+
     def select_events(
         self,
         originator_id: UUID | str,
@@ -294,7 +305,8 @@ class JetStreamAggregateRecorder(JetStreamRecorder, AggregateRecorder):
                 if gt is None or (int(last.headers[H_VERSION]) > gt)
                 else []
             )
-        msgs = self._read(lambda: self.wire.direct_all(self.stream, subject=subject))
+        start = self._start_after(subject, gt)
+        msgs = self._read(lambda: self.wire.direct_all(self.stream, subject=subject, seq=start))
         if msgs:
             self._last_seen.put(subject, int(msgs[-1].headers[H_VERSION]), msgs[-1].seq)
         events = [self._to_stored_event(m) for m in msgs]
