@@ -15,7 +15,9 @@ stays small beside the server's on a small machine.
      shows its evidence (the submission id of the 202 on the completed task), polled
      every 5 ms.
   2. SSO: `GET /t/{tenant}/spark/sso?token=...` with fresh tokens (new and returning
-     learners), several at a time; 303 expected.
+     learners), several at a time, flat out; then the same clients at a fixed offered
+     rate, half the flat-out throughput, where p95 is judged (flat out, it is queueing,
+     as for the webhook below); 303 expected.
   3. ingest: 32 concurrent clients for a fixed time, first against the bare endpoint,
      then against the submission webhook (every body a new submission, same size), flat
      out: the throughput ratio. Flat out, latency is queueing (32 clients / throughput),
@@ -504,12 +506,23 @@ def hops(config: HubConfig, samples: dict[str, list[float]]) -> dict[str, Any]:
     }
 
 
-def measure_sso(spark: Spark, sizes: Sizes) -> Run:
+def measure_sso(spark: Spark, sizes: Sizes) -> dict[str, Run]:
+    """Flat out (closed loop: its latency is mostly queueing), then at half that throughput
+    on a fixed schedule, where the latency of each sign-in shows (as for the webhook)."""
+
     async def one(connection: Connection, i: int) -> int:
         status, _ = await connection.send(spark.sso(f"sso-user-{i % sizes.sso_users}"))
         return status
 
-    return asyncio.run(fixed_count(sizes.sso_clients, sizes.sso_requests, one, spark.port))
+    flat = asyncio.run(fixed_count(sizes.sso_clients, sizes.sso_requests, one, spark.port))
+    counter = iter(range(10**9))
+
+    def make() -> bytes:
+        return spark.sso(f"sso-user-{next(counter) % sizes.sso_users}")
+
+    rate = max(len(flat.latencies) / flat.seconds / 2, 1.0)
+    half = asyncio.run(open_loop(sizes.sso_clients, rate, sizes.ingest_seconds, make, spark.port))
+    return {"flat_out": flat, "at_half": half}
 
 
 def measure_ingest(spark: Spark, sizes: Sizes) -> dict[str, Run]:
@@ -600,10 +613,10 @@ def verdict(results: dict[str, Any]) -> dict[str, Any]:
         "ingest_ratio_ok": ratio >= GOALS["ingest_ratio_min"],
         "ingest_p99_ok": results["ingest"]["webhook_at_half"]["p99_ms"]
         < GOALS["ingest_p99_ms_max"],
-        "sso_p95_ok": results["sso"]["p95_ms"] < GOALS["sso_p95_ms_max"],
+        "sso_p95_ok": results["sso_at_half"]["p95_ms"] < GOALS["sso_p95_ms_max"],
         "evidence_p95_ok": results["evidence"]["p95_ms"] < GOALS["evidence_p95_ms_max"],
         "all_ok_statuses": (
-            set(results["sso"]["statuses"]) == {"303"}
+            set(results["sso"]["statuses"]) == set(results["sso_at_half"]["statuses"]) == {"303"}
             and all(set(run["statuses"]) == {"202"} for run in results["ingest"].values())
             and set(results["evidence"]["statuses"]) == {"200"}
         ),
@@ -619,6 +632,7 @@ def table(results: dict[str, Any]) -> str:
         (f"bare endpoint at {half}", ingest["bare_at_half"]),
         (f"submission webhook at {half}", ingest["webhook_at_half"]),
         ("SSO (303), flat out", results["sso"]),
+        (f"SSO (303) at {results['sso_at_half']['per_second']:.0f}/s", results["sso_at_half"]),
         ("submission -> evidence in portfolio", results["evidence"]),
     ]
     out = [
@@ -627,6 +641,7 @@ def table(results: dict[str, Any]) -> str:
     ]
     clients = results["sizes"]
     concurrency = [clients["ingest_clients"]] * 4 + [
+        clients["sso_clients"],
         clients["sso_clients"],
         clients["evidence_clients"],
     ]
@@ -649,7 +664,9 @@ def goals_text(found: dict[str, Any], results: dict[str, Any]) -> str:
             f"{mark(found['ingest_ratio_ok'])}",
             f"- webhook p99 {half['p99_ms']} ms at half its throughput, 32 clients (goal < 25): "
             f"{mark(found['ingest_p99_ok'])}; flat out {webhook['p99_ms']} ms",
-            f"- SSO p95 {results['sso']['p95_ms']} ms (goal < 30): {mark(found['sso_p95_ok'])}",
+            f"- SSO p95 {results['sso_at_half']['p95_ms']} ms at half its throughput, "
+            f"{results['sizes']['sso_clients']} clients (goal < 30): {mark(found['sso_p95_ok'])}; "
+            f"flat out {results['sso']['p95_ms']} ms",
             f"- submission -> portfolio p95 {results['evidence']['p95_ms']} ms (goal < 1000): "
             f"{mark(found['evidence_p95_ok'])}",
             f"- every answer as expected: {mark(found['all_ok_statuses'])}",
@@ -740,7 +757,8 @@ def main(argv: list[str] | None = None) -> int:
         "sizes": vars(sizes),
         "machine": machine(load_before),
         "ingest": {name: run.summary() for name, run in ingest.items()},
-        "sso": sso.summary(),
+        "sso": sso["flat_out"].summary(),
+        "sso_at_half": sso["at_half"].summary(),
         "evidence": {**evidence.summary(), "hops": evidence_hops},
         "goals": GOALS,
     }
