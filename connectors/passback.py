@@ -26,8 +26,15 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from connectors.deliveries import AttemptResult, DeliveryScheduler, RetrySchedule
 from connectors.domain import caused_by, topic_of
-from connectors.leased import DEFAULT_BACKOFF, WorkFailedError, run_under_lease
-from connectors.runner import Backoff, ProcessSpec, UpstreamLog, Upstreams
+from connectors.runner import (
+    DEFAULT_BACKOFF,
+    Backoff,
+    ConnectorFailedError,
+    ProcessSpec,
+    UpstreamLog,
+    Upstreams,
+    run_under_lease,
+)
 from connectors.spark_api import (
     SparkApiError,
     SparkClients,
@@ -220,7 +227,7 @@ def run_deliveries(
 ) -> None:
     """Attempt due grade deliveries while this process holds the `passback-deliveries` lease."""
 
-    def work(lease: Lease) -> None:
+    def work(lease: Lease) -> bool:
         spark = clients or SparkClients(box_from_env(env))
         with closing(DeliveryLog(env)) as app, closing(UpstreamLog("hub", env)) as hub:
             scheduler = DeliveryScheduler(
@@ -230,6 +237,7 @@ def run_deliveries(
                 idle_s=idle_s,
             )
             scheduler.run(stop, keep=lease.keep)
+        return True
 
     run_under_lease(
         SCHEDULER,
@@ -247,7 +255,7 @@ def run_deliveries_logged(env: dict[str, str], stop: threading.Event) -> None:
     """`run_deliveries` for `connectors.registry`: a failure is logged, not raised."""
     try:
         run_deliveries(env, stop)
-    except WorkFailedError:
+    except ConnectorFailedError:
         pass  # logged where it happened
     except Exception:
         log.exception("connector.crashed", connector=SCHEDULER)

@@ -74,6 +74,9 @@ class Backoff:
         return min(self.maximum, self.initial * 2.0 ** max(0, failures - 1))
 
 
+DEFAULT_BACKOFF = Backoff()
+
+
 @dataclass(frozen=True)
 class ProcessSpec:
     """A connector: its name (of its application and lease), how to build it, what it follows."""
@@ -98,22 +101,30 @@ def connector_lease(
     return lease_for(env, f"connector.{name}", owner=owner, ttl=ttl)
 
 
-def run_process(
-    spec: ProcessSpec,
+Work = Callable[[Lease], bool]
+"""Runs while the lease is held (calling `lease.keep()` often) until stopped or overtaken;
+returns whether it made progress (which resets the backoff)."""
+
+
+def run_under_lease(
+    name: str,
     env: Mapping[str, str],
     stop: threading.Event,
+    work: Work,
     *,
     lease_ttl: float = DEFAULT_TTL,
     owner: str | None = None,
-    backoff: Backoff = Backoff(),
+    backoff: Backoff = DEFAULT_BACKOFF,
+    transient: tuple[type[Exception], ...] = (),
 ) -> None:
-    """Run connector `spec` until `stop` is set, in this thread.
+    """Do `work` whenever this process holds lease `connector.<name>`, until `stop` is set.
 
-    `env` is the applications' eventsourcing environment (`hub.bootstrap.eventsourcing_env`).
-    Raises `ConnectorFailedError` (from what a policy raised, logged) when it has to stop.
+    Transient errors (NATS, conflicts, and `transient`) give the lease up (a healthier
+    standby may take over meanwhile) and retry after a backoff; anything else is logged
+    and raised as `ConnectorFailedError`.
     """
-    lease = connector_lease(spec.name, env, owner=owner, ttl=lease_ttl)
-    bound = log.bind(connector=spec.name, owner=lease.owner)
+    lease = connector_lease(name, env, owner=owner, ttl=lease_ttl)
+    bound = log.bind(connector=name, owner=lease.owner)
     failures = 0
     try:
         while not stop.is_set():
@@ -121,15 +132,12 @@ def run_process(
             try:
                 if lease.try_acquire():
                     bound.info("connector.active")
-                    session = _Session(spec, env, lease, stop)
-                    try:
-                        session.run()
-                    finally:
-                        failures = 0 if session.processed else failures
+                    if work(lease):
+                        failures = 0
                     continue
             except LeaseLostError as error:
                 bound.warning("connector.lease_lost", error=str(error))
-            except TRANSIENT as error:
+            except (*TRANSIENT, *transient) as error:
                 failures += 1
                 wait = backoff.delay(failures)
                 bound.warning(
@@ -137,15 +145,38 @@ def run_process(
                     error=f"{type(error).__name__}: {error}",
                     retry_in_s=wait,
                 )
-                lease.release()  # a healthier standby may take over meanwhile
+                lease.release()
             except Exception as error:
                 bound.exception("connector.failed", error=f"{type(error).__name__}: {error}")
-                msg = f"connector {spec.name} stopped: {type(error).__name__}: {error}"
+                msg = f"connector {name} stopped: {type(error).__name__}: {error}"
                 raise ConnectorFailedError(msg) from error
             stop.wait(wait)
     finally:
         lease.release()
         bound.info("connector.stopped")
+
+
+def run_process(
+    spec: ProcessSpec,
+    env: Mapping[str, str],
+    stop: threading.Event,
+    *,
+    lease_ttl: float = DEFAULT_TTL,
+    owner: str | None = None,
+    backoff: Backoff = DEFAULT_BACKOFF,
+) -> None:
+    """Run connector `spec` until `stop` is set, in this thread.
+
+    `env` is the applications' eventsourcing environment (`hub.bootstrap.eventsourcing_env`).
+    Raises `ConnectorFailedError` (from what a policy raised, logged) when it has to stop.
+    """
+
+    def work(lease: Lease) -> bool:
+        session = _Session(spec, env, lease, stop)
+        session.run()
+        return session.processed > 0
+
+    run_under_lease(spec.name, env, stop, work, lease_ttl=lease_ttl, owner=owner, backoff=backoff)
 
 
 @dataclass

@@ -23,8 +23,7 @@ from nats.js.errors import BadRequestError, BucketNotFoundError, KeyNotFoundErro
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from connectors.course_sync import CourseSyncError, SyncReport, connected_tenants, sync_tenant
-from connectors.leased import DEFAULT_BACKOFF, WorkFailedError, run_under_lease
-from connectors.runner import Backoff
+from connectors.runner import DEFAULT_BACKOFF, Backoff, ConnectorFailedError, run_under_lease
 from connectors.spark_api import SparkApiError, SparkClients, box_from_env
 from hub.application import Hub
 from hub.domain.base import EventContext
@@ -190,7 +189,7 @@ def run_daily_sync(
     """Run the daily sync whenever it is due, while this process holds its lease."""
     settings = SyncScheduleSettings()
 
-    def work(lease: Lease) -> None:
+    def work(lease: Lease) -> bool:
         with closing(Hub(env=dict(env))) as hub:
             daily = DailySync(
                 hub, clients or SparkClients(box_from_env(env)), LastRun(env), at=at or settings.at
@@ -203,6 +202,7 @@ def run_daily_sync(
                     wait = daily.seconds_until_due()
                 stop.wait(min(max(wait, 0.05), lease.refresh_interval))
                 lease.keep()
+        return True
 
     if not settings.enabled:
         log.info("course_sync.daily_disabled")
@@ -214,7 +214,7 @@ def run_daily_sync_logged(env: dict[str, str], stop: threading.Event) -> None:
     """`run_daily_sync` for `connectors.registry`: a failure is logged, not raised."""
     try:
         run_daily_sync(env, stop)
-    except WorkFailedError:
+    except ConnectorFailedError:
         pass  # logged where it happened
     except Exception:
         log.exception("connector.crashed", connector=NAME)

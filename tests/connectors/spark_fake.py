@@ -7,18 +7,15 @@ to answer 503, 429 with `Retry-After`, or 400 for the next N requests.
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
@@ -26,6 +23,7 @@ from hub.application import Hub
 from hub.domain.spark import SparkConnection
 from hub.spark import connection as spark
 from infra.secrets import SecretBox
+from tests.hub.http.live_server import live_server
 
 API_KEY = "spark-test-key-0123456789"
 
@@ -128,36 +126,9 @@ class FakeSpark:
 
 @contextmanager
 def serve(fake: FakeSpark, *, start_timeout: float = 10.0) -> Iterator[str]:
-    """The fake on a free loopback port, in a thread; yields its base URL.
-
-    TCP_NODELAY on the listening socket (accepted sockets inherit it): uvicorn writes a
-    response's head and body separately, and Nagle plus delayed ACKs would add 40 ms to
-    every request.
-    """
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    sock.bind(("127.0.0.1", 0))
-    config = uvicorn.Config(
-        fake.app(), log_config=None, access_log=False, lifespan="off", timeout_graceful_shutdown=5
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(
-        target=server.run, kwargs={"sockets": [sock]}, name="fake-spark", daemon=True
-    )
-    thread.start()
-    try:
-        deadline = time.monotonic() + start_timeout
-        while not server.started:
-            if not thread.is_alive() or time.monotonic() > deadline:
-                msg = "the fake Spark API did not start"
-                raise RuntimeError(msg)
-            time.sleep(0.01)
-        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        sock.close()
+    """The fake on a free loopback port, in a thread; yields its base URL."""
+    with live_server(fake.app(), start_timeout=start_timeout, lifespan="off") as url:
+        yield url
 
 
 def connect_spark(

@@ -13,7 +13,9 @@ from fastapi import FastAPI
 
 
 @contextmanager
-def live_server(app: FastAPI, *, start_timeout: float = 10.0) -> Iterator[str]:
+def live_server(
+    app: FastAPI, *, start_timeout: float = 10.0, lifespan: str = "on"
+) -> Iterator[str]:
     """Serve `app` and yield its base URL; the server and its socket are closed afterwards."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -22,7 +24,7 @@ def live_server(app: FastAPI, *, start_timeout: float = 10.0) -> Iterator[str]:
     sock.bind(("127.0.0.1", 0))  # bound here, so the port cannot be taken before uvicorn runs
     port = sock.getsockname()[1]
     config = uvicorn.Config(
-        app, log_config=None, access_log=False, lifespan="on", timeout_graceful_shutdown=5
+        app, log_config=None, access_log=False, lifespan=lifespan, timeout_graceful_shutdown=5
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(
