@@ -17,11 +17,12 @@ def eventsourcing_env(settings: Settings, nats_url: str) -> dict[str, str]:
         "NATS_STREAM_PREFIX": settings.stream_prefix,
         "NATS_TIMEOUT": str(settings.nats_timeout_s),
         "HUB_DATA_DIR": str(settings.data_dir.resolve()),
+    }
+    if settings.aggregate_cache_size:
         # Aggregates stay in memory, fast-forwarded on each read (one Direct Get from the
         # newest sequence seen): reading a learner whose events are spread through the
         # log would otherwise make the server scan its whole history each time.
-        "AGGREGATE_CACHE_MAXSIZE": "10000",
-    }
+        env["AGGREGATE_CACHE_MAXSIZE"] = str(settings.aggregate_cache_size)
     # eventsourcing reads `<APP NAME>_<KEY>` before `<KEY>`, from os.environ too: for the
     # application named "hub" that is HUB_NATS_URL & co, our own settings' namespace.
     # Pin them, so the process environment cannot override what the settings resolved.
