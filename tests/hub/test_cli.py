@@ -81,16 +81,19 @@ def _nats_pids(data_dir: Path) -> list[int]:
     return [int(pid) for pid in out.stdout.split()]
 
 
-def test_run_starts_everything_with_a_demo_tenant_and_stops_cleanly(tmp_path: Path) -> None:
-    port = free_port()
-    data_dir = tmp_path / "var"
-    process = subprocess.Popen(
+def _start_hub(port: int, data_dir: Path) -> subprocess.Popen[str]:
+    return subprocess.Popen(
         [HUB, "run", "--port", str(port), "--data-dir", str(data_dir)],
         env=_env(),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
     )
+
+
+def test_run_starts_everything_with_a_demo_tenant_and_stops_cleanly(tmp_path: Path) -> None:
+    port, data_dir = free_port(), tmp_path / "var"
+    process = _start_hub(port, data_dir)
     try:
         ready = _wait_ready(f"http://127.0.0.1:{port}/readyz", process)
         assert ready.json()["status"] == "ready"
@@ -115,15 +118,8 @@ def test_run_starts_everything_with_a_demo_tenant_and_stops_cleanly(tmp_path: Pa
 
 
 def test_sigterm_stops_the_hub_and_its_nats_server(tmp_path: Path) -> None:
-    port = free_port()
-    data_dir = tmp_path / "var"
-    process = subprocess.Popen(
-        [HUB, "run", "--port", str(port), "--data-dir", str(data_dir)],
-        env=_env(),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    port, data_dir = free_port(), tmp_path / "var"
+    process = _start_hub(port, data_dir)
     try:
         _wait_ready(f"http://127.0.0.1:{port}/readyz", process)
         assert _nats_pids(data_dir)
