@@ -15,6 +15,7 @@ tracking-only commit and an atomic batch are also checked by the server.
 
 from __future__ import annotations
 
+import functools
 import secrets
 import threading
 from collections import OrderedDict
@@ -98,8 +99,9 @@ class JetStreamRecorder:
         self.stream = subjects.snapshots_stream if for_snapshots else subjects.events_stream
         self._last_seen = _LastSeen()
 
-    @property
+    @functools.cached_property
     def wire(self) -> Any:
+        """The connection's wire, looked up once (it is on every commit's and read's path)."""
         from infra.jetstream.factory import wire_for  # noqa: PLC0415 - avoids an import cycle
 
         return wire_for(self.connection)
