@@ -19,6 +19,7 @@ from hub.http.problems import install_problem_handlers
 from hub.http.readiness import Readiness, no_projections, runtime_readiness
 from hub.http.spark_admin import install_spark_admin
 from hub.spark.routes import install_spark
+from infra.jetstream.loop_wires import close_wires_here
 from infra.sql import make_engine
 
 TAGS = [
@@ -56,6 +57,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         yield
+        await close_wires_here()
         for close in on_shutdown:
             close()
 
