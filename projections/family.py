@@ -36,6 +36,7 @@ __all__ = [
     "NAME",
     "Access",
     "FamilyProjection",
+    "FamilyReader",
     "FamilyView",
     "access",
     "all_rows",
@@ -643,3 +644,23 @@ def all_rows(engine: Engine) -> dict[str, list[tuple[Any, ...]]]:
         return found
 
     return _read(engine, read, {})  # type: ignore[no-any-return]
+
+
+class FamilyReader:
+    """The readers bound to one engine: what the family routes consult (`hub.family.api.
+    FamilyReads`)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def observer_view(self, tenant: str, observer_id: str) -> ObserverView | None:
+        return observer_view(self.engine, tenant, observer_id)
+
+    def completed_task(self, tenant: str, learner_id: str, task_id: str) -> bool:
+        return completed_task(self.engine, tenant, learner_id, task_id)
+
+    def wait_for(self, positions: Mapping[str, int], timeout: float) -> None:
+        wait_for(self.engine, positions, timeout)
+
+    def close(self) -> None:
+        self.engine.dispose()

@@ -38,13 +38,21 @@ class Guardianship(HubAggregate):
         self.relationship = relationship
         self.active = True
 
-    @event("Relinked")
     def relink(self, relationship: str, source: str) -> None:
+        self._relinked(self.guardian_id, self.student_id, relationship, source)
+
+    def unlink(self, source: str) -> None:
+        self._unlinked(self.guardian_id, self.student_id, source)
+
+    # The pair is repeated in every event, so each one stands alone.
+
+    @event("Relinked")
+    def _relinked(self, guardian_id: str, student_id: str, relationship: str, source: str) -> None:
         self.relationship = relationship
         self.active = True
 
     @event("Unlinked")
-    def unlink(self, source: str) -> None:
+    def _unlinked(self, guardian_id: str, student_id: str, source: str) -> None:
         self.active = False
 
 

@@ -175,6 +175,7 @@ class ObserverCircle(HubAggregate):
         digest = code_sha256(code)
         found = invitation_id(self.id, digest)
         self._invitation_sent(
+            student_id=self.student_id,
             invitation_id=found,
             code_sha256=digest,
             email=normalise_email(email),
@@ -190,6 +191,7 @@ class ObserverCircle(HubAggregate):
     @event("InvitationSent")
     def _invitation_sent(
         self,
+        student_id: str,
         invitation_id: str,
         code_sha256: str,
         email: str,
@@ -247,10 +249,12 @@ class ObserverCircle(HubAggregate):
 
     def cancel(self, invitation_id: str, now: datetime) -> None:
         self.check_pending(invitation_id, now)
-        self._invitation_cancelled(invitation_id=invitation_id, cancelled_at=now.isoformat())
+        self._invitation_cancelled(
+            student_id=self.student_id, invitation_id=invitation_id, cancelled_at=now.isoformat()
+        )
 
     @event("InvitationCancelled")
-    def _invitation_cancelled(self, invitation_id: str, cancelled_at: str) -> None:
+    def _invitation_cancelled(self, student_id: str, invitation_id: str, cancelled_at: str) -> None:
         self.invitations[invitation_id]["status"] = CANCELLED
 
     def accept(
@@ -261,24 +265,37 @@ class ObserverCircle(HubAggregate):
         if observer_id == self.student_id:
             msg = "this invitation was sent to the student's own address"
             raise SelfObservationError(msg)
+        invited = self.invitations[invitation_id]
         self._invitation_accepted(
+            student_id=self.student_id,
             invitation_id=invitation_id,
             observer_id=observer_id,
             new_account=new_account,
+            relationship=invited["relationship"],
+            can_view_evidence=invited["can_view_evidence"],
+            can_comment=invited["can_comment"],
             accepted_at=now.isoformat(),
         )
 
     @event("InvitationAccepted")
     def _invitation_accepted(
-        self, invitation_id: str, observer_id: str, new_account: bool, accepted_at: str
+        self,
+        student_id: str,
+        invitation_id: str,
+        observer_id: str,
+        new_account: bool,
+        relationship: str,
+        can_view_evidence: bool,
+        can_comment: bool,
+        accepted_at: str,
     ) -> None:
         invitation = self.invitations[invitation_id]
         invitation["status"] = ACCEPTED
         invitation["observer_id"] = observer_id
         self.links[observer_id] = {
-            "relationship": invitation["relationship"],
-            "can_view_evidence": invitation["can_view_evidence"],
-            "can_comment": invitation["can_comment"],
+            "relationship": relationship,
+            "can_view_evidence": can_view_evidence,
+            "can_comment": can_comment,
             "linked_at": accepted_at,
             "status": ACTIVE,
         }
@@ -297,10 +314,12 @@ class ObserverCircle(HubAggregate):
 
     def remove(self, observer_id: str, now: datetime) -> None:
         self.check_linked(observer_id)
-        self._observer_removed(observer_id=observer_id, removed_at=now.isoformat())
+        self._observer_removed(
+            student_id=self.student_id, observer_id=observer_id, removed_at=now.isoformat()
+        )
 
     @event("ObserverRemoved")
-    def _observer_removed(self, observer_id: str, removed_at: str) -> None:
+    def _observer_removed(self, student_id: str, observer_id: str, removed_at: str) -> None:
         self.links[observer_id]["status"] = REMOVED
 
     def change_permissions(
@@ -311,28 +330,35 @@ class ObserverCircle(HubAggregate):
         if (link["can_view_evidence"], link["can_comment"]) == (can_view_evidence, can_comment):
             return False
         self._permissions_changed(
-            observer_id=observer_id, can_view_evidence=can_view_evidence, can_comment=can_comment
+            student_id=self.student_id,
+            observer_id=observer_id,
+            can_view_evidence=can_view_evidence,
+            can_comment=can_comment,
         )
         return True
 
     @event("PermissionsChanged")
     def _permissions_changed(
-        self, observer_id: str, can_view_evidence: bool, can_comment: bool
+        self, student_id: str, observer_id: str, can_view_evidence: bool, can_comment: bool
     ) -> None:
         self.links[observer_id]["can_view_evidence"] = can_view_evidence
         self.links[observer_id]["can_comment"] = can_comment
 
     # comments
 
-    def comment(self, observer_id: str, *, task_id: str, text: str, now: datetime) -> str:
-        """Leave `text` on the student's completed `task_id`; the comment's id."""
+    def check_can_comment(self, observer_id: str) -> None:
         link = self.check_linked(observer_id)
         if not link["can_comment"]:
             msg = "the student has not allowed this observer to comment"
             raise CommentNotAllowedError(msg)
+
+    def comment(self, observer_id: str, *, task_id: str, text: str, now: datetime) -> str:
+        """Leave `text` on the student's completed `task_id`; the comment's id."""
+        self.check_can_comment(observer_id)
         stored = check_comment(text)
         comment_id = uuid5(NAMESPACE_URL, f"{self.id}\x1f{self.version + 1}").hex
         self._comment_left(
+            student_id=self.student_id,
             comment_id=comment_id,
             observer_id=observer_id,
             task_id=task_id,
@@ -343,7 +369,13 @@ class ObserverCircle(HubAggregate):
 
     @event("CommentLeft")
     def _comment_left(
-        self, comment_id: str, observer_id: str, task_id: str, text: str, left_at: str
+        self,
+        student_id: str,
+        comment_id: str,
+        observer_id: str,
+        task_id: str,
+        text: str,
+        left_at: str,
     ) -> None:
         self.comments.append(
             {

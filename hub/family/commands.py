@@ -328,6 +328,12 @@ def change_permissions(
     return _retrying(once)
 
 
+def check_can_comment(hub: Hub, tenant: str, observer_id: str, student_id: str) -> None:
+    """Refuse, as `leave_comment` would, an observer who is not linked or may not comment."""
+    check_same_tenant(tenant, observer_id, student_id)
+    _circle_or_none(hub, tenant, student_id).check_can_comment(observer_id)
+
+
 def leave_comment(
     hub: Hub,
     tenant: str,
