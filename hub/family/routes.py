@@ -14,7 +14,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, EmailStr, Field
+from pydantic import BaseModel, Field, StringConstraints
 from starlette.concurrency import run_in_threadpool
 
 from hub.bootstrap import Runtime
@@ -39,12 +39,19 @@ from hub.spark.sessions import COOKIE_NAME
 router = APIRouter(prefix="/api/v1", tags=["family"], responses=problem_responses(401, 403, 503))
 STUDENT, OBSERVER = "student", "observer"
 ACCEPT_PATH = "/observer/accept/{code}"  # the seed's page, where the code is accepted
+# The address is where the student sends the code; the seed asks no more of it than this.
+Email = Annotated[
+    str,
+    StringConstraints(
+        strip_whitespace=True, min_length=3, max_length=320, pattern=r"^[^@\s]+@[^@\s]+$"
+    ),
+]
 Name = Annotated[str, Field(min_length=1, max_length=200)]
 Relationship = Annotated[str, Field(min_length=1, max_length=100, examples=["grandparent"])]
 
 
 class InvitationRequest(BaseModel):
-    email: Annotated[EmailStr, Field(max_length=320)]
+    email: Email
     name: Name
     relationship: Relationship
     can_view_evidence: bool = True
@@ -139,7 +146,7 @@ async def invite(
         api.runtime.hub,
         session.tenant,
         session.learner_id,
-        email=str(body.email),
+        email=body.email,
         name=body.name,
         relationship=body.relationship,
         can_view_evidence=body.can_view_evidence,
