@@ -37,6 +37,7 @@ from hub.spark.ingress import now_s, spark_ingress
 from hub.spark.sessions import COOKIE_NAME
 
 router = APIRouter(prefix="/api/v1", tags=["family"], responses=problem_responses(401, 403, 503))
+TAG = {"name": "family", "description": "Observers and comments, for the signed-in student."}
 STUDENT, OBSERVER = "student", "observer"
 ACCEPT_PATH = "/observer/accept/{code}"  # the seed's page, where the code is accepted
 # The address is where the student sends the code; the seed asks no more of it than this.
@@ -103,6 +104,7 @@ def install_family(app: FastAPI, runtime: Runtime, *, reads: FamilyReads | None 
     """Mount the family routes; `reads` defaults to the read model in the runtime's database."""
     found = reads or _default_reads(runtime)
     app.state.family = FamilyApi(runtime, found)
+    app.openapi_tags = [*(app.openapi_tags or []), TAG]
     inner = app.router.lifespan_context
 
     @asynccontextmanager
