@@ -252,15 +252,23 @@ def invite_observer(
     return _retrying(once)
 
 
+def _change_circle(
+    hub: Hub, tenant: str, student_id: str, change: Callable[[ObserverCircle], object]
+) -> Recorded:
+    """Apply `change` to the student's circle and save what it recorded (retried on a race)."""
+
+    def once() -> Recorded:
+        found = _circle_or_none(hub, tenant, student_id)
+        change(found)
+        return Recorded(found.id, _save(hub, found))
+
+    return _retrying(once)
+
+
 def cancel_invitation(
     hub: Hub, tenant: str, student_id: str, invitation_id: str, *, now: datetime
 ) -> Recorded:
-    def once() -> Recorded:
-        found = _circle_or_none(hub, tenant, student_id)
-        found.cancel(invitation_id, now)
-        return Recorded(found.id, _saved(hub, found))
-
-    return _retrying(once)
+    return _change_circle(hub, tenant, student_id, lambda c: c.cancel(invitation_id, now))
 
 
 def accept_invitation(hub: Hub, code: str, *, now: datetime, name: str = "") -> Acceptance:
@@ -301,12 +309,7 @@ def accept_invitation(hub: Hub, code: str, *, now: datetime, name: str = "") -> 
 def remove_observer(
     hub: Hub, tenant: str, student_id: str, observer_id: str, *, now: datetime
 ) -> Recorded:
-    def once() -> Recorded:
-        found = _circle_or_none(hub, tenant, student_id)
-        found.remove(observer_id, now)
-        return Recorded(found.id, _saved(hub, found))
-
-    return _retrying(once)
+    return _change_circle(hub, tenant, student_id, lambda c: c.remove(observer_id, now))
 
 
 def change_permissions(
@@ -318,14 +321,12 @@ def change_permissions(
     can_view_evidence: bool,
     can_comment: bool,
 ) -> Recorded:
-    def once() -> Recorded:
-        found = _circle_or_none(hub, tenant, student_id)
+    def change(found: ObserverCircle) -> None:
         found.change_permissions(
             observer_id, can_view_evidence=can_view_evidence, can_comment=can_comment
         )
-        return Recorded(found.id, _save(hub, found))
 
-    return _retrying(once)
+    return _change_circle(hub, tenant, student_id, change)
 
 
 def check_can_comment(hub: Hub, tenant: str, observer_id: str, student_id: str) -> None:

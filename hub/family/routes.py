@@ -8,7 +8,7 @@ whether a task is the student's completed work.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager, suppress
 from typing import Annotated, Any
 
@@ -34,7 +34,7 @@ from hub.family.circle_json import circle_json, comments_json
 from hub.family.problems import OTHER_TENANT, WORK_NOT_FOUND
 from hub.http.problems import ProblemError, problem_responses
 from hub.spark.ingress import now_s, spark_ingress
-from hub.spark.sessions import COOKIE_NAME
+from hub.spark.sessions import COOKIE_NAME, Session
 
 router = APIRouter(prefix="/api/v1", tags=["family"], responses=problem_responses(401, 403, 503))
 TAG = {"name": "family", "description": "Observers and comments, for the signed-in student."}
@@ -131,6 +131,22 @@ def _default_reads(runtime: Runtime) -> FamilyReads:
 # -- the student ---------------------------------------------------------------------------
 
 
+async def _student_change(
+    request: Request,
+    session: Session,
+    api: FamilyApi,
+    command: Callable[..., commands.Recorded],
+    *args: Any,
+    **kwargs: Any,
+) -> Changed:
+    """Run `command(hub, tenant, student_id, *args, **kwargs)` on the signed-in student's circle."""
+    require_role(session, STUDENT)
+    done = await run_student_command(
+        request, command, api.runtime.hub, session.tenant, session.learner_id, *args, **kwargs
+    )
+    return Changed(position=done.position)
+
+
 @router.post(
     "/me/observers/invitations",
     status_code=201,
@@ -182,17 +198,9 @@ async def my_observers(request: Request, session: SessionDep, api: FamilyDep) ->
 async def cancel(
     invitation_id: str, request: Request, session: SessionDep, api: FamilyDep
 ) -> Changed:
-    require_role(session, STUDENT)
-    done = await run_student_command(
-        request,
-        commands.cancel_invitation,
-        api.runtime.hub,
-        session.tenant,
-        session.learner_id,
-        invitation_id,
-        now=api.clock(),
+    return await _student_change(
+        request, session, api, commands.cancel_invitation, invitation_id, now=api.clock()
     )
-    return Changed(position=done.position)
 
 
 @router.delete(
@@ -204,17 +212,9 @@ async def cancel(
 async def remove(
     observer_id: str, request: Request, session: SessionDep, api: FamilyDep
 ) -> Changed:
-    require_role(session, STUDENT)
-    done = await run_student_command(
-        request,
-        commands.remove_observer,
-        api.runtime.hub,
-        session.tenant,
-        session.learner_id,
-        observer_id,
-        now=api.clock(),
+    return await _student_change(
+        request, session, api, commands.remove_observer, observer_id, now=api.clock()
     )
-    return Changed(position=done.position)
 
 
 @router.patch(
@@ -226,18 +226,15 @@ async def remove(
 async def permissions(
     observer_id: str, body: Permissions, request: Request, session: SessionDep, api: FamilyDep
 ) -> Changed:
-    require_role(session, STUDENT)
-    done = await run_student_command(
+    return await _student_change(
         request,
+        session,
+        api,
         commands.change_permissions,
-        api.runtime.hub,
-        session.tenant,
-        session.learner_id,
         observer_id,
         can_view_evidence=body.can_view_evidence,
         can_comment=body.can_comment,
     )
-    return Changed(position=done.position)
 
 
 @router.get("/me/comments", summary="Observers' comments on my work, newest first")
