@@ -126,7 +126,8 @@ def check_same_tenant(tenant: str, *person_ids: str) -> None:
 def person(hub: Hub, tenant: str, person_id: str) -> Learner | Account:
     """The learner or account `person_id` of `tenant`, or `UnknownPersonError`."""
     check_same_tenant(tenant, person_id)
-    found = _get(hub, person_id) if person_id.split(".")[1] in ("Learner", "Account") else None
+    kind = person_id.split(".")[1:2]
+    found = _get(hub, person_id) if kind in (["Learner"], ["Account"]) else None
     if not isinstance(found, Learner | Account):
         msg = f"no learner or account has the id {person_id!r}"
         raise UnknownPersonError(msg)

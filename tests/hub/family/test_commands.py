@@ -212,6 +212,9 @@ def test_guardian_links_are_idempotent_and_stay_in_their_tenant(runtime: Runtime
         commands.link_guardian(
             hub, "acme", mum, "acme.Learner." + "0" * 32, relationship="mother", source="admin"
         )
+    for nobody in ("acme", "acme.Tenant." + "0" * 32):
+        with pytest.raises(UnknownPersonError):
+            commands.link_guardian(hub, "acme", nobody, sam, relationship="x", source="admin")
     with pytest.raises(SamePersonError):
         commands.link_guardian(hub, "acme", mum, mum, relationship="self", source="admin")
 
