@@ -402,6 +402,12 @@ class FamilyReader:
     def observer_view(self, tenant: str, observer_id: str) -> ObserverView | None:
         return observer_view(self.engine, tenant, observer_id)
 
+    def parent_view(self, tenant: str, parent_id: str, now: datetime) -> ParentView | None:
+        return parent_view(self.engine, tenant, parent_id, now=now)
+
+    def access(self, tenant: str, viewer_id: str, viewer_role: str, learner_id: str) -> Access:
+        return access(self.engine, tenant, viewer_id, viewer_role, learner_id)
+
     def completed_task(self, tenant: str, learner_id: str, task_id: str) -> bool:
         return completed_task(self.engine, tenant, learner_id, task_id)
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager, suppress
-from typing import Annotated, Any
+from dataclasses import asdict
+from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse
@@ -31,14 +32,15 @@ from hub.family.api import (
     run_student_command,
 )
 from hub.family.circle_json import circle_json, comments_json
-from hub.family.problems import OTHER_TENANT, WORK_NOT_FOUND
-from hub.http.problems import ProblemError, problem_responses
+from hub.family.problems import OTHER_TENANT, WORK_NOT_FOUND, access_problem
+from hub.http.problems import NOT_FOUND, ProblemError, problem_responses
 from hub.spark.ingress import now_s, spark_ingress
 from hub.spark.sessions import COOKIE_NAME, Session
 
 router = APIRouter(prefix="/api/v1", tags=["family"], responses=problem_responses(401, 403, 503))
 TAG = {"name": "family", "description": "Observers and comments, for the signed-in student."}
-STUDENT, OBSERVER = "student", "observer"
+STUDENT, OBSERVER, PARENTS = "student", "observer", ("parent", "guardian")
+T = TypeVar("T")
 ACCEPT_PATH = "/observer/accept/{code}"  # the seed's page, where the code is accepted
 # The address is where the student sends the code; the seed asks no more of it than this.
 Email = Annotated[
@@ -295,30 +297,57 @@ async def accept(body: Acceptance, request: Request, api: FamilyDep) -> JSONResp
 @router.get("/me/students", summary="The students I observe")
 async def my_students(session: SessionDep, api: FamilyDep) -> dict[str, Any]:
     require_role(session, OBSERVER)
+    found = await _read_own_writes(
+        api, session, api.reads.observer_view, session.tenant, session.learner_id
+    )
+    return {"students": [] if found is None else [asdict(s) for s in found.students]}
 
-    def read() -> Any:
-        # Read your own writes: the acceptance that signed this session in is shown.
-        # (Past the bound: what the read model holds now, rather than nothing.)
+
+# -- the parent ----------------------------------------------------------------------------
+
+
+@router.get("/me/children", summary="My linked students: quests, work, due dates, rhythm")
+async def my_children(session: SessionDep, api: FamilyDep) -> dict[str, Any]:
+    require_role(session, *PARENTS)
+    found = await _read_own_writes(
+        api, session, api.reads.parent_view, session.tenant, session.learner_id, api.clock()
+    )
+    if found is None:
+        return {"rhythm_days": None, "students": []}
+    return {"rhythm_days": found.rhythm_days, "students": [asdict(s) for s in found.students]}
+
+
+@router.get(
+    "/me/children/{learner_id}",
+    responses=problem_responses(404),
+    summary="One linked student (403 for any other)",
+)
+async def my_child(learner_id: str, session: SessionDep, api: FamilyDep) -> dict[str, Any]:
+    require_role(session, *PARENTS)
+    decided = await run_in_threadpool(
+        api.reads.access, session.tenant, session.learner_id, session.role, learner_id
+    )
+    if not decided.can_view:
+        raise access_problem(decided)
+    children = await my_children(session, api)
+    for child in children["students"]:
+        if child["learner_id"] == learner_id:
+            return dict(child)
+    raise ProblemError(NOT_FOUND, "this student is linked, but not shown yet: try again")
+
+
+async def _read_own_writes(
+    api: FamilyApi, session: Session, reader: Callable[..., T], *args: Any
+) -> T:
+    """`reader(*args)` once the read model shows what signed this session in (bounded: past
+    the bound, what it holds now rather than nothing)."""
+
+    def read() -> T:
         with suppress(TimeoutError):
             api.reads.wait_for({"hub": session.position}, READ_WAIT_S)
-        return api.reads.observer_view(session.tenant, session.learner_id)
+        return reader(*args)
 
-    found = await run_in_threadpool(read)
-    students = [] if found is None else found.students
-    return {"students": [_student_json(student) for student in students]}
-
-
-def _student_json(student: Any) -> dict[str, Any]:
-    return {
-        "learner_id": student.learner_id,
-        "name": student.name,
-        "relationship": student.relationship,
-        "can_view_evidence": student.can_view_evidence,
-        "can_comment": student.can_comment,
-        "recent_work": [
-            vars(work) | {"evidence": list(work.evidence)} for work in student.recent_work
-        ],
-    }
+    return await run_in_threadpool(read)
 
 
 @router.post(

@@ -13,7 +13,9 @@ import pytest
 from fastapi import FastAPI
 
 from hub.bootstrap import Runtime, eventsourcing_env
+from hub.domain.learners import learner_id
 from hub.http import create_app, runtime_readiness
+from hub.spark.connection import connect_spark
 from hub.spark.ingress import now_s
 from infra.sql import make_engine
 from projections import registry
@@ -21,6 +23,7 @@ from projections.family import wait_for
 from tests.hub.family.people import T0, person
 from tests.hub.http.conftest import ADMIN_TOKEN, admin
 from tests.hub.http.live_server import live_server
+from tests.hub.spark.signals import sso_token
 from tests.projections.family_world import DAY, due_task, heads
 from tests.projections.helpers import running
 from tests.projections.portfolio_world import ProgressLog, World, task_of
@@ -245,3 +248,33 @@ def test_admin_links_guardians_and_sets_the_rhythm(hub: Hub) -> None:
         422,
         "rhythm-out-of-range",
     )
+
+
+def test_a_parent_signed_in_from_spark_sees_only_their_linked_students(hub: Hub) -> None:
+    runtime = hub.runtime
+    runtime.hub.register_tenant("acme", "Acme", runtime.box)
+    spark = connect_spark(runtime.hub, runtime.box, "acme", "https://spark.example/api")
+    token = sso_token(spark.sso_secret, sub="parent_7", email="mum@example.org", role="parent")
+    signed_in = hub.http.get("/t/acme/spark/sso", params={"token": token})
+    assert signed_in.status_code == 303, signed_in.text
+    as_mum = {"Cookie": signed_in.headers["set-cookie"].split(";", 1)[0]}
+    mum = learner_id("acme", "spark", "parent_7")
+    alice, bob = person(runtime.hub, "acme", "alice"), person(runtime.hub, "acme", "bob")
+    link = {"tenant": "acme", "guardian_id": mum, "student_id": alice, "relationship": "mother"}
+    assert hub.http.post("/api/v1/admin/family/guardians", json=link, headers=admin()).is_success
+    hub.settle()
+
+    children = hub.http.get("/api/v1/me/children", headers=as_mum).json()
+    assert children["rhythm_days"] == 7
+    [child] = children["students"]
+    assert (child["learner_id"], child["relationship"], child["rhythm"]) == (
+        alice,
+        "mother",
+        "yellow",
+    )
+    assert hub.http.get(f"/api/v1/me/children/{alice}", headers=as_mum).json() == child
+    problem(hub.http.get(f"/api/v1/me/children/{bob}", headers=as_mum), 403, "not-linked")
+    beta_alice = person(runtime.hub, "beta", "alice")
+    problem(hub.http.get(f"/api/v1/me/children/{beta_alice}", headers=as_mum), 403, "other-tenant")
+    as_alice = hub.cookie(alice, "student")
+    problem(hub.http.get("/api/v1/me/children", headers=as_alice), 403, "role-not-allowed")
