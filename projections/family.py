@@ -18,10 +18,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
+from functools import lru_cache
 from time import monotonic
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, select
+from sqlalchemy import Connection, Engine, Select, and_, select
 
 from projections import status
 from projections.family_events import UPSTREAMS, FamilyProjection
@@ -47,13 +48,15 @@ from projections.family_models import (
 )
 from projections.family_view import NAME, FamilyView
 from projections.family_work import (
+    LEARNER,
+    TENANT,
     active_quests,
     due_tasks,
     in_tenant,
     instant,
-    last_submitted,
     name_of,
     now_or_utc,
+    param,
     read_view,
     recent_work,
     rhythm,
@@ -89,6 +92,9 @@ __all__ = [
 ]
 
 PARENT_ROLES = frozenset({"parent", "guardian"})
+# Bound parameters of the prepared queries (`family_work` says why they are prepared).
+GUARDIAN_ID, OBSERVER_ID = param("guardian_id"), param("observer_id")
+STUDENT_ID = param("student_id")
 OBSERVER_ROLE = "observer"
 
 
@@ -114,29 +120,37 @@ def access(
     return Access.denied(NOT_LINKED)
 
 
+@lru_cache(maxsize=32)
+def _guardian_sql(view: FamilyView) -> Select[Any]:
+    g = view.guardians.c
+    return select(g.relationship).where(
+        g.tenant == TENANT, g.guardian_id == GUARDIAN_ID, g.student_id == STUDENT_ID
+    )
+
+
 def _guardian_access(
     conn: Connection, view: FamilyView, tenant: str, guardian_id: str, student_id: str
 ) -> Access | None:
-    g = view.guardians.c
-    found = conn.execute(
-        select(g.relationship).where(
-            g.tenant == tenant, g.guardian_id == guardian_id, g.student_id == student_id
-        )
-    ).first()
+    params = {"tenant": tenant, "guardian_id": guardian_id, "student_id": student_id}
+    found = conn.execute(_guardian_sql(view), params).first()
     if found is None:
         return None
     return Access(can_view=True, can_view_evidence=True, can_comment=False, reason=GUARDIAN)
 
 
+@lru_cache(maxsize=32)
+def _observer_link_sql(view: FamilyView) -> Select[Any]:
+    o = view.observers.c
+    return select(o.status, o.can_view_evidence, o.can_comment).where(
+        o.tenant == TENANT, o.observer_id == OBSERVER_ID, o.student_id == STUDENT_ID
+    )
+
+
 def _observer_access(
     conn: Connection, view: FamilyView, tenant: str, observer_id: str, student_id: str
 ) -> Access | None:
-    o = view.observers.c
-    link = conn.execute(
-        select(o.status, o.can_view_evidence, o.can_comment).where(
-            o.tenant == tenant, o.observer_id == observer_id, o.student_id == student_id
-        )
-    ).first()
+    params = {"tenant": tenant, "observer_id": observer_id, "student_id": student_id}
+    link = conn.execute(_observer_link_sql(view), params).first()
     if link is None:
         return None
     if link.status != "active":
@@ -163,24 +177,31 @@ def parent_view(
     )
 
 
-def _parent(
-    conn: Connection, view: FamilyView, tenant: str, parent_id: str, now: datetime
-) -> ParentView:
+@lru_cache(maxsize=32)
+def _children_sql(view: FamilyView) -> Select[Any]:
     g, p = view.guardians.c, view.people.c
-    links = conn.execute(
+    return (
         select(g.student_id, g.relationship, p.name)
         .select_from(
             view.guardians.outerjoin(
                 view.people, and_(p.tenant == g.tenant, p.person_id == g.student_id)
             )
         )
-        .where(g.tenant == tenant, g.guardian_id == parent_id)
+        .where(g.tenant == TENANT, g.guardian_id == GUARDIAN_ID)
         .order_by(p.name, g.student_id)
-    ).all()
+    )
+
+
+def _parent(
+    conn: Connection, view: FamilyView, tenant: str, parent_id: str, now: datetime
+) -> ParentView:
+    params = {"tenant": tenant, "guardian_id": parent_id}
+    links = conn.execute(_children_sql(view), params).all()
     days = rhythm_days(conn, view, tenant)
     students = []
     for link in links:
-        last = last_submitted(conn, view, tenant, link.student_id)
+        work = recent_work(conn, view, tenant, link.student_id, evidence=True)
+        last = work[0].submitted_at if work else None  # newest first
         students.append(
             StudentSummary(
                 learner_id=link.student_id,
@@ -189,7 +210,7 @@ def _parent(
                 rhythm=rhythm(last, now, days),
                 last_submitted_at=last,
                 active_quests=active_quests(conn, view, tenant, link.student_id),
-                recent_work=recent_work(conn, view, tenant, link.student_id, evidence=True),
+                recent_work=work,
                 due=due_tasks(conn, view, tenant, link.student_id, now),
             )
         )
@@ -209,18 +230,24 @@ def observer_view(engine: Engine, tenant: str, observer_id: str) -> ObserverView
     )
 
 
-def _observer(conn: Connection, view: FamilyView, tenant: str, observer_id: str) -> ObserverView:
+@lru_cache(maxsize=32)
+def _observed_sql(view: FamilyView) -> Select[Any]:
     o, p = view.observers.c, view.people.c
-    links = conn.execute(
+    return (
         select(o.student_id, o.relationship, o.can_view_evidence, o.can_comment, p.name)
         .select_from(
             view.observers.outerjoin(
                 view.people, and_(p.tenant == o.tenant, p.person_id == o.student_id)
             )
         )
-        .where(o.tenant == tenant, o.observer_id == observer_id, o.status == "active")
+        .where(o.tenant == TENANT, o.observer_id == OBSERVER_ID, o.status == "active")
         .order_by(p.name, o.student_id)
-    ).all()
+    )
+
+
+def _observer(conn: Connection, view: FamilyView, tenant: str, observer_id: str) -> ObserverView:
+    params = {"tenant": tenant, "observer_id": observer_id}
+    links = conn.execute(_observed_sql(view), params).all()
     students = tuple(
         ObservedStudent(
             learner_id=link.student_id,
@@ -252,26 +279,37 @@ def observers_of(
     )
 
 
-def _observers(
-    conn: Connection, view: FamilyView, tenant: str, learner_id: str, now: datetime
-) -> Observers:
+@lru_cache(maxsize=32)
+def _invitations_sql(view: FamilyView) -> Select[Any]:
     i = view.invitations.c
-    invitations = conn.execute(
+    return (
         select(view.invitations)
-        .where(i.tenant == tenant, i.student_id == learner_id)
+        .where(i.tenant == TENANT, i.student_id == STUDENT_ID)
         .order_by(i.sent_at.desc(), i.invitation_id)
-    ).all()
+    )
+
+
+@lru_cache(maxsize=32)
+def _circle_sql(view: FamilyView) -> Select[Any]:
     o, p = view.observers.c, view.people.c
-    links = conn.execute(
+    return (
         select(view.observers, p.name, p.email)
         .select_from(
             view.observers.outerjoin(
                 view.people, and_(p.tenant == o.tenant, p.person_id == o.observer_id)
             )
         )
-        .where(o.tenant == tenant, o.student_id == learner_id, o.status == "active")
+        .where(o.tenant == TENANT, o.student_id == STUDENT_ID, o.status == "active")
         .order_by(o.linked_at, o.observer_id)
-    ).all()
+    )
+
+
+def _observers(
+    conn: Connection, view: FamilyView, tenant: str, learner_id: str, now: datetime
+) -> Observers:
+    params = {"tenant": tenant, "student_id": learner_id}
+    invitations = conn.execute(_invitations_sql(view), params).all()
+    links = conn.execute(_circle_sql(view), params).all()
     return Observers(
         invitations=tuple(_invitation(row, now) for row in invitations),
         observers=tuple(
@@ -317,22 +355,8 @@ def comments_on(engine: Engine, tenant: str, learner_id: str) -> tuple[Comment, 
 def _comments(
     conn: Connection, view: FamilyView, tenant: str, learner_id: str
 ) -> tuple[Comment, ...]:
-    m, p, t, c = view.comments.c, view.people.c, view.tasks.c, view.completions.c
-    rows = conn.execute(
-        select(view.comments, p.name, t.title.label("known_title"), c.task_title)
-        .select_from(
-            view.comments.outerjoin(
-                view.people, and_(p.tenant == m.tenant, p.person_id == m.observer_id)
-            )
-            .outerjoin(view.tasks, and_(t.tenant == m.tenant, t.task_id == m.task_id))
-            .outerjoin(
-                view.completions,
-                and_(c.tenant == m.tenant, c.learner_id == m.student_id, c.task_id == m.task_id),
-            )
-        )
-        .where(m.tenant == tenant, m.student_id == learner_id)
-        .order_by(m.left_at.desc(), m.comment_id)
-    ).all()
+    params = {"tenant": tenant, "student_id": learner_id}
+    rows = conn.execute(_comments_sql(view), params).all()
     return tuple(
         Comment(
             comment_id=row.comment_id,
@@ -347,19 +371,42 @@ def _comments(
     )
 
 
+@lru_cache(maxsize=32)
+def _comments_sql(view: FamilyView) -> Select[Any]:
+    m, p, t, c = view.comments.c, view.people.c, view.tasks.c, view.completions.c
+    return (
+        select(view.comments, p.name, t.title.label("known_title"), c.task_title)
+        .select_from(
+            view.comments.outerjoin(
+                view.people, and_(p.tenant == m.tenant, p.person_id == m.observer_id)
+            )
+            .outerjoin(view.tasks, and_(t.tenant == m.tenant, t.task_id == m.task_id))
+            .outerjoin(
+                view.completions,
+                and_(c.tenant == m.tenant, c.learner_id == m.student_id, c.task_id == m.task_id),
+            )
+        )
+        .where(m.tenant == TENANT, m.student_id == STUDENT_ID)
+        .order_by(m.left_at.desc(), m.comment_id)
+    )
+
+
+@lru_cache(maxsize=32)
+def _completed_sql(view: FamilyView) -> Select[Any]:
+    c = view.completions.c
+    return select(c.task_id).where(
+        c.tenant == TENANT, c.learner_id == LEARNER, c.task_id == param("task_id")
+    )
+
+
 def completed_task(engine: Engine, tenant: str, learner_id: str, task_id: str) -> bool:
     """Whether `task_id` is among the student's completed work (what comments are left on)."""
     if not in_tenant(tenant, learner_id):
         return False
 
     def is_completed(conn: Connection, view: FamilyView) -> bool:
-        c = view.completions.c
-        found = conn.execute(
-            select(c.task_id).where(
-                c.tenant == tenant, c.learner_id == learner_id, c.task_id == task_id
-            )
-        ).first()
-        return found is not None
+        params = {"tenant": tenant, "learner_id": learner_id, "task_id": task_id}
+        return conn.execute(_completed_sql(view), params).first() is not None
 
     return bool(read_view(engine, is_completed, False))
 

@@ -6,7 +6,17 @@ from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, func, select
+from sqlalchemy import (
+    BindParameter,
+    Connection,
+    Engine,
+    Select,
+    String,
+    and_,
+    bindparam,
+    func,
+    select,
+)
 
 from hub.domain.base import tenant_of
 from hub.domain.guardians import DEFAULT_RHYTHM_DAYS
@@ -48,12 +58,43 @@ def now_or_utc(now: datetime | None) -> datetime:
 # -- students' work -----------------------------------------------------------------------
 
 
-def name_of(conn: Connection, view: FamilyView, tenant: str, person_id: str) -> str | None:
+# Each query is built once per view (`lru_cache` on the view object) with bound parameters:
+# building a statement costs more than running it on an indexed table.
+
+
+def param(name: str) -> BindParameter[str]:
+    """A bound string parameter of a prepared query."""
+    return bindparam(name, type_=String)
+
+
+TENANT, LEARNER = param("tenant"), param("learner_id")
+
+
+@lru_cache(maxsize=32)
+def _name_sql(view: FamilyView) -> Select[Any]:
     p = view.people.c
-    found = conn.execute(
-        select(p.name).where(p.tenant == tenant, p.person_id == person_id)
-    ).scalar()
+    return select(p.name).where(p.tenant == TENANT, p.person_id == param("person_id"))
+
+
+def name_of(conn: Connection, view: FamilyView, tenant: str, person_id: str) -> str | None:
+    found = conn.execute(_name_sql(view), {"tenant": tenant, "person_id": person_id}).scalar()
     return None if found is None else str(found)
+
+
+@lru_cache(maxsize=32)
+def _recent_sql(view: FamilyView) -> Select[Any]:
+    c, t, q = view.completions.c, view.tasks.c, view.quests.c
+    return (
+        select(view.completions, t.title.label("known_title"), q.title.label("quest_title"))
+        .select_from(
+            view.completions.outerjoin(
+                view.tasks, and_(t.tenant == c.tenant, t.task_id == c.task_id)
+            ).outerjoin(view.quests, and_(q.tenant == c.tenant, q.quest_id == c.quest_id))
+        )
+        .where(c.tenant == TENANT, c.learner_id == LEARNER)
+        .order_by(c.submitted_at.desc(), c.task_id)
+        .limit(RECENT)
+    )
 
 
 def recent_work(
@@ -63,20 +104,9 @@ def recent_work(
     learner_id: str,
     *,
     evidence: bool,
-    limit: int = RECENT,
 ) -> tuple[RecentWork, ...]:
-    c, t, q = view.completions.c, view.tasks.c, view.quests.c
-    rows = conn.execute(
-        select(view.completions, t.title.label("known_title"), q.title.label("quest_title"))
-        .select_from(
-            view.completions.outerjoin(
-                view.tasks, and_(t.tenant == c.tenant, t.task_id == c.task_id)
-            ).outerjoin(view.quests, and_(q.tenant == c.tenant, q.quest_id == c.quest_id))
-        )
-        .where(c.tenant == tenant, c.learner_id == learner_id)
-        .order_by(c.submitted_at.desc(), c.task_id)
-        .limit(limit)
-    ).all()
+    """The student's `RECENT` latest completions, newest first."""
+    rows = conn.execute(_recent_sql(view), {"tenant": tenant, "learner_id": learner_id}).all()
     return tuple(
         RecentWork(
             task_id=row.task_id,
@@ -92,9 +122,8 @@ def recent_work(
     )
 
 
-def active_quests(
-    conn: Connection, view: FamilyView, tenant: str, learner_id: str
-) -> tuple[ActiveQuest, ...]:
+@lru_cache(maxsize=32)
+def _active_sql(view: FamilyView) -> Select[Any]:
     e, q, t, c = view.enrolments.c, view.quests.c, view.tasks.c, view.completions.c
     total = (
         select(func.count()).where(t.tenant == e.tenant, t.quest_id == e.quest_id).scalar_subquery()
@@ -104,28 +133,32 @@ def active_quests(
         .where(c.tenant == e.tenant, c.learner_id == e.learner_id, c.quest_id == e.quest_id)
         .scalar_subquery()
     )
-    rows = conn.execute(
+    return (
         select(e.quest_id, q.title, done.label("done"), total.label("total"))
         .select_from(
             view.enrolments.outerjoin(
                 view.quests, and_(q.tenant == e.tenant, q.quest_id == e.quest_id)
             )
         )
-        .where(e.tenant == tenant, e.learner_id == learner_id)
+        .where(e.tenant == TENANT, e.learner_id == LEARNER)
         .order_by(q.title, e.quest_id)
-    ).all()
+    )
+
+
+def active_quests(
+    conn: Connection, view: FamilyView, tenant: str, learner_id: str
+) -> tuple[ActiveQuest, ...]:
+    rows = conn.execute(_active_sql(view), {"tenant": tenant, "learner_id": learner_id}).all()
     return tuple(
         ActiveQuest(row.quest_id, row.title or "", int(row.done), int(row.total)) for row in rows
     )
 
 
-def due_tasks(
-    conn: Connection, view: FamilyView, tenant: str, learner_id: str, now: datetime
-) -> tuple[DueTask, ...]:
-    """Tasks of the student's quests with a due date, not completed yet, soonest first."""
+@lru_cache(maxsize=32)
+def _due_sql(view: FamilyView) -> Select[Any]:
     e, q, t, c = view.enrolments.c, view.quests.c, view.tasks.c, view.completions.c
-    completed = select(c.task_id).where(c.tenant == tenant, c.learner_id == learner_id)
-    rows = conn.execute(
+    completed = select(c.task_id).where(c.tenant == TENANT, c.learner_id == LEARNER)
+    return (
         select(t.task_id, t.title, t.quest_id, t.due_at, q.title.label("quest_title"))
         .select_from(
             view.tasks.join(
@@ -133,13 +166,20 @@ def due_tasks(
             ).outerjoin(view.quests, and_(q.tenant == t.tenant, q.quest_id == t.quest_id))
         )
         .where(
-            t.tenant == tenant,
-            e.learner_id == learner_id,
+            t.tenant == TENANT,
+            e.learner_id == LEARNER,
             t.due_at != "",
             t.task_id.not_in(completed),
         )
         .order_by(t.due_at, t.task_id)
-    ).all()
+    )
+
+
+def due_tasks(
+    conn: Connection, view: FamilyView, tenant: str, learner_id: str, now: datetime
+) -> tuple[DueTask, ...]:
+    """Tasks of the student's quests with a due date, not completed yet, soonest first."""
+    rows = conn.execute(_due_sql(view), {"tenant": tenant, "learner_id": learner_id}).all()
     due = []
     for row in rows:
         when = instant(row.due_at)
@@ -152,17 +192,13 @@ def due_tasks(
     return tuple(due)
 
 
-def last_submitted(conn: Connection, view: FamilyView, tenant: str, learner_id: str) -> str | None:
-    c = view.completions.c
-    found = conn.execute(
-        select(func.max(c.submitted_at)).where(c.tenant == tenant, c.learner_id == learner_id)
-    ).scalar()
-    return None if found is None else str(found)
+@lru_cache(maxsize=32)
+def _rhythm_sql(view: FamilyView) -> Select[Any]:
+    return select(view.settings.c.rhythm_days).where(view.settings.c.tenant == TENANT)
 
 
 def rhythm_days(conn: Connection, view: FamilyView, tenant: str) -> int:
-    s = view.settings.c
-    found = conn.execute(select(s.rhythm_days).where(s.tenant == tenant)).scalar()
+    found = conn.execute(_rhythm_sql(view), {"tenant": tenant}).scalar()
     return DEFAULT_RHYTHM_DAYS if found is None else int(found)
 
 
