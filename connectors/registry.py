@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import structlog
 from eventsourcing.application import Application
 
-from connectors import evidence, passback, progress, schedule
+from connectors import evidence, outbox, passback, progress, schedule
 from connectors.runner import UpstreamLog
 
 log = structlog.get_logger(__name__)
@@ -32,11 +32,14 @@ CONNECTORS: tuple[ConnectorSpec, ...] = (
     ConnectorSpec(passback.SPEC.name, passback.SPEC.run),
     ConnectorSpec(passback.SCHEDULER, passback.run_deliveries_logged),
     ConnectorSpec(schedule.NAME, schedule.run_daily_sync_logged),
+    ConnectorSpec(outbox.SPEC.name, outbox.SPEC.run),
+    ConnectorSpec(outbox.SCHEDULER, outbox.run_deliveries_logged),
 )
 
 
 DELIVERY_LOGS: dict[str, str] = {passback.CONNECTOR: passback.NAME}
 """Connector of a `Delivery` -> the application whose log holds it (`hub deliveries`)."""
+DELIVERY_LOGS[outbox.CONNECTOR] = outbox.NAME
 
 
 def delivery_log(connector: str, env: Mapping[str, str]) -> Application[str]:

@@ -11,6 +11,7 @@ from eventsourcing.application import Application
 from fastapi import FastAPI
 from sqlalchemy import Engine
 
+from hub.accounts.routes import install_accounts
 from hub.bootstrap import Runtime
 from hub.family.routes import install_family
 from hub.http import admin, health
@@ -84,6 +85,7 @@ def create_app(
     install_spark(app, runtime)
     install_spark_admin(app, runtime)
     install_family(app, runtime)
+    install_accounts(app, runtime)
     return app
 
 

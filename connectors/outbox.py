@@ -1,0 +1,209 @@
+"""The email outbox: the `outbox` process application and its delivery loop.
+
+`outbox` follows the hub's `OutboxMessage.Queued` (invitations, sign-in links, password
+resets) and the `notifications` log's `Notification.Raised` for email, and schedules one
+`Delivery` (connector `email`) per message in its own log. The `outbox-deliveries` loop
+(`run_deliveries`, its own lease) attempts them on the `RetrySchedule`, through SMTP
+when `HUB_SMTP_HOST` is set, else into the embedded mode's outbox folder
+(`<data dir>/outbox/<tenant>/`), which `GET /api/v1/admin/outbox` lists.
+
+The body stays sealed in the log (it may hold a one-time token): the sender opens it
+with the hub's key just before sending. A message is sent once; a retry after a crash
+between the send and its record keeps the same `Message-ID`.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping
+from contextlib import closing
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import structlog
+from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
+from eventsourcing.domain import DomainEventProtocol
+from eventsourcing.projection import EventSourcedProjection
+from eventsourcing.utils import get_topic
+
+from connectors.deliveries import AttemptResult, DeliveryScheduler, RetrySchedule
+from connectors.domain import caused_by, topic_of
+from connectors.evidence import data_dir
+from connectors.runner import (
+    DEFAULT_BACKOFF,
+    Backoff,
+    ConnectorFailedError,
+    ProcessSpec,
+    UpstreamLog,
+    Upstreams,
+    run_under_lease,
+)
+from connectors.spark_api import box_from_env
+from hub.domain.base import event_context, tenant_of
+from hub.domain.deliveries import Delivery, delivery_id
+from hub.domain.outbox import OutboxMessage, body_context
+from infra.lease import DEFAULT_TTL, Lease
+from infra.mail import FolderMailbox, Mail, Mailer, MailError, SmtpMailer
+from infra.secrets import SecretBox
+from infra.settings import Settings
+
+NAME = "outbox"
+CONNECTOR = "email"
+SCHEDULER = "outbox-deliveries"
+QUEUED = topic_of(OutboxMessage, "Queued")
+log = structlog.get_logger(__name__)
+
+
+def outbox_folder(env: Mapping[str, str]) -> Path:
+    return data_dir(env) / "outbox"
+
+
+def mail_settings(env: Mapping[str, str]) -> Settings:
+    configured = env.get("HUB_DATA_DIR")
+    return Settings(data_dir=Path(configured)) if configured else Settings()
+
+
+def mailer_from(settings: Settings, folder: Path) -> Mailer:
+    """SMTP when a server is configured, else the outbox folder."""
+    if settings.smtp_host is None:
+        return FolderMailbox(folder)
+    password = settings.smtp_password
+    return SmtpMailer(
+        host=settings.smtp_host,
+        port=settings.smtp_port,
+        username=settings.smtp_username,
+        password=password.get_secret_value() if password else None,
+        starttls=settings.smtp_starttls,
+    )
+
+
+class Outbox(EventSourcedProjection[str]):
+    """The `outbox` process application: one email delivery per queued message."""
+
+    name = NAME
+    topics = (QUEUED,)
+
+    def policy(
+        self,
+        domain_event: DomainEventProtocol[Any],
+        processing_event: ProcessingEvent[Any],
+    ) -> None:
+        if get_topic(type(domain_event)) != QUEUED:
+            return
+        queued: Any = domain_event
+        tenant = tenant_of(queued.originator_id)
+        new_id = delivery_id(tenant, CONNECTOR, queued.originator_id)
+        if self._exists(new_id):
+            return
+        with event_context(caused_by(queued, source=NAME)):
+            delivery = Delivery(
+                tenant=tenant,
+                connector=CONNECTOR,
+                key=queued.originator_id,
+                target=f"mailto:{queued.to}",
+                payload={
+                    "message_id": queued.originator_id,
+                    "kind": queued.kind,
+                    "to": queued.to,
+                    "subject": queued.subject,
+                    "body_sealed": queued.body_sealed,
+                    "queued_at": queued.timestamp.isoformat(),
+                },
+                caused_by=f"{queued.originator_id}@{queued.originator_version}",
+            )
+        processing_event.collect_events(delivery)
+        log.info("outbox.scheduled", tenant_id=tenant, delivery_id=delivery.id, kind=queued.kind)
+
+    def _exists(self, aggregate_id: str) -> bool:
+        try:
+            self.repository.get(aggregate_id)
+        except AggregateNotFoundError:
+            return False
+        return True
+
+
+def build(env: Mapping[str, str], upstreams: Upstreams) -> Outbox:
+    return Outbox(dict(env))
+
+
+SPEC = ProcessSpec(NAME, build, upstreams=("hub",))
+
+
+@dataclass
+class EmailSender:
+    """One attempt: open the body with the hub's key and hand the message to the mailer."""
+
+    box: SecretBox
+    mailer: Mailer
+    sender: str
+
+    def __call__(self, delivery: Delivery) -> AttemptResult:
+        payload = delivery.payload
+        tenant = tenant_of(delivery.id)
+        mail = Mail(
+            message_id=str(payload["message_id"]),
+            tenant=tenant,
+            kind=str(payload["kind"]),
+            sender=self.sender,
+            to=str(payload["to"]),
+            subject=str(payload["subject"]),
+            body=self.box.decrypt(str(payload["body_sealed"]), context=body_context(tenant)),
+            queued_at=str(payload["queued_at"]),
+        )
+        try:
+            self.mailer.send(mail)
+        except MailError as error:
+            return AttemptResult(False, error=str(error), retryable=error.retryable)
+        return AttemptResult(True)
+
+
+def run_deliveries(
+    env: Mapping[str, str],
+    stop: threading.Event,
+    *,
+    retry: RetrySchedule | None = None,
+    mailer: Mailer | None = None,
+    lease_ttl: float = DEFAULT_TTL,
+    backoff: Backoff = DEFAULT_BACKOFF,
+    idle_s: float = 1.0,
+) -> None:
+    """Send due emails while this process holds the `outbox-deliveries` lease."""
+    settings = mail_settings(env)
+
+    def work(lease: Lease) -> bool:
+        sender = EmailSender(
+            box_from_env(env),
+            mailer or mailer_from(settings, outbox_folder(env)),
+            settings.mail_from,
+        )
+        with closing(UpstreamLog(NAME, env)) as app:
+            scheduler = DeliveryScheduler(
+                app, sender, retry=retry or RetrySchedule(), idle_s=idle_s
+            )
+            scheduler.run(stop, keep=lease.keep)
+        return True
+
+    run_under_lease(
+        SCHEDULER,
+        env,
+        stop,
+        work,
+        lease_ttl=lease_ttl,
+        backoff=backoff,
+        transient=(ConnectionError,),
+    )
+
+
+def run_deliveries_logged(env: dict[str, str], stop: threading.Event) -> None:
+    """`run_deliveries` for `connectors.registry`: a failure is logged, not raised."""
+    try:
+        run_deliveries(env, stop)
+    except ConnectorFailedError:
+        pass  # logged where it happened
+    except Exception:
+        log.exception("connector.crashed", connector=SCHEDULER)
+
+
+def delivery_log(env: Mapping[str, str]) -> Application[str]:
+    return UpstreamLog(NAME, env)
