@@ -1,4 +1,4 @@
-"""Sign-in through HTTP: passwords (after SSO too), links, resets, limits, one person per address."""
+"""Sign-in through HTTP: passwords (after SSO too), links, resets, limits, one person each."""
 
 from __future__ import annotations
 
