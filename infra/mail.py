@@ -100,9 +100,10 @@ class SmtpMailer:
                     smtp.login(self.username, self.password)
                 smtp.send_message(message)
         except smtplib.SMTPRecipientsRefused as error:
-            raise MailError(
-                f"the server refused the recipient: {error}", retryable=False
-            ) from error
+            codes = [code for code, _ in error.recipients.values()]
+            retryable = all(400 <= code < 500 for code in codes)  # 4xx: try later
+            detail = f"the SMTP server refused the recipient ({', '.join(map(str, codes))})"
+            raise MailError(detail, retryable=retryable) from error
         except smtplib.SMTPResponseException as error:
             retryable = 400 <= error.smtp_code < 500  # 4xx: try later; 5xx: permanent
             detail = f"the SMTP server answered {error.smtp_code}"
