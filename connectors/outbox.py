@@ -1,7 +1,7 @@
 """The email outbox: the `outbox` process application and its delivery loop.
 
 `outbox` follows the hub's `OutboxMessage.Queued` (invitations, sign-in links, password
-resets) and the `notifications` log's `Notification.Raised` for email, and schedules one
+resets) and the `notifications` log's `Inbox.Notified` sent by email, and schedules one
 `Delivery` (connector `email`) per message in its own log. The `outbox-deliveries` loop
 (`run_deliveries`, its own lease) attempts them on the `RetrySchedule`, through SMTP
 when `HUB_SMTP_HOST` is set, else into the embedded mode's outbox folder
@@ -30,6 +30,8 @@ from eventsourcing.utils import get_topic
 from connectors.deliveries import AttemptResult, DeliveryScheduler, RetrySchedule
 from connectors.domain import caused_by, topic_of
 from connectors.evidence import data_dir
+from connectors.notifications import NAME as NOTIFICATIONS
+from connectors.notifications import Inbox
 from connectors.runner import (
     DEFAULT_BACKOFF,
     Backoff,
@@ -42,7 +44,8 @@ from connectors.runner import (
 from connectors.spark_api import box_from_env
 from hub.domain.base import event_context, tenant_of
 from hub.domain.deliveries import Delivery, delivery_id
-from hub.domain.outbox import OutboxMessage, body_context
+from hub.domain.notifications import EMAIL
+from hub.domain.outbox import NOTIFICATION, OutboxMessage, body_context
 from infra.lease import DEFAULT_TTL, Lease
 from infra.mail import FolderMailbox, Mail, Mailer, MailError, SmtpMailer
 from infra.secrets import SecretBox
@@ -52,6 +55,7 @@ NAME = "outbox"
 CONNECTOR = "email"
 SCHEDULER = "outbox-deliveries"
 QUEUED = topic_of(OutboxMessage, "Queued")
+NOTIFIED = get_topic(Inbox.Notified)
 log = structlog.get_logger(__name__)
 
 
@@ -82,38 +86,53 @@ class Outbox(EventSourcedProjection[str]):
     """The `outbox` process application: one email delivery per queued message."""
 
     name = NAME
-    topics = (QUEUED,)
+    topics = (QUEUED, NOTIFIED)
+
+    def __init__(self, env: Mapping[str, str], *, box: SecretBox) -> None:
+        super().__init__(dict(env))
+        self.box = box
 
     def policy(
         self,
         domain_event: DomainEventProtocol[Any],
         processing_event: ProcessingEvent[Any],
     ) -> None:
-        if get_topic(type(domain_event)) != QUEUED:
+        topic = get_topic(type(domain_event))
+        happened: Any = domain_event
+        tenant = tenant_of(happened.originator_id)
+        if topic == QUEUED:
+            key, kind = str(happened.originator_id), str(happened.kind)
+            to, subject, sealed = happened.to, happened.subject, happened.body_sealed
+        elif topic == NOTIFIED and EMAIL in happened.channels and happened.email:
+            # One message per notification: the inbox and the cause name it.
+            key, kind = f"{happened.originator_id}/{happened.cause}", NOTIFICATION
+            to, subject = happened.email, happened.title
+            body = f"{happened.title}\n\n{happened.text}\n"
+            sealed = self.box.encrypt(body, context=body_context(tenant))
+        else:
             return
-        queued: Any = domain_event
-        tenant = tenant_of(queued.originator_id)
-        new_id = delivery_id(tenant, CONNECTOR, queued.originator_id)
+        new_id = delivery_id(tenant, CONNECTOR, key)
+        message_id = key if topic == QUEUED else new_id  # a file name and a Message-ID
         if self._exists(new_id):
             return
-        with event_context(caused_by(queued, source=NAME)):
+        with event_context(caused_by(happened, source=NAME)):
             delivery = Delivery(
                 tenant=tenant,
                 connector=CONNECTOR,
-                key=queued.originator_id,
-                target=f"mailto:{queued.to}",
+                key=key,
+                target=f"mailto:{to}",
                 payload={
-                    "message_id": queued.originator_id,
-                    "kind": queued.kind,
-                    "to": queued.to,
-                    "subject": queued.subject,
-                    "body_sealed": queued.body_sealed,
-                    "queued_at": queued.timestamp.isoformat(),
+                    "message_id": message_id,
+                    "kind": kind,
+                    "to": to,
+                    "subject": subject,
+                    "body_sealed": sealed,
+                    "queued_at": happened.timestamp.isoformat(),
                 },
-                caused_by=f"{queued.originator_id}@{queued.originator_version}",
+                caused_by=f"{happened.originator_id}@{happened.originator_version}",
             )
         processing_event.collect_events(delivery)
-        log.info("outbox.scheduled", tenant_id=tenant, delivery_id=delivery.id, kind=queued.kind)
+        log.info("outbox.scheduled", tenant_id=tenant, delivery_id=delivery.id, kind=kind)
 
     def _exists(self, aggregate_id: str) -> bool:
         try:
@@ -124,10 +143,10 @@ class Outbox(EventSourcedProjection[str]):
 
 
 def build(env: Mapping[str, str], upstreams: Upstreams) -> Outbox:
-    return Outbox(dict(env))
+    return Outbox(env, box=box_from_env(env))
 
 
-SPEC = ProcessSpec(NAME, build, upstreams=("hub",))
+SPEC = ProcessSpec(NAME, build, upstreams=("hub", NOTIFICATIONS))
 
 
 @dataclass

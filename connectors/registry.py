@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import structlog
 from eventsourcing.application import Application
 
-from connectors import evidence, outbox, passback, progress, schedule
+from connectors import evidence, notifications, outbox, passback, progress, schedule
 from connectors.runner import UpstreamLog
 
 log = structlog.get_logger(__name__)
@@ -32,6 +32,7 @@ CONNECTORS: tuple[ConnectorSpec, ...] = (
     ConnectorSpec(passback.SPEC.name, passback.SPEC.run),
     ConnectorSpec(passback.SCHEDULER, passback.run_deliveries_logged),
     ConnectorSpec(schedule.NAME, schedule.run_daily_sync_logged),
+    ConnectorSpec(notifications.SPEC.name, notifications.SPEC.run),
     ConnectorSpec(outbox.SPEC.name, outbox.SPEC.run),
     ConnectorSpec(outbox.SCHEDULER, outbox.run_deliveries_logged),
 )
