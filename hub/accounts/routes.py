@@ -6,10 +6,11 @@ A successful sign-in sets the same `hub_session` cookie as the Spark SSO does.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Annotated, NoReturn
+from typing import Annotated, Any, NoReturn
 
 from fastapi import APIRouter, FastAPI, Query, Request, status
 from fastapi.responses import JSONResponse, RedirectResponse, Response
@@ -109,13 +110,27 @@ class Changed(BaseModel):
 def install_accounts(app: FastAPI, runtime: Runtime) -> AccountsApi:
     """Mount the accounts routes (and their admin routes) on `app`."""
     from hub.accounts.admin import router as admin_router  # noqa: PLC0415
+    from hub.accounts.notices import router as notices_router  # noqa: PLC0415
     from hub.quests.routes import install_quests  # noqa: PLC0415
 
     api = AccountsApi(runtime)
     app.state.accounts = api
+    app.state.notifications_reader = None
+    inner = app.router.lifespan_context
+
+    @asynccontextmanager
+    async def lifespan(started: FastAPI) -> AsyncIterator[Any]:
+        async with inner(started) as state:
+            yield state
+        reader = started.state.notifications_reader
+        if reader is not None:
+            reader.close()
+
+    app.router.lifespan_context = lifespan
     app.openapi_tags = [*(app.openapi_tags or []), TAG]
     app.include_router(router)
     app.include_router(admin_router)
+    app.include_router(notices_router)
     install_quests(app, runtime)
     return api
 
