@@ -283,3 +283,36 @@ def reset_password(
         return SignedIn(fresh.tenant, person.id, person.role, _save(hub, fresh))
 
     return _retrying(once)
+
+
+# -- invitations (family's), by email ------------------------------------------------------
+
+
+def email_invitation(
+    hub: Hub,
+    box: SecretBox,
+    base_url: str,
+    tenant: str,
+    student_id: str,
+    *,
+    invitation_id: str,
+    code: str,
+    email: str,
+    name: str,
+    expires_at: str,
+) -> int:
+    """Queue the invitation's email (once per invitation) with its one-time code."""
+    student = _person(hub, student_id)
+    student_name = getattr(student, "display_name", "") or getattr(student, "name", "")
+    message = mail.invitation(
+        box,
+        base_url,
+        tenant,
+        invitation_id=invitation_id,
+        to=normalise_email(email),
+        name=name,
+        student=str(student_name) or "A student",
+        code=code,
+        expires_at=expires_at,
+    )
+    return _save(hub, message)

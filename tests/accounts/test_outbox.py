@@ -153,3 +153,21 @@ def test_message_ids_are_deterministic() -> None:
     assert outbox_message_id("acme", "sign-in-link", "x") == outbox_message_id(
         "acme", "sign-in-link", "x"
     )
+
+
+def test_an_observer_invitation_is_emailed_with_its_one_time_link(world: World) -> None:
+    tenant = world.tenant()
+    sam = world.learner(tenant, "sam")
+    sent = world.http.post(
+        "/api/v1/me/observers/invitations",
+        json={"email": "Gran@example.org", "name": "Gran", "relationship": "grandparent"},
+        headers=world.cookie(sam, "student"),
+    )
+    assert sent.status_code == 201, sent.text
+    [mail] = world.mails(tenant)
+    assert (mail["kind"], mail["to"]) == ("invitation", "gran@example.org")
+    assert f"/observer/accept/{sent.json()['code']}" in mail["body"]
+    assert "Sam Example invites you" in mail["body"]
+    code = mail["body"].split("/observer/accept/", 1)[1].split()[0]
+    accepted = world.http.post("/api/v1/observers/invitations/accept", json={"code": code})
+    assert accepted.status_code == 200, accepted.text
