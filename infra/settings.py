@@ -62,6 +62,8 @@ class Settings(BaseSettings):
     smtp_password: SecretStr | None = None
     smtp_starttls: bool = True
     mail_from: str = "hub@localhost"
+    sign_in_per_address_per_minute: int = Field(default=120, gt=0)
+    sign_in_failures_per_account: int = Field(default=5, gt=0)  # in 15 minutes
 
     @property
     def resolved_public_url(self) -> str:

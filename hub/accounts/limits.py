@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from hub.accounts.errors import SignInLimitedError
 from hub.spark.ratelimit import SlidingWindowLimiter
 
-PER_ADDRESS = 30  # attempts a minute from one client address
+PER_ADDRESS = 120  # attempts a minute from one client address (a school's NAT shares one)
 PER_ACCOUNT = 5  # failures in 15 minutes for one account
 ACCOUNT_WINDOW_S = 15 * 60.0
 

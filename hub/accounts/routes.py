@@ -113,7 +113,12 @@ def install_accounts(app: FastAPI, runtime: Runtime) -> AccountsApi:
     from hub.accounts.notices import router as notices_router  # noqa: PLC0415
     from hub.quests.routes import install_quests  # noqa: PLC0415
 
-    api = AccountsApi(runtime)
+    settings = runtime.settings
+    limits = SignInLimits(
+        per_address=settings.sign_in_per_address_per_minute,
+        per_account=settings.sign_in_failures_per_account,
+    )
+    api = AccountsApi(runtime, limits=limits)
     app.state.accounts = api
     app.state.notifications_reader = None
     inner = app.router.lifespan_context
