@@ -262,7 +262,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(json.dumps(results, indent=2) + "\n")
-    print(f"results: {output.relative_to(ROOT)}")
+    print(f"results: {output}")
     return 0
 
 

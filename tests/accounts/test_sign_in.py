@@ -268,7 +268,7 @@ def test_passwords_and_tokens_never_reach_the_log_or_the_logs(world: World) -> N
             "/api/v1/accounts/sign-in-links", json={"tenant": tenant, "email": "sam@example.org"}
         )
         token = world.token_in_last_mail(tenant)
-        world.http.post("/api/v1/accounts/sign-in-links/use", json={"token": token})
+        world.http.get("/accounts/sign-in", params={"token": token})  # in the query string
         world.http.post(
             "/api/v1/accounts/password-resets", json={"tenant": tenant, "email": "sam@example.org"}
         )
@@ -284,3 +284,16 @@ def test_passwords_and_tokens_never_reach_the_log_or_the_logs(world: World) -> N
         assert leaked.encode() not in stored
         assert leaked not in repr(logs)
     assert b"argon2id" in stored  # the hash is what is kept
+
+
+def test_the_same_address_in_two_tenants_is_two_people_with_their_own_passwords(
+    world: World,
+) -> None:
+    first, second = world.tenant(), world.tenant()
+    sam_first, sam_second = world.learner(first, "sam"), world.learner(second, "sam")
+    set_password(world, sam_first, PASSWORD)
+    problem(sign_in(world, second, "sam@example.org", PASSWORD), 401, "sign-in-failed")
+    assert sign_in(world, first, "sam@example.org", PASSWORD).json()["person_id"] == sam_first
+    set_password(world, sam_second, "the second tenant's password")
+    answer = sign_in(world, second, "sam@example.org", "the second tenant's password")
+    assert (answer.json()["tenant"], answer.json()["person_id"]) == (second, sam_second)
