@@ -299,3 +299,19 @@ def test_an_existing_persons_invitation_is_accepted_only_by_them_signed_in(hub: 
     # Signed in as a parent, she reaches Alice through the observer link.
     observed = hub.http.get("/api/v1/me/students", headers=as_aunt).json()["students"]
     assert [s["learner_id"] for s in observed] == [alice]
+
+
+def test_events_carry_the_requests_context(hub: Hub) -> None:
+    alice = person(hub.runtime.hub, "acme", "alice")
+    sent = hub.http.post(
+        "/api/v1/me/observers/invitations",
+        json={"email": "g@example.org", "name": "G", "relationship": "coach"},
+        headers={**hub.cookie(alice, "student"), "X-Correlation-ID": "corr-42"},
+    )
+    assert sent.status_code == 201, sent.text
+    recorder, mapper = hub.runtime.hub.recorder, hub.runtime.hub.mapper
+    events = [mapper.to_domain_event(n) for n in recorder.select_notifications(1, 1000)]
+    [invited] = [e for e in events if type(e).__qualname__ == "ObserverCircle.InvitationSent"]
+    assert invited.context["correlation_id"] == "corr-42"
+    assert invited.context["causation_id"] == sent.headers["x-request-id"]
+    assert invited.context["verified_by"] == "session"
