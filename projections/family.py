@@ -91,11 +91,9 @@ __all__ = [
     "wait_for",
 ]
 
-PARENT_ROLES = frozenset({"parent", "guardian"})
 # Bound parameters of the prepared queries (`family_work` says why they are prepared).
 GUARDIAN_ID, OBSERVER_ID = param("guardian_id"), param("observer_id")
 STUDENT_ID = param("student_id")
-OBSERVER_ROLE = "observer"
 
 
 # -- access -------------------------------------------------------------------------------
@@ -104,20 +102,25 @@ OBSERVER_ROLE = "observer"
 def access(
     engine: Engine, tenant: str, viewer_id: str, viewer_role: str, learner_id: str
 ) -> Access:
-    """May `viewer_id` (signed in as `viewer_role`) see `learner_id`'s pages, and how much."""
+    """May `viewer_id` see `learner_id`'s pages, and how much.
+
+    Decided by the viewer's links, whatever role the session names (`viewer_role`, kept
+    for the callers' logs): a parent who also observes another student reaches that one as
+    an observer. The learner themself; a guardian's live link; an observer's live link, with
+    its rights; anything else is refused, with the reason.
+    """
     if not in_tenant(tenant, viewer_id, learner_id):
         return Access.denied(OTHER_TENANT)
     if viewer_id == learner_id:
         return Access(can_view=True, can_view_evidence=True, can_comment=False, reason=SELF)
-    if viewer_role in PARENT_ROLES:
-        return read_view(
-            engine, lambda c, v: _guardian_access(c, v, tenant, viewer_id, learner_id), None
-        ) or Access.denied(NOT_LINKED)
-    if viewer_role == OBSERVER_ROLE:
-        return read_view(
-            engine, lambda c, v: _observer_access(c, v, tenant, viewer_id, learner_id), None
-        ) or Access.denied(NOT_LINKED)
-    return Access.denied(NOT_LINKED)
+
+    def decide(conn: Connection, view: FamilyView) -> Access:
+        found = _guardian_access(conn, view, tenant, viewer_id, learner_id)
+        found = found or _observer_access(conn, view, tenant, viewer_id, learner_id)
+        return found or Access.denied(NOT_LINKED)
+
+    found: Access | None = read_view(engine, decide, None)
+    return found or Access.denied(NOT_LINKED)
 
 
 @lru_cache(maxsize=32)

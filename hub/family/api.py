@@ -78,7 +78,18 @@ def current_session(
     return session
 
 
+def optional_session(
+    request: Request, session_cookie: Annotated[str | None, Cookie(alias=COOKIE_NAME)] = None
+) -> Session | None:
+    """The signed-in person, if any (an expired or forged cookie counts as none)."""
+    try:
+        return spark_ingress(request).signer.read(session_cookie, now=now_s())
+    except SessionInvalidError:
+        return None
+
+
 FamilyDep = Annotated[FamilyApi, Depends(family_api)]
+MaybeSessionDep = Annotated[Session | None, Depends(optional_session)]
 SessionDep = Annotated[Session, Depends(current_session)]
 
 

@@ -31,6 +31,7 @@ from hub.domain.guardians import FamilySettings, Guardianship, family_settings_i
 from hub.domain.learners import EmailIndex, Learner, email_index_id, normalise_email
 from hub.domain.observers import (
     ObserverCircle,
+    SignInRequiredError,
     circle_id,
     circle_of_code,
     new_invitation_code,
@@ -272,9 +273,13 @@ def cancel_invitation(
     return _change_circle(hub, tenant, student_id, lambda c: c.cancel(invitation_id, now))
 
 
-def accept_invitation(hub: Hub, code: str, *, now: datetime, name: str = "") -> Acceptance:
-    """Link the invited address's person (an existing learner or account, else a new
-    observer account) to the student. A code works once, within its 7 days."""
+def accept_invitation(
+    hub: Hub, code: str, *, now: datetime, name: str = "", signed_in_as: str | None = None
+) -> Acceptance:
+    """Link the invited address's person to the student: a new observer account, or the
+    existing learner or account that holds the address, who must be the one signed in
+    (`signed_in_as`; `SignInRequiredError` otherwise, and nothing is recorded). A code works
+    once, within its 7 days."""
     found_id = circle_of_code(code)
     tenant = tenant_of(found_id)
 
@@ -290,6 +295,12 @@ def accept_invitation(hub: Hub, code: str, *, now: datetime, name: str = "") -> 
         made: list[HubAggregate] = []
         if index is not None:
             observer_id = index.learner_id
+            if signed_in_as != observer_id:
+                msg = (
+                    f"{email} already has an account here: sign in as {email}, "
+                    "then open the invitation again"
+                )
+                raise SignInRequiredError(msg)
         else:
             account = Account(
                 tenant=tenant,

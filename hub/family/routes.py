@@ -27,6 +27,7 @@ from hub.family.api import (
     FamilyApi,
     FamilyDep,
     FamilyReads,
+    MaybeSessionDep,
     SessionDep,
     require_role,
     run_command,
@@ -259,7 +260,12 @@ async def my_comments(request: Request, session: SessionDep, api: FamilyDep) -> 
     responses=problem_responses(404, 409, 410, 422),
     summary="Accept an invitation: links (or creates) the observer and signs them in",
 )
-async def accept(body: Acceptance, request: Request, api: FamilyDep) -> JSONResponse:
+async def accept(
+    body: Acceptance, request: Request, api: FamilyDep, session: MaybeSessionDep
+) -> JSONResponse:
+    """A new address gets an observer account and is signed in with it; an address that is
+    already someone's is linked only when that person is the one signed in (their session
+    stays as it is)."""
     done = await run_command(
         request,
         commands.accept_invitation,
@@ -267,14 +273,7 @@ async def accept(body: Acceptance, request: Request, api: FamilyDep) -> JSONResp
         body.code.strip(),
         now=api.clock(),
         name=body.name,
-    )
-    signer = spark_ingress(request).signer
-    cookie, _ = signer.issue(
-        tenant=done.tenant,
-        learner_id=done.observer_id,
-        role=OBSERVER,
-        position=done.position,
-        now=now_s(),
+        signed_in_as=None if session is None else session.learner_id,
     )
     answer = Accepted(
         tenant=done.tenant,
@@ -284,6 +283,16 @@ async def accept(body: Acceptance, request: Request, api: FamilyDep) -> JSONResp
         position=done.position,
     )
     response = JSONResponse(answer.model_dump(), headers={"Cache-Control": "no-store"})
+    if not done.new_account:
+        return response
+    signer = spark_ingress(request).signer
+    cookie, _ = signer.issue(
+        tenant=done.tenant,
+        learner_id=done.observer_id,
+        role=OBSERVER,
+        position=done.position,
+        now=now_s(),
+    )
     response.set_cookie(
         COOKIE_NAME,
         cookie,
@@ -298,7 +307,7 @@ async def accept(body: Acceptance, request: Request, api: FamilyDep) -> JSONResp
 
 @router.get("/me/students", summary="The students I observe")
 async def my_students(session: SessionDep, api: FamilyDep) -> dict[str, Any]:
-    require_role(session, OBSERVER)
+    # Whatever the session's role: a parent may observe another student too.
     found = await _read_own_writes(
         api, session, api.reads.observer_view, session.tenant, session.learner_id
     )
@@ -362,7 +371,7 @@ async def _read_own_writes(
 async def comment(
     student_id: str, body: CommentRequest, request: Request, session: SessionDep, api: FamilyDep
 ) -> CommentLeft:
-    require_role(session, OBSERVER)
+    # The link decides, whatever the session's role (a parent may observe another student).
     if tenant_of(student_id) != session.tenant:
         raise ProblemError(OTHER_TENANT, "this learner is not in your school's hub")
     hub, tenant, observer = api.runtime.hub, session.tenant, session.learner_id

@@ -207,11 +207,8 @@ def test_comments_need_rights_completed_work_and_a_sensible_length(hub: Hub) -> 
         403,
         "role-not-allowed",
     )
-    problem(
-        hub.http.get("/api/v1/me/students", headers=hub.cookie(alice, "student")),
-        403,
-        "role-not-allowed",
-    )
+    nobody_observed = hub.http.get("/api/v1/me/students", headers=hub.cookie(alice, "student"))
+    assert nobody_observed.json() == {"students": []}
 
 
 def test_admin_links_guardians_and_sets_the_rhythm(hub: Hub) -> None:
@@ -278,3 +275,43 @@ def test_a_parent_signed_in_from_spark_sees_only_their_linked_students(hub: Hub)
     problem(hub.http.get(f"/api/v1/me/children/{beta_alice}", headers=as_mum), 403, "other-tenant")
     as_alice = hub.cookie(alice, "student")
     problem(hub.http.get("/api/v1/me/children", headers=as_alice), 403, "role-not-allowed")
+
+
+def test_an_existing_persons_invitation_is_accepted_only_by_them_signed_in(hub: Hub) -> None:
+    alice = person(hub.runtime.hub, "acme", "alice")
+    aunt = person(hub.runtime.hub, "acme", "aunt", role="parent", email="aunt@example.org")
+    code = invite(hub, alice, "aunt@example.org")["code"]
+    # The code alone (which Alice holds too) does not sign anyone in as the aunt.
+    problem(accept(hub, code), 401, "invitation-sign-in-required")
+    as_alice = hub.cookie(alice, "student")
+    refused = hub.http.post(
+        "/api/v1/observers/invitations/accept", json={"code": code}, headers=as_alice
+    )
+    problem(refused, 401, "invitation-sign-in-required")
+    as_aunt = hub.cookie(aunt, "parent")
+    done = hub.http.post(
+        "/api/v1/observers/invitations/accept", json={"code": code}, headers=as_aunt
+    )
+    assert done.status_code == 200, done.text
+    assert (done.json()["observer_id"], done.json()["new_account"]) == (aunt, False)
+    assert "set-cookie" not in done.headers  # her own session stays hers
+    hub.settle()
+    # Signed in as a parent, she reaches Alice through the observer link.
+    observed = hub.http.get("/api/v1/me/students", headers=as_aunt).json()["students"]
+    assert [s["learner_id"] for s in observed] == [alice]
+
+
+def test_events_carry_the_requests_context(hub: Hub) -> None:
+    alice = person(hub.runtime.hub, "acme", "alice")
+    sent = hub.http.post(
+        "/api/v1/me/observers/invitations",
+        json={"email": "g@example.org", "name": "G", "relationship": "coach"},
+        headers={**hub.cookie(alice, "student"), "X-Correlation-ID": "corr-42"},
+    )
+    assert sent.status_code == 201, sent.text
+    recorder, mapper = hub.runtime.hub.recorder, hub.runtime.hub.mapper
+    events = [mapper.to_domain_event(n) for n in recorder.select_notifications(1, 1000)]
+    [invited] = [e for e in events if type(e).__qualname__ == "ObserverCircle.InvitationSent"]
+    assert invited.context["correlation_id"] == "corr-42"
+    assert invited.context["causation_id"] == sent.headers["x-request-id"]
+    assert invited.context["verified_by"] == "session"
