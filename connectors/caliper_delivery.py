@@ -1,0 +1,387 @@
+"""HTTP delivery of Caliper envelopes to each tenant's endpoint: batches, retries, dead letters.
+
+Two loops, each under its own lease, sharing the `caliper-http` application's log:
+
+- the batcher (`run_batcher`, lease `connector.caliper-http`) reads the Caliper stream
+  from its tracking position, groups what it read by tenant into batches (at most
+  `batch_size` events and `batch_max_bytes` of JSON), and records one `Delivery` per
+  batch (connector `caliper-http`, keyed by the batch's first and last stream sequence)
+  with the new position, in one commit: a restart neither loses nor repeats a batch.
+  A tenant without an endpoint gets no batch (its envelopes stay on the stream);
+- the sender (`run_sender`, lease `connector.caliper-http-deliveries`) attempts due
+  deliveries with `connectors.deliveries.DeliveryScheduler`: POST one envelope holding
+  the batch's events to the endpoint with the tenant's bearer token, then retry on the
+  schedule (1, 5, 15 and 60 minutes by default, `HUB_CALIPER_RETRY_SCHEDULE_S`), then
+  dead letter. `hub deliveries list|redrive --connector caliper-http` sees and re-arms them.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import closing
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+import structlog
+from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
+from eventsourcing.domain import DomainEventProtocol
+from eventsourcing.persistence import Tracking
+from eventsourcing.projection import EventSourcedProjection
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from connectors.caliper_stream import CaliperStream, Published
+from connectors.deliveries import AttemptResult, DeliveryScheduler, RetrySchedule
+from connectors.runner import (
+    DEFAULT_BACKOFF,
+    Backoff,
+    ConnectorFailedError,
+    UpstreamLog,
+    run_under_lease,
+)
+from connectors.spark_api import box_from_env
+from hub.caliper.settings import CaliperSettings, caliper_settings_id, token_context
+from hub.domain.base import EventContext, event_context, tenant_of
+from hub.domain.deliveries import Delivery
+from infra.http import guarded_client
+from infra.lease import DEFAULT_TTL, Lease
+from infra.secrets import SecretBox
+from schemas.caliper_rules import DATA_VERSION
+
+NAME = "caliper-http"
+CONNECTOR = "caliper-http"
+SENDER = "caliper-http-deliveries"
+STREAM_UPSTREAM = "caliper-stream"
+log = structlog.get_logger(__name__)
+
+
+class CaliperDeliverySettings(BaseSettings):
+    """`HUB_CALIPER_*`: the retry schedule (seconds, comma-separated) and batch limits."""
+
+    model_config = SettingsConfigDict(env_prefix="HUB_CALIPER_", extra="ignore")
+
+    retry_schedule_s: str = "60,300,900,3600"
+    batch_size: int = 250
+    batch_max_bytes: int = 256 * 1024
+    timeout_s: float = 10.0
+    idle_s: float = 0.05
+
+    def schedule(self) -> StepSchedule:
+        return StepSchedule.of(float(s) for s in self.retry_schedule_s.split(",") if s.strip())
+
+
+@dataclass(frozen=True)
+class StepSchedule(RetrySchedule):
+    """Retries after fixed delays (`delays[n]` after the n+1-th failed attempt), then dead
+    letter: `max_attempts` is one more than the delays. A longer `Retry-After` wins."""
+
+    delays: tuple[float, ...] = (60.0, 300.0, 900.0, 3600.0)
+
+    @classmethod
+    def of(cls, delays: Iterator[float] | Sequence[float]) -> StepSchedule:
+        steps = tuple(delays)
+        if not steps or any(d < 0 for d in steps):
+            msg = "a retry schedule is one or more delays of zero seconds or more"
+            raise ValueError(msg)
+        return cls(delays=steps, max_attempts=len(steps) + 1, cap_s=max(steps))
+
+    def delay(self, attempt: int, retry_after: float | None = None) -> float:
+        step = self.delays[min(max(attempt, 1), len(self.delays)) - 1]
+        if retry_after is None:
+            return step
+        return max(step, min(max(0.0, retry_after), self.max_retry_after_s))
+
+
+# The batcher ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Batch:
+    """Envelopes of one tenant, in stream order, to send as one."""
+
+    tenant: str
+    items: list[Published]
+
+    @property
+    def key(self) -> str:
+        return f"{self.items[0].seq}-{self.items[-1].seq}"
+
+
+def batches(read: Sequence[Published], *, max_events: int, max_bytes: int) -> list[Batch]:
+    """`read` grouped by tenant, each group cut at `max_events` events or `max_bytes`."""
+    by_tenant: dict[str, list[list[Published]]] = {}
+    sizes: dict[str, int] = {}
+    for item in read:
+        size = len(json.dumps(item.envelope["data"], separators=(",", ":")))
+        groups = by_tenant.setdefault(item.tenant, [[]])
+        current = groups[-1]
+        if current and (len(current) >= max_events or sizes[item.tenant] + size > max_bytes):
+            current = []
+            groups.append(current)
+            sizes[item.tenant] = 0
+        current.append(item)
+        sizes[item.tenant] = sizes.get(item.tenant, 0) + size
+    return [Batch(t, group) for t, groups in by_tenant.items() for group in groups]
+
+
+@dataclass(frozen=True)
+class ReadBatches:
+    """What one round of the batcher read: its batches and the last stream sequence."""
+
+    batches: list[Batch]
+    last_seq: int
+
+
+class CaliperDeliveries(EventSourcedProjection[str]):
+    """The `caliper-http` application: `Delivery` aggregates of Caliper batches."""
+
+    name = NAME
+    topics = ()
+
+    def __init__(self, env: Mapping[str, str], *, hub: Application[Any] | None = None) -> None:
+        super().__init__(dict(env))
+        self.hub = hub
+
+    def policy(
+        self,
+        domain_event: DomainEventProtocol[Any] | ReadBatches,
+        processing_event: ProcessingEvent[Any],
+    ) -> None:
+        assert isinstance(domain_event, ReadBatches)
+        for batch in domain_event.batches:
+            processing_event.collect_events(self.schedule(batch))
+
+    def schedule(self, batch: Batch) -> Delivery | None:
+        """The delivery of `batch` to its tenant's endpoint (None without one)."""
+        target = None if self.hub is None else endpoint_of(self.hub, batch.tenant)
+        if target is None:
+            return None
+        first = batch.items[0].envelope
+        return Delivery(
+            tenant=batch.tenant,
+            connector=CONNECTOR,
+            key=batch.key,
+            target=target,
+            payload={
+                "sensor": first["sensor"],
+                "data": [e for item in batch.items for e in item.envelope["data"]],
+                "first_seq": batch.items[0].seq,
+                "last_seq": batch.items[-1].seq,
+            },
+            caused_by=f"{STREAM_UPSTREAM}:{batch.key}",
+        )
+
+    def record_round(self, read: ReadBatches) -> None:
+        """The round's deliveries and the new stream position, in one commit."""
+        with event_context(EventContext(read_id(read), read_id(read), source=NAME)):
+            self.process_event(read, Tracking(STREAM_UPSTREAM, read.last_seq))  # type: ignore[arg-type]
+
+    def position(self) -> int:
+        return self.recorder.max_tracking_id(STREAM_UPSTREAM) or 0
+
+
+def read_id(read: ReadBatches) -> str:
+    return f"{STREAM_UPSTREAM}@{read.last_seq}"
+
+
+def endpoint_of(hub: Application[Any], tenant: str) -> str | None:
+    settings = _settings(hub, tenant)
+    if settings is None or not settings.enabled or not settings.endpoint_url:
+        return None
+    return settings.endpoint_url
+
+
+def _settings(hub: Application[Any], tenant: str) -> CaliperSettings | None:
+    try:
+        found: CaliperSettings = hub.repository.get(caliper_settings_id(tenant))
+    except AggregateNotFoundError:
+        return None
+    return found
+
+
+@dataclass
+class Batcher:
+    """Reads the Caliper stream and records batches until stopped."""
+
+    app: CaliperDeliveries
+    stream: CaliperStream
+    settings: CaliperDeliverySettings = field(default_factory=CaliperDeliverySettings)
+
+    def round(self) -> int:
+        """One read and its batches recorded; the number of envelopes read."""
+        position = self.app.position()
+        read = self.stream.read(position, limit=self.settings.batch_size)
+        if not read:
+            return 0
+        cut = batches(
+            read,
+            max_events=self.settings.batch_size,
+            max_bytes=self.settings.batch_max_bytes,
+        )
+        self.app.record_round(ReadBatches(cut, read[-1].seq))
+        return len(read)
+
+    def run(self, stop: threading.Event, keep: Callable[[], object]) -> None:
+        while not stop.is_set():
+            keep()
+            if self.round() == 0:
+                stop.wait(self.settings.idle_s)
+
+
+def run_batcher(
+    env: Mapping[str, str],
+    stop: threading.Event,
+    *,
+    settings: CaliperDeliverySettings | None = None,
+    lease_ttl: float = DEFAULT_TTL,
+    owner: str | None = None,
+    backoff: Backoff = DEFAULT_BACKOFF,
+) -> None:
+    """Batch the Caliper stream into deliveries while this process holds the lease."""
+
+    def work(lease: Lease) -> bool:
+        with (
+            closing(UpstreamLog("hub", env)) as hub,
+            closing(CaliperDeliveries(env, hub=hub)) as app,
+        ):
+            batcher = Batcher(app, CaliperStream(env), settings or CaliperDeliverySettings())
+            batcher.run(stop, lease.keep)
+        return True
+
+    run_under_lease(NAME, env, stop, work, lease_ttl=lease_ttl, owner=owner, backoff=backoff)
+
+
+# The sender -------------------------------------------------------------------------------
+
+RETRYABLE_STATUS = frozenset({408, 425, 429, 500, 502, 503, 504})
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    value = response.headers.get("Retry-After")
+    try:
+        return float(value) if value is not None else None
+    except ValueError:
+        return None
+
+
+@dataclass
+class CaliperSender:
+    """One attempt: POST the batch as one envelope, with the tenant's current bearer token."""
+
+    hub: Application[Any]
+    box: SecretBox
+    timeout_s: float = 10.0
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+    _clients: dict[tuple[str, ...], httpx.Client] = field(default_factory=dict)
+
+    def client(self, allowed_hosts: Sequence[str]) -> httpx.Client:
+        key = tuple(sorted(allowed_hosts))
+        if key not in self._clients:
+            timeout = httpx.Timeout(self.timeout_s, connect=min(5.0, self.timeout_s))
+            self._clients[key] = guarded_client(allowed_hosts=key, timeout=timeout)
+        return self._clients[key]
+
+    def close(self) -> None:
+        for client in self._clients.values():
+            client.close()
+        self._clients.clear()
+
+    def __call__(self, delivery: Delivery) -> AttemptResult:
+        tenant = tenant_of(delivery.id)
+        settings = _settings(self.hub, tenant)
+        if settings is None or not settings.enabled:
+            return AttemptResult(False, error="Caliper is off for the tenant")
+        headers = {"Content-Type": "application/json", "Idempotency-Key": delivery.id}
+        if settings.token_sealed:
+            token = self.box.decrypt(settings.token_sealed, context=token_context(tenant))
+            headers["Authorization"] = f"Bearer {token}"
+        body = {
+            "sensor": delivery.payload["sensor"],
+            "sendTime": self.clock().isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+            "dataVersion": DATA_VERSION,
+            "data": delivery.payload["data"],
+        }
+        try:
+            response = self.client(settings.allowed_hosts).post(
+                delivery.target, content=json.dumps(body, separators=(",", ":")), headers=headers
+            )
+        except httpx.TimeoutException as error:
+            return AttemptResult(False, error=f"timed out: {error}", retryable=True)
+        except httpx.TransportError as error:
+            return AttemptResult(False, error=f"{type(error).__name__}: {error}", retryable=True)
+        if response.is_success:
+            return AttemptResult(True, response.status_code)
+        return AttemptResult(
+            False,
+            response.status_code,
+            f"the endpoint answered {response.status_code}",
+            retryable=response.status_code in RETRYABLE_STATUS,
+            retry_after=_retry_after(response),
+        )
+
+
+class DeliveryLog(UpstreamLog):
+    """The `caliper-http` log, written by the sender (attempts) and by redrives."""
+
+    def __init__(self, env: Mapping[str, str]) -> None:
+        super().__init__(NAME, env)
+
+
+def run_sender(
+    env: Mapping[str, str],
+    stop: threading.Event,
+    *,
+    settings: CaliperDeliverySettings | None = None,
+    retry: RetrySchedule | None = None,
+    lease_ttl: float = DEFAULT_TTL,
+    owner: str | None = None,
+    backoff: Backoff = DEFAULT_BACKOFF,
+) -> None:
+    """Attempt due Caliper deliveries while this process holds the sender's lease."""
+    config = settings or CaliperDeliverySettings()
+
+    def work(lease: Lease) -> bool:
+        with closing(DeliveryLog(env)) as app, closing(UpstreamLog("hub", env)) as hub:
+            sender = CaliperSender(hub, box_from_env(env), timeout_s=config.timeout_s)
+            try:
+                scheduler = DeliveryScheduler(
+                    app, sender, retry=retry or config.schedule(), idle_s=max(config.idle_s, 0.01)
+                )
+                scheduler.run(stop, keep=lease.keep)
+            finally:
+                sender.close()
+        return True
+
+    run_under_lease(
+        SENDER,
+        env,
+        stop,
+        work,
+        lease_ttl=lease_ttl,
+        owner=owner,
+        backoff=backoff,
+        transient=(ConnectionError,),
+    )
+
+
+def logged(
+    run: Callable[[Mapping[str, str], threading.Event], None], name: str
+) -> Callable[[dict[str, str], threading.Event], None]:
+    """`run` for `connectors.registry`: a failure is logged, not raised."""
+
+    def run_logged(env: dict[str, str], stop: threading.Event) -> None:
+        try:
+            run(env, stop)
+        except ConnectorFailedError:
+            pass  # logged where it happened
+        except Exception:
+            log.exception("connector.crashed", connector=name)
+
+    return run_logged
+
+
+run_batcher_logged = logged(run_batcher, NAME)
+run_sender_logged = logged(run_sender, SENDER)

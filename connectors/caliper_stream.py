@@ -1,0 +1,125 @@
+"""The Caliper stream: envelopes for analytics consumers, by tenant and event type.
+
+Stream `<PREFIX>_CALIPER`, subjects `<prefix>.caliper.<tenant>.<EventType>`, one
+envelope (one event) a message, kept 90 days by default (`HUB_CALIPER_RETENTION_DAYS`).
+A consumer subscribes to `<prefix>.caliper.acme.GradeEvent` for one tenant's grades, or
+`<prefix>.caliper.>` for everything. Each message's `Nats-Msg-Id` is the Caliper event
+id, so the stream drops a repeat published within its duplicate window (a restart that
+publishes again what it published just before it died).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import partial
+from typing import Any
+
+from infra.jetstream.factory import wire_for
+from infra.jetstream.wire import OutMsg, StoredMsg
+from infra.nats_client import NatsConnection
+from schemas.caliper import Envelope
+
+DAY_NS = 24 * 3600 * 1_000_000_000
+DEFAULT_RETENTION_DAYS = 90
+DUPLICATE_WINDOW_NS = 10 * 60 * 1_000_000_000
+
+
+def stream_name(prefix: str) -> str:
+    return f"{prefix.upper()}_CALIPER"
+
+
+def subject(prefix: str, tenant: str, event_type: str) -> str:
+    return f"{prefix}.caliper.{tenant}.{event_type}"
+
+
+def stream_config(prefix: str, retention_days: int = DEFAULT_RETENTION_DAYS) -> dict[str, Any]:
+    return {
+        "name": stream_name(prefix),
+        "subjects": [f"{prefix}.caliper.>"],
+        "storage": "file",
+        "retention": "limits",
+        "discard": "old",
+        "max_age": retention_days * DAY_NS,
+        "duplicate_window": DUPLICATE_WINDOW_NS,
+        "allow_direct": True,
+    }
+
+
+@dataclass(frozen=True)
+class Published:
+    """One envelope on the stream: its sequence, tenant, event type and body."""
+
+    seq: int
+    tenant: str
+    event_type: str
+    envelope: dict[str, Any]
+
+
+def envelope_for(sensor: str, event: dict[str, Any], *, now: datetime | None = None) -> Envelope:
+    return Envelope(sensor=sensor, sendTime=now or datetime.now(UTC), data=[event])
+
+
+class CaliperStream:
+    """Publishes envelopes to, and reads them back from, one prefix's Caliper stream."""
+
+    def __init__(self, env: Mapping[str, str], *, retention_days: int | None = None) -> None:
+        self.prefix = env.get("NATS_STREAM_PREFIX", "hub")
+        self.connection = NatsConnection.shared(
+            env["NATS_URL"], timeout=float(env.get("NATS_TIMEOUT", "2"))
+        )
+        self.name = stream_name(self.prefix)
+        days = retention_days or int(
+            env.get("HUB_CALIPER_RETENTION_DAYS", str(DEFAULT_RETENTION_DAYS))
+        )
+        self.config = stream_config(self.prefix, days)
+        self._ready = False
+
+    def ensure(self) -> None:
+        """Create or update the stream (once per object)."""
+        if not self._ready:
+            wire = wire_for(self.connection)
+            self.connection.run(lambda: wire.ensure_stream(self.config), timeout=10)
+            self._ready = True
+
+    def publish(self, tenant: str, envelopes: Sequence[Envelope]) -> list[int]:
+        """Store each envelope (one event each) on its tenant's and type's subject."""
+        self.ensure()
+        wire = wire_for(self.connection)
+        out = []
+        for envelope in envelopes:
+            body = envelope.to_json()
+            event = body["data"][0]
+            msg = OutMsg(
+                subject(self.prefix, tenant, event["type"]),
+                json.dumps(body, separators=(",", ":")).encode(),
+                {"Nats-Msg-Id": event["id"], "Content-Type": "application/json"},
+            )
+            out.append(self.connection.run(partial(wire.publish, msg)))
+        return out
+
+    def read(self, after: int, *, limit: int = 1000, tenant: str = "*") -> list[Published]:
+        """Up to `limit` envelopes after stream sequence `after`, oldest first."""
+        self.ensure()
+        wire = wire_for(self.connection)
+        msgs, _ = self.connection.run(
+            lambda: wire.direct_batch(
+                self.name,
+                seq=after + 1,
+                subject=f"{self.prefix}.caliper.{tenant}.*",
+                batch=limit,
+            )
+        )
+        return [_published(msg) for msg in msgs]
+
+    def delete(self) -> None:
+        wire = wire_for(self.connection)
+        self.connection.run(lambda: wire.delete_stream(self.name), timeout=10)
+        self._ready = False
+
+
+def _published(msg: StoredMsg) -> Published:
+    _, _, tenant, event_type = msg.subject.split(".", 3)
+    return Published(msg.seq, tenant, event_type, json.loads(msg.data))
