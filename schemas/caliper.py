@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, SerializeAsAny
 
 from schemas.caliper_rules import (
     CONTEXT,
@@ -140,7 +140,8 @@ class LtiSession(Session):
     messageParameters: dict[str, Any] | None = None  # noqa: N815
 
 
-Ref = str | Entity
+# Serialised as the subclass it is (pydantic would otherwise keep only Entity's fields).
+Ref = str | SerializeAsAny[Entity]
 
 
 class CaliperEvent(_Caliper):
