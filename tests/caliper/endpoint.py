@@ -54,8 +54,10 @@ class FakeEndpoint:
             if mode == "slow":
                 await asyncio.sleep(delay)
             answer = status if mode == "fail" else 200
+            # A slow answer comes after the sender gave up: not counted as delivered.
+            kept = -1 if mode == "slow" else answer
             with self._lock:
-                self.requests.append(Received(request.headers.get("authorization"), body, answer))
+                self.requests.append(Received(request.headers.get("authorization"), body, kept))
             return Response(status_code=answer)
 
         return app

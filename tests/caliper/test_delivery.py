@@ -1,0 +1,301 @@
+"""HTTP delivery of the Caliper stream on real parts: NATS, the hub's log, a loopback endpoint."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Any
+
+import pytest
+
+from connectors.caliper_delivery import (
+    CONNECTOR,
+    NAME,
+    CaliperDeliverySettings,
+    DeliveryLog,
+    StepSchedule,
+    batches,
+    run_batcher,
+    run_sender,
+)
+from connectors.caliper_stream import CaliperStream, Published, envelope_for
+from connectors.deliveries import load_index, redrive
+from connectors.runner import Backoff
+from hub.application import Hub
+from hub.caliper.iris import Iris, application, caliper_event_id
+from hub.domain.deliveries import DEAD, DELIVERED, RETRYING
+from schemas.caliper import CaliperEvent, Person
+from schemas.caliper_rules import validate_envelope
+from tests.caliper.endpoint import FakeEndpoint, serve
+from tests.caliper.world import TENANT, now, tenant
+from tests.connectors.world import Logs, wait_for
+
+SCHEDULE = (0.05, 0.1, 0.15, 0.2)
+TOKEN = "caliper-bearer-0123456789"
+
+
+def fast(**overrides: Any) -> CaliperDeliverySettings:
+    values: dict[str, Any] = {
+        "retry_schedule_s": ",".join(map(str, SCHEDULE)),
+        "batch_size": 10,
+        "timeout_s": 0.3,
+        "idle_s": 0.02,
+        **overrides,
+    }
+    return CaliperDeliverySettings(**values)
+
+
+def publish(stream: CaliperStream, count: int, *, slug: str = TENANT, start: int = 0) -> list[str]:
+    """`count` valid SessionEvents of `slug` straight onto the stream; their ids."""
+    iris = Iris(slug)
+    hub = application(iris, "hub")
+    envelopes, ids = [], []
+    for n in range(start, start + count):
+        event = CaliperEvent(
+            id=caliper_event_id(slug, f"test@{n}", "SessionEvent.LoggedIn"),
+            type="SessionEvent",
+            action="LoggedIn",
+            actor=Person(id=f"{iris.base}:person:{n}"),
+            object=hub,
+            eventTime=now(),
+            edApp=hub,
+        ).to_json()
+        envelopes.append(envelope_for(iris.sensor(), event))
+        ids.append(event["id"])
+    stream.publish(slug, envelopes)
+    return ids
+
+
+class Loop:
+    """A connector loop in a thread; `stop()` ends it and re-raises what it raised."""
+
+    def __init__(self, run: Callable[..., None], env: Mapping[str, str], **options: Any) -> None:
+        self.stop_event = threading.Event()
+        self.error: BaseException | None = None
+
+        def target() -> None:
+            try:
+                run(
+                    env,
+                    self.stop_event,
+                    lease_ttl=1.5,
+                    backoff=Backoff(initial=0.01, maximum=0.1),
+                    **options,
+                )
+            except BaseException as error:  # noqa: BLE001 - handed to the test's thread
+                self.error = error
+
+        self._thread = threading.Thread(target=target, daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self.stop_event.set()
+        self._thread.join(timeout=30)
+        assert not self._thread.is_alive(), "the loop did not stop"
+        if self.error is not None:
+            raise self.error
+
+
+@contextmanager
+def delivering(
+    env: Mapping[str, str], settings: CaliperDeliverySettings | None = None
+) -> Iterator[None]:
+    config = settings or fast()
+    loops = [Loop(run_batcher, env, settings=config), Loop(run_sender, env, settings=config)]
+    try:
+        yield
+    finally:
+        for loop in loops:
+            loop.stop()
+
+
+def deliveries(env: Mapping[str, str]) -> list[Any]:
+    with DeliveryLog(env) as app:
+        return [e for e in load_index(app).entries() if e.connector == CONNECTOR]
+
+
+def settled(env: Mapping[str, str], count: int, status: str) -> list[Any]:
+    """Waits until `count` deliveries have `status` and none is pending; returns them all."""
+
+    def check() -> list[Any] | None:
+        found = deliveries(env)
+        done = [d for d in found if d.status == status]
+        pending = [d for d in found if d.status == RETRYING]
+        return found if len(done) >= count and not pending else None
+
+    return wait_for(check, f"{count} deliveries {status}")
+
+
+def events_of(logs: Logs, delivery_id: str) -> list[Any]:
+    return list(logs.reader(NAME).repository.event_store.get(delivery_id))
+
+
+@pytest.fixture
+def endpoint() -> FakeEndpoint:
+    return FakeEndpoint()
+
+
+@pytest.fixture
+def url(endpoint: FakeEndpoint) -> Iterator[str]:
+    with serve(endpoint) as address:
+        yield address
+
+
+def connect(hub: Hub, url: str, slug: str = TENANT, **config: Any) -> None:
+    tenant(
+        hub,
+        slug,
+        endpoint_url=url,
+        bearer_token=TOKEN,
+        allowed_hosts=("127.0.0.1",),
+        **config,
+    )
+
+
+def test_batches_reach_the_endpoint_once_with_the_bearer_token(
+    env: dict[str, str], hub: Hub, stream: CaliperStream, endpoint: FakeEndpoint, url: str
+) -> None:
+    connect(hub, url)
+    ids = publish(stream, 35)
+    with delivering(env):
+        found = settled(env, 4, DELIVERED)
+
+    assert sorted(endpoint.delivered_ids()) == sorted(ids)  # each once
+    received = endpoint.received()
+    assert len(received) == len(found) == 4  # 10 + 10 + 10 + 5
+    assert all(len(r.envelope["data"]) <= 10 for r in received)
+    for request in received:
+        assert request.authorization == f"Bearer {TOKEN}"
+        validate_envelope(request.envelope)
+        assert request.envelope["sensor"] == f"urn:hub:{TENANT}:sensor:caliper"
+    assert all(d.attempts == 1 for d in found)
+
+
+def test_a_tenant_without_endpoint_or_with_caliper_off_gets_no_delivery(
+    env: dict[str, str],
+    hub: Hub,
+    stream: CaliperStream,
+    endpoint: FakeEndpoint,
+    url: str,
+    logs: Logs,
+) -> None:
+    tenant(hub, "quiet")  # no endpoint: its envelopes stay on the stream only
+    connect(hub, url, "paused", enabled=False)
+    connect(hub, url, "loud")
+    publish(stream, 3, slug="quiet")
+    publish(stream, 3, slug="paused")
+    wanted = publish(stream, 3, slug="loud")
+    with delivering(env):
+        settled(env, 1, DELIVERED)
+        wait_for(
+            lambda: logs.tracking(NAME, "caliper-stream") >= 9,
+            "the batcher to pass every envelope",
+        )
+    assert [d.tenant for d in deliveries(env)] == ["loud"]
+    assert endpoint.delivered_ids() == wanted
+
+
+@pytest.mark.parametrize("failure", ["500", "timeout", "down"])
+def test_an_endpoint_failing_for_the_whole_schedule_retries_on_it_then_dead_letters_all(
+    env: dict[str, str],
+    hub: Hub,
+    stream: CaliperStream,
+    endpoint: FakeEndpoint,
+    url: str,
+    logs: Logs,
+    failure: str,
+) -> None:
+    if failure == "500":
+        endpoint.set("fail", status=500)
+    elif failure == "timeout":
+        endpoint.set("slow", delay_s=1.0)  # the sender waits 0.3 s
+    else:
+        url = "http://127.0.0.1:9/caliper"  # discard port: nothing listens
+    connect(hub, url)
+    ids = publish(stream, 15)
+    with delivering(env):
+        dead = settled(env, 2, DEAD)
+
+    assert [d.status for d in dead] == [DEAD, DEAD]
+    held = []
+    for delivery in dead:
+        attempts = [e for e in events_of(logs, delivery.id) if type(e).__name__ == "Attempted"]
+        assert [a.outcome for a in attempts] == [RETRYING] * 4 + [DEAD]
+        for attempt, delay in zip(attempts, SCHEDULE, strict=False):
+            waited = datetime.fromisoformat(attempt.next_attempt_at) - attempt.timestamp
+            assert abs(waited.total_seconds() - delay) < 0.05
+        for before, after in zip(attempts, attempts[1:], strict=False):
+            assert after.timestamp >= datetime.fromisoformat(before.next_attempt_at)
+        expected = {"500": 500, "timeout": None, "down": None}[failure]
+        assert {a.status_code for a in attempts} == {expected}
+        scheduled = events_of(logs, delivery.id)[0]
+        held += [e["id"] for e in scheduled.payload["data"]]
+    assert sorted(held) == sorted(ids)  # the dead letters hold everything not delivered
+    assert endpoint.delivered_ids() == []
+
+
+def test_a_redriven_dead_letter_is_delivered_once(
+    env: dict[str, str], hub: Hub, stream: CaliperStream, endpoint: FakeEndpoint, url: str
+) -> None:
+    endpoint.set("fail", status=400)  # not retryable: dead at once
+    connect(hub, url)
+    ids = publish(stream, 5)
+    with delivering(env):
+        (dead,) = settled(env, 1, DEAD)
+        assert dead.attempts == 1
+        endpoint.set("ok")
+        with DeliveryLog(env) as app:
+            assert redrive(app, [dead.id], by="test") == [dead.id]
+        settled(env, 1, DELIVERED)
+    assert endpoint.delivered_ids() == ids
+
+
+def test_restarted_loops_neither_lose_nor_repeat_a_batch(
+    env: dict[str, str],
+    hub: Hub,
+    stream: CaliperStream,
+    endpoint: FakeEndpoint,
+    url: str,
+    logs: Logs,
+) -> None:
+    connect(hub, url)
+    first = publish(stream, 12)
+    with delivering(env):
+        settled(env, 2, DELIVERED)
+    later = publish(stream, 12, start=100)
+    with delivering(env):
+        settled(env, 4, DELIVERED)
+    ranges = sorted(
+        (scheduled.payload["first_seq"], scheduled.payload["last_seq"])
+        for scheduled in (events_of(logs, d.id)[0] for d in deliveries(env))
+    )
+    assert ranges == [(1, 10), (11, 12), (13, 22), (23, 24)]  # each envelope in one batch
+    assert sorted(endpoint.delivered_ids()) == sorted(first + later)
+
+
+def test_the_schedule_is_its_delays_then_dead_letter() -> None:
+    schedule = CaliperDeliverySettings().schedule()
+    assert schedule.delays == (60.0, 300.0, 900.0, 3600.0)
+    assert schedule.max_attempts == 5
+    assert [schedule.delay(n) for n in range(1, 6)] == [60.0, 300.0, 900.0, 3600.0, 3600.0]
+    assert schedule.delay(1, retry_after=120) == 120  # a longer Retry-After wins
+    assert schedule.delay(2, retry_after=1) == 300
+    with pytest.raises(ValueError, match="one or more delays"):
+        StepSchedule.of([])
+
+
+def test_batches_are_cut_by_tenant_count_and_size() -> None:
+    def item(seq: int, slug: str, size: int = 10) -> Published:
+        return Published(seq, slug, "SessionEvent", {"data": [{"x": "y" * size}]})
+
+    read = [item(1, "a"), item(2, "b"), item(3, "a"), item(4, "a"), item(5, "b", 200)]
+    cut = batches(read, max_events=2, max_bytes=100)
+    assert [(b.tenant, [i.seq for i in b.items], b.key) for b in cut] == [
+        ("a", [1, 3], "1-3"),
+        ("a", [4], "4-4"),
+        ("b", [2], "2-2"),
+        ("b", [5], "5-5"),
+    ]
+
