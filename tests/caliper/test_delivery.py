@@ -6,6 +6,7 @@ import threading
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime
+from itertools import pairwise
 from typing import Any
 
 import pytest
@@ -226,7 +227,7 @@ def test_an_endpoint_failing_for_the_whole_schedule_retries_on_it_then_dead_lett
         for attempt, delay in zip(attempts, SCHEDULE, strict=False):
             waited = datetime.fromisoformat(attempt.next_attempt_at) - attempt.timestamp
             assert abs(waited.total_seconds() - delay) < 0.05
-        for before, after in zip(attempts, attempts[1:], strict=False):
+        for before, after in pairwise(attempts):
             assert after.timestamp >= datetime.fromisoformat(before.next_attempt_at)
         expected = {"500": 500, "timeout": None, "down": None}[failure]
         assert {a.status_code for a in attempts} == {expected}
@@ -298,4 +299,3 @@ def test_batches_are_cut_by_tenant_count_and_size() -> None:
         ("b", [2], "2-2"),
         ("b", [5], "5-5"),
     ]
-
