@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import structlog
 from eventsourcing.application import Application
 
-from connectors import evidence, passback, progress, schedule
+from connectors import caliper_delivery, caliper_emitter, evidence, passback, progress, schedule
 from connectors.runner import UpstreamLog
 
 log = structlog.get_logger(__name__)
@@ -32,10 +32,17 @@ CONNECTORS: tuple[ConnectorSpec, ...] = (
     ConnectorSpec(passback.SPEC.name, passback.SPEC.run),
     ConnectorSpec(passback.SCHEDULER, passback.run_deliveries_logged),
     ConnectorSpec(schedule.NAME, schedule.run_daily_sync_logged),
+    # Caliper: envelopes onto the Caliper stream, then batched HTTP delivery.
+    ConnectorSpec(caliper_emitter.SPEC.name, caliper_emitter.SPEC.run),
+    ConnectorSpec(caliper_delivery.NAME, caliper_delivery.run_batcher_logged),
+    ConnectorSpec(caliper_delivery.SENDER, caliper_delivery.run_sender_logged),
 )
 
 
-DELIVERY_LOGS: dict[str, str] = {passback.CONNECTOR: passback.NAME}
+DELIVERY_LOGS: dict[str, str] = {
+    passback.CONNECTOR: passback.NAME,
+    caliper_delivery.CONNECTOR: caliper_delivery.NAME,
+}
 """Connector of a `Delivery` -> the application whose log holds it (`hub deliveries`)."""
 
 
