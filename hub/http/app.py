@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from sqlalchemy import Engine
 
 from hub.bootstrap import Runtime
+from hub.caliper.admin import install_caliper
 from hub.http import admin, health
 from hub.http.deps import ProgressOf
 from hub.http.middleware import RequestContextMiddleware
@@ -80,6 +81,7 @@ def create_app(
     app.include_router(admin.router)
     install_spark(app, runtime)
     install_spark_admin(app, runtime)
+    install_caliper(app, runtime)
     return app
 
 

@@ -13,6 +13,7 @@ from hub.application import Hub
 from hub.bootstrap import eventsourcing_env
 from infra.nats_client import NatsConnection
 from infra.settings import Settings
+from tests.caliper.endpoint import FakeEndpoint, serve
 from tests.caliper.world import KEY_TEXT
 from tests.connectors.world import Logs
 
@@ -49,3 +50,15 @@ def logs(env: dict[str, str]) -> Iterator[Logs]:
 @pytest.fixture
 def stream(env: dict[str, str]) -> CaliperStream:
     return CaliperStream(env)
+
+
+@pytest.fixture
+def endpoint() -> FakeEndpoint:
+    return FakeEndpoint()
+
+
+@pytest.fixture
+def url(endpoint: FakeEndpoint) -> Iterator[str]:
+    """The fake endpoint's `/caliper` URL on loopback."""
+    with serve(endpoint) as address:
+        yield address
