@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from connectors.caliper_delivery import (
+    CONNECTOR,
     NAME,
     CaliperDeliverySettings,
     DeliveryLog,
@@ -31,6 +32,7 @@ from tests.caliper.loops import (
     settled,
 )
 from tests.caliper.world import TENANT, tenant
+from tests.connectors.spark_fake import hub_cli
 from tests.connectors.world import Logs, wait_for
 
 
@@ -182,3 +184,34 @@ def test_batches_are_cut_by_tenant_count_and_size() -> None:
         ("b", [2], "2-2"),
         ("b", [5], "5-5"),
     ]
+
+
+def test_hub_deliveries_lists_and_redrives_caliper_dead_letters(
+    env: dict[str, str], hub: Hub, stream: CaliperStream, endpoint: FakeEndpoint, url: str
+) -> None:
+    endpoint.set("fail", status=401)  # a wrong token: dead at once, until fixed and redriven
+    connect(hub, url)
+    ids = publish(stream, 3)
+    with delivering(env):
+        (dead,) = settled(env, 1, DEAD)
+        listed = hub_cli(
+            "deliveries",
+            "list",
+            "--connector",
+            CONNECTOR,
+            "--status",
+            DEAD,
+            env=env,
+            secret_key="-",
+        )
+        assert listed.returncode == 0, listed.stderr
+        (row,) = [line for line in listed.stdout.splitlines() if line.startswith(dead.id)]
+        assert row.split()[1:4] == [DEAD, "1", "401"]
+        endpoint.set("ok")
+        redriven = hub_cli(
+            "deliveries", "redrive", "--connector", CONNECTOR, env=env, secret_key="-"
+        )
+        assert redriven.returncode == 0, redriven.stderr
+        assert f"redriven  {dead.id}" in redriven.stdout
+        settled(env, 1, DELIVERED)
+    assert endpoint.delivered_ids() == ids
