@@ -17,6 +17,9 @@ from datetime import UTC, datetime
 from functools import partial
 from typing import Any
 
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
 from infra.jetstream.factory import wire_for
 from infra.jetstream.wire import OutMsg, StoredMsg
 from infra.nats_client import NatsConnection
@@ -25,6 +28,14 @@ from schemas.caliper import Envelope
 DAY_NS = 24 * 3600 * 1_000_000_000
 DEFAULT_RETENTION_DAYS = 90
 DUPLICATE_WINDOW_NS = 10 * 60 * 1_000_000_000
+
+
+class CaliperStreamSettings(BaseSettings):
+    """`HUB_CALIPER_RETENTION_DAYS`: how long the Caliper stream keeps envelopes."""
+
+    model_config = SettingsConfigDict(env_prefix="HUB_CALIPER_", extra="ignore")
+
+    retention_days: int = Field(default=DEFAULT_RETENTION_DAYS, ge=1)
 
 
 def stream_name(prefix: str) -> str:
@@ -71,9 +82,7 @@ class CaliperStream:
             env["NATS_URL"], timeout=float(env.get("NATS_TIMEOUT", "2"))
         )
         self.name = stream_name(self.prefix)
-        days = retention_days or int(
-            env.get("HUB_CALIPER_RETENTION_DAYS", str(DEFAULT_RETENTION_DAYS))
-        )
+        days = retention_days or CaliperStreamSettings().retention_days
         self.config = stream_config(self.prefix, days)
         self._ready = False
 

@@ -95,10 +95,18 @@ def test_subjects_let_a_consumer_pick_one_tenant_and_one_event_type(
     assert stream.name == stream_name(prefix) == f"{prefix.upper()}_CALIPER"
 
 
-def test_the_stream_keeps_envelopes_90_days_by_default(env: dict[str, str]) -> None:
+def test_the_stream_keeps_envelopes_90_days_by_default(
+    env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     assert CaliperStream(env).config["max_age"] == 90 * 24 * 3600 * 10**9
-    shorter = CaliperStream({**env, "HUB_CALIPER_RETENTION_DAYS": "30"})
+    monkeypatch.setenv("HUB_CALIPER_RETENTION_DAYS", "30")
+    shorter = CaliperStream(env)
     assert shorter.config["max_age"] == 30 * 24 * 3600 * 10**9
+    shorter.ensure()  # the server takes it
+    info = shorter.connection.run(
+        lambda: shorter.connection.client.jetstream().stream_info(shorter.name)
+    )
+    assert info.config.max_age == 30 * 24 * 3600
 
 
 def test_a_disabled_tenant_emits_nothing_and_a_tenant_without_settings_neither(
