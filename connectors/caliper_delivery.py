@@ -18,6 +18,7 @@ Two loops, each under its own lease, sharing the `caliper-http` application's lo
 from __future__ import annotations
 
 import json
+import queue
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import closing
@@ -49,6 +50,7 @@ from hub.domain.deliveries import Delivery
 from infra.http import guarded_client
 from infra.lease import DEFAULT_TTL, Lease
 from infra.secrets import SecretBox
+from schemas.caliper import caliper_time
 from schemas.caliper_rules import DATA_VERSION
 
 NAME = "caliper-http"
@@ -64,8 +66,9 @@ class CaliperDeliverySettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="HUB_CALIPER_", extra="ignore")
 
     retry_schedule_s: str = "60,300,900,3600"
-    batch_size: int = 250
-    batch_max_bytes: int = 256 * 1024
+    batch_size: int = 500
+    # The log keeps each batch in one message: well under NATS's 1 MiB payload limit.
+    batch_max_bytes: int = 512 * 1024
     timeout_s: float = 10.0
     idle_s: float = 0.05
 
@@ -115,16 +118,27 @@ def batches(read: Sequence[Published], *, max_events: int, max_bytes: int) -> li
     by_tenant: dict[str, list[list[Published]]] = {}
     sizes: dict[str, int] = {}
     for item in read:
-        size = len(json.dumps(item.envelope["data"], separators=(",", ":")))
+        size = len(item.events_json) + 1
         groups = by_tenant.setdefault(item.tenant, [[]])
-        current = groups[-1]
-        if current and (len(current) >= max_events or sizes[item.tenant] + size > max_bytes):
-            current = []
-            groups.append(current)
+        if groups[-1] and (len(groups[-1]) >= max_events or sizes[item.tenant] + size > max_bytes):
+            groups.append([])
             sizes[item.tenant] = 0
-        current.append(item)
+        groups[-1].append(item)
         sizes[item.tenant] = sizes.get(item.tenant, 0) + size
     return [Batch(t, group) for t, groups in by_tenant.items() for group in groups]
+
+
+def payload_of(batch: Batch) -> dict[str, Any]:
+    """What a delivery keeps: the sensor, the events as one JSON array (text, so that
+    neither the log nor the sender parses them again), their count and stream range."""
+    events = b"[" + b",".join(item.events_json for item in batch.items) + b"]"
+    return {
+        "sensor": batch.items[0].envelope["sensor"],
+        "events": events.decode(),
+        "count": len(batch.items),
+        "first_seq": batch.items[0].seq,
+        "last_seq": batch.items[-1].seq,
+    }
 
 
 @dataclass(frozen=True)
@@ -151,28 +165,26 @@ class CaliperDeliveries(EventSourcedProjection[str]):
         processing_event: ProcessingEvent[Any],
     ) -> None:
         assert isinstance(domain_event, ReadBatches)
+        targets: dict[str, str | None] = {}
         for batch in domain_event.batches:
-            processing_event.collect_events(self.schedule(batch))
+            if batch.tenant not in targets:
+                targets[batch.tenant] = self.endpoint(batch.tenant)
+            target = targets[batch.tenant]
+            if target is not None:
+                processing_event.collect_events(
+                    Delivery(
+                        tenant=batch.tenant,
+                        connector=CONNECTOR,
+                        key=batch.key,
+                        target=target,
+                        payload=payload_of(batch),
+                        caused_by=f"{STREAM_UPSTREAM}:{batch.key}",
+                    )
+                )
 
-    def schedule(self, batch: Batch) -> Delivery | None:
-        """The delivery of `batch` to its tenant's endpoint (None without one)."""
-        target = None if self.hub is None else endpoint_of(self.hub, batch.tenant)
-        if target is None:
-            return None
-        first = batch.items[0].envelope
-        return Delivery(
-            tenant=batch.tenant,
-            connector=CONNECTOR,
-            key=batch.key,
-            target=target,
-            payload={
-                "sensor": first["sensor"],
-                "data": [e for item in batch.items for e in item.envelope["data"]],
-                "first_seq": batch.items[0].seq,
-                "last_seq": batch.items[-1].seq,
-            },
-            caused_by=f"{STREAM_UPSTREAM}:{batch.key}",
-        )
+    def endpoint(self, tenant: str) -> str | None:
+        """The tenant's endpoint now (None: Caliper off, or no endpoint)."""
+        return None if self.hub is None else endpoint_of(self.hub, tenant)
 
     def record_round(self, read: ReadBatches) -> None:
         """The round's deliveries and the new stream position, in one commit."""
@@ -204,31 +216,47 @@ def _settings(hub: Application[Any], tenant: str) -> CaliperSettings | None:
 
 @dataclass
 class Batcher:
-    """Reads the Caliper stream and records batches until stopped."""
+    """Follows the Caliper stream from the recorded position and records batches: each
+    round takes what has arrived, at most `batch_size` envelopes."""
 
     app: CaliperDeliveries
     stream: CaliperStream
     settings: CaliperDeliverySettings = field(default_factory=CaliperDeliverySettings)
+    _arrived: queue.SimpleQueue[list[Published]] = field(default_factory=queue.SimpleQueue)
+    _pending: list[Published] = field(default_factory=list)
 
-    def round(self) -> int:
-        """One read and its batches recorded; the number of envelopes read."""
-        position = self.app.position()
-        read = self.stream.read(position, limit=self.settings.batch_size)
-        if not read:
-            return 0
+    def record(self, read: Sequence[Published]) -> None:
         cut = batches(
-            read,
-            max_events=self.settings.batch_size,
-            max_bytes=self.settings.batch_max_bytes,
+            read, max_events=self.settings.batch_size, max_bytes=self.settings.batch_max_bytes
         )
         self.app.record_round(ReadBatches(cut, read[-1].seq))
-        return len(read)
+
+    def _take(self, wait_s: float) -> list[Published]:
+        """Up to `batch_size` envelopes that arrived (waiting at most `wait_s` for one)."""
+        size = self.settings.batch_size
+        if not self._pending:
+            try:
+                self._pending.extend(self._arrived.get(timeout=wait_s))
+            except queue.Empty:
+                return []
+        while len(self._pending) < size:
+            try:
+                self._pending.extend(self._arrived.get_nowait())
+            except queue.Empty:
+                break
+        taken, self._pending = self._pending[:size], self._pending[size:]
+        return taken
 
     def run(self, stop: threading.Event, keep: Callable[[], object]) -> None:
-        while not stop.is_set():
-            keep()
-            if self.round() == 0:
-                stop.wait(self.settings.idle_s)
+        stop_following = self.stream.follow(self.app.position(), self._arrived.put)
+        try:
+            while not stop.is_set():
+                keep()
+                taken = self._take(self.settings.idle_s)
+                if taken:
+                    self.record(taken)
+        finally:
+            stop_following()
 
 
 def run_batcher(
@@ -289,6 +317,22 @@ class CaliperSender:
             client.close()
         self._clients.clear()
 
+    def envelope(self, payload: Mapping[str, Any]) -> bytes:
+        """One envelope of the batch's events, sent now (the events are not parsed again)."""
+        head = {
+            "sensor": payload["sensor"],
+            "sendTime": caliper_time(self.clock()),
+            "dataVersion": DATA_VERSION,
+        }
+        return b"".join(
+            (
+                json.dumps(head, separators=(",", ":"))[:-1].encode(),
+                b',"data":',
+                str(payload["events"]).encode(),
+                b"}",
+            )
+        )
+
     def __call__(self, delivery: Delivery) -> AttemptResult:
         tenant = tenant_of(delivery.id)
         settings = _settings(self.hub, tenant)
@@ -298,15 +342,9 @@ class CaliperSender:
         if settings.token_sealed:
             token = self.box.decrypt(settings.token_sealed, context=token_context(tenant))
             headers["Authorization"] = f"Bearer {token}"
-        body = {
-            "sensor": delivery.payload["sensor"],
-            "sendTime": self.clock().isoformat(timespec="milliseconds").replace("+00:00", "Z"),
-            "dataVersion": DATA_VERSION,
-            "data": delivery.payload["data"],
-        }
         try:
             response = self.client(settings.allowed_hosts).post(
-                delivery.target, content=json.dumps(body, separators=(",", ":")), headers=headers
+                delivery.target, content=self.envelope(delivery.payload), headers=headers
             )
         except httpx.TimeoutException as error:
             return AttemptResult(False, error=f"timed out: {error}", retryable=True)

@@ -11,7 +11,7 @@ publishes again what it published just before it died).
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
@@ -21,7 +21,7 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from infra.jetstream.factory import wire_for
-from infra.jetstream.wire import OutMsg, StoredMsg
+from infra.jetstream.wire import OutMsg, RawMsg, StoredMsg
 from infra.nats_client import NatsConnection
 from schemas.caliper import Envelope
 
@@ -59,14 +59,36 @@ def stream_config(prefix: str, retention_days: int = DEFAULT_RETENTION_DAYS) -> 
     }
 
 
+DATA_KEY = b',"data":['
+
+
 @dataclass(frozen=True)
 class Published:
-    """One envelope on the stream: its sequence, tenant, event type and body."""
+    """One envelope on the stream: its sequence, tenant, event type and raw JSON."""
 
     seq: int
     tenant: str
     event_type: str
-    envelope: dict[str, Any]
+    raw: bytes
+
+    @property
+    def envelope(self) -> dict[str, Any]:
+        body: dict[str, Any] = json.loads(self.raw)
+        return body
+
+    @property
+    def events_json(self) -> bytes:
+        """The envelope's events as JSON, without the brackets of their array: envelopes
+        are batched by joining these with commas, never parsing them.
+
+        The hub writes `data` last (see `CaliperStream.publish`), and `,"data":[` cannot
+        occur inside a JSON string (its quote would be escaped), so the first one is it.
+        """
+        start = self.raw.find(DATA_KEY)
+        end = self.raw.rfind(b"]")
+        if start < 0 or end < start:  # not written by the hub: the slow, sure way
+            return b",".join(json.dumps(e).encode() for e in self.envelope["data"])
+        return self.raw[start + len(DATA_KEY) : end]
 
 
 def envelope_for(sensor: str, event: dict[str, Any], *, now: datetime | None = None) -> Envelope:
@@ -123,6 +145,23 @@ class CaliperStream:
         )
         return [_published(msg) for msg in msgs]
 
+    def follow(self, after: int, on_batch: Callable[[list[Published]], None]) -> Callable[[], None]:
+        """Push every envelope after stream sequence `after` to `on_batch` (in order, in
+        batches, on the connection's thread), then the live ones; returns how to stop."""
+        self.ensure()
+        wire = wire_for(self.connection)
+
+        def on_raw(batch: list[RawMsg]) -> None:
+            on_batch([_from_raw(msg) for msg in batch])
+
+        stop = self.connection.run(
+            lambda: wire.replay(
+                self.name, subject=f"{self.prefix}.caliper.>", start_seq=after + 1, on_batch=on_raw
+            ),
+            timeout=10,
+        )
+        return lambda: self.connection.run(stop, timeout=10)
+
     def delete(self) -> None:
         wire = wire_for(self.connection)
         self.connection.run(lambda: wire.delete_stream(self.name), timeout=10)
@@ -131,4 +170,10 @@ class CaliperStream:
 
 def _published(msg: StoredMsg) -> Published:
     _, _, tenant, event_type = msg.subject.split(".", 3)
-    return Published(msg.seq, tenant, event_type, json.loads(msg.data))
+    return Published(msg.seq, tenant, event_type, msg.data)
+
+
+def _from_raw(msg: RawMsg) -> Published:
+    subject, seq, data, _ = msg
+    _, _, tenant, event_type = subject.split(".", 3)
+    return Published(seq, tenant, event_type, data)

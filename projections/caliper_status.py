@@ -67,9 +67,7 @@ class CaliperDeliveriesView(SqlView):
 
     def where(self, event: Any) -> Any:
         c = self.deliveries.c
-        return (c.tenant == tenant_of(event.originator_id)) & (
-            c.delivery_id == event.originator_id
-        )
+        return (c.tenant == tenant_of(event.originator_id)) & (c.delivery_id == event.originator_id)
 
 
 Handler = Callable[[CaliperDeliveriesView, Connection, Any], None]
@@ -83,7 +81,7 @@ def _scheduled(view: CaliperDeliveriesView, conn: Connection, event: Any) -> Non
             tenant=tenant_of(event.originator_id),
             delivery_id=event.originator_id,
             target=event.target,
-            events=len(payload.get("data", [])),
+            events=int(payload.get("count", 0)),
             first_seq=int(payload.get("first_seq", 0)),
             last_seq=int(payload.get("last_seq", 0)),
             status="retrying",

@@ -108,16 +108,24 @@ def deliveries(env: Mapping[str, str]) -> list[Any]:
         return [e for e in load_index(app).entries() if e.connector == CONNECTOR]
 
 
-def settled(env: Mapping[str, str], count: int, status: str) -> list[Any]:
-    """Waits until `count` deliveries have `status` and none is pending; returns them all."""
+def settled(env: Mapping[str, str], events: int, status: str) -> list[Any]:
+    """Waits until deliveries with `status` hold `events` events and none is pending;
+    returns those deliveries (how many depends on how the envelopes arrived: batches are
+    cut from what has arrived, at most `batch_size` each)."""
 
     def check() -> list[Any] | None:
         found = deliveries(env)
         done = [d for d in found if d.status == status]
         pending = [d for d in found if d.status == RETRYING]
-        return found if len(done) >= count and not pending else None
+        held = sum(event_count(env, d.id) for d in done)
+        return done if held >= events and not pending else None
 
-    return wait_for(check, f"{count} deliveries {status}")
+    return wait_for(check, f"{events} events in deliveries {status}")
+
+
+def event_count(env: Mapping[str, str], delivery_id: str) -> int:
+    with DeliveryLog(env) as app:
+        return int(app.repository.get(delivery_id).payload["count"])
 
 
 def connect(hub: Hub, url: str, slug: str = TENANT, **config: Any) -> None:
