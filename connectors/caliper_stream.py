@@ -92,6 +92,7 @@ class Published:
 
 
 def envelope_for(sensor: str, event: dict[str, Any], *, now: datetime | None = None) -> Envelope:
+    """The envelope of one event; its `to_json()` checks both against the Caliper rules."""
     return Envelope(sensor=sensor, sendTime=now or datetime.now(UTC), data=[event])
 
 
@@ -115,13 +116,13 @@ class CaliperStream:
             self.connection.run(lambda: wire.ensure_stream(self.config), timeout=10)
             self._ready = True
 
-    def publish(self, tenant: str, envelopes: Sequence[Envelope]) -> list[int]:
-        """Store each envelope (one event each) on its tenant's and type's subject."""
+    def publish(self, tenant: str, envelopes: Sequence[dict[str, Any]]) -> list[int]:
+        """Store each envelope (one event each, as `Envelope.to_json()` checked it) on its
+        tenant's and type's subject, in order."""
         self.ensure()
         wire = wire_for(self.connection)
         out = []
-        for envelope in envelopes:
-            body = envelope.to_json()
+        for body in envelopes:
             event = body["data"][0]
             msg = OutMsg(
                 subject(self.prefix, tenant, event["type"]),

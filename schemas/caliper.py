@@ -165,10 +165,12 @@ class CaliperEvent(_Caliper):
     federatedSession: Ref | None = None  # noqa: N815
     extensions: dict[str, Any] | None = None
 
-    def to_json(self) -> dict[str, Any]:
-        """The event as it travels; raises `CaliperValidationError` if it breaks a 1.2 rule."""
+    def to_json(self, *, check: bool = True) -> dict[str, Any]:
+        """The event as it travels; raises `CaliperValidationError` if it breaks a 1.2 rule
+        (`check=False` leaves that to the envelope that will carry it)."""
         data = self.model_dump(mode="json", by_alias=True, exclude_none=True)
-        validate_event(data)
+        if check:
+            validate_event(data)
         return data
 
 

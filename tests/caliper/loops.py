@@ -54,7 +54,7 @@ def publish(stream: CaliperStream, count: int, *, slug: str = TENANT, start: int
             eventTime=now(),
             edApp=hub,
         ).to_json()
-        envelopes.append(envelope_for(iris.sensor(), event))
+        envelopes.append(envelope_for(iris.sensor(), event).to_json())
         ids.append(event["id"])
     stream.publish(slug, envelopes)
     return ids
