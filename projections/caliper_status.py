@@ -5,8 +5,8 @@ adds a row (events, stream range, target), `Delivery.Attempted` moves its status
 attempts, last answer and next attempt, `Delivery.Redriven` re-arms it. Events are
 recognised by their class's qualified name, as the portfolio does.
 
-Readers: `delivery_status(engine, tenant, status=None, limit=100)` and
-`delivery_summary(engine, tenant)`.
+Reader: `delivery_report(engine, tenant, status=None, limit=100)`: counts per status
+and the newest deliveries, read in one transaction.
 """
 
 from __future__ import annotations
@@ -162,33 +162,38 @@ def _view(engine: Engine, version: int) -> CaliperDeliveriesView:
     return CaliperDeliveriesView(engine, version)
 
 
-def delivery_status(
-    engine: Engine, tenant: str, *, status: str | None = None, limit: int = 100
+def _rows(
+    conn: Connection, version: int, tenant: str, status: str | None, limit: int
 ) -> list[DeliveryStatus]:
-    """`tenant`'s deliveries, the newest first (only those with `status`, if given)."""
-
-    def read(conn: Connection, version: int) -> list[DeliveryStatus]:
-        table = _view(conn.engine, version).deliveries
-        query = select(table).where(table.c.tenant == tenant)
-        if status is not None:
-            query = query.where(table.c.status == status)
-        rows = conn.execute(query.order_by(table.c.first_seq.desc()).limit(limit))
-        return [DeliveryStatus(*row[1:]) for row in rows]
-
-    return read_live(engine, NAME, read, missing=[])
+    table = _view(conn.engine, version).deliveries
+    query = select(table).where(table.c.tenant == tenant)
+    if status is not None:
+        query = query.where(table.c.status == status)
+    rows = conn.execute(query.order_by(table.c.first_seq.desc()).limit(limit))
+    return [DeliveryStatus(*row[1:]) for row in rows]
 
 
-def delivery_summary(engine: Engine, tenant: str) -> dict[str, dict[str, int]]:
-    """Per status: how many deliveries and how many events they hold."""
+def _summary(conn: Connection, version: int, tenant: str) -> dict[str, dict[str, int]]:
+    table = _view(conn.engine, version).deliveries
+    rows = conn.execute(
+        select(table.c.status, func.count(), func.coalesce(func.sum(table.c.events), 0))
+        .where(table.c.tenant == tenant)
+        .group_by(table.c.status)
+        .order_by(table.c.status)
+    )
+    return {row[0]: {"deliveries": int(row[1]), "events": int(row[2])} for row in rows}
 
-    def read(conn: Connection, version: int) -> dict[str, dict[str, int]]:
-        table = _view(conn.engine, version).deliveries
-        rows = conn.execute(
-            select(table.c.status, func.count(), func.coalesce(func.sum(table.c.events), 0))
-            .where(table.c.tenant == tenant)
-            .group_by(table.c.status)
-            .order_by(table.c.status)
-        )
-        return {row[0]: {"deliveries": int(row[1]), "events": int(row[2])} for row in rows}
 
-    return read_live(engine, NAME, read, missing={})
+DeliveryReport = tuple[dict[str, dict[str, int]], list[DeliveryStatus]]
+
+
+def delivery_report(
+    engine: Engine, tenant: str, *, status: str | None = None, limit: int = 100
+) -> DeliveryReport:
+    """The summary and the newest deliveries, read together (they agree)."""
+
+    def read(conn: Connection, version: int) -> DeliveryReport:
+        return _summary(conn, version, tenant), _rows(conn, version, tenant, status, limit)
+
+    nothing: DeliveryReport = ({}, [])
+    return read_live(engine, NAME, read, missing=nothing)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from eventsourcing.persistence import IntegrityError
 from fastapi import APIRouter, FastAPI, Query, Request
@@ -191,15 +191,11 @@ async def get_deliveries(
         # The read model's readers; imported here so that `hub` does not import
         # `projections` at load time (the composition root joins them).
         from infra.sql import make_engine  # noqa: PLC0415
-        from projections.caliper_status import (  # noqa: PLC0415
-            delivery_status,
-            delivery_summary,
-        )
+        from projections.caliper_status import delivery_report  # noqa: PLC0415
 
         engine = make_engine(runtime.settings.resolved_database_url)
         try:
-            rows: list[Any] = delivery_status(engine, slug, status=status, limit=limit)
-            summary = delivery_summary(engine, slug)
+            summary, rows = delivery_report(engine, slug, status=status, limit=limit)
         finally:
             engine.dispose()
         return DeliveryReport(
