@@ -21,11 +21,15 @@ from tests.caliper.world import BOX
 from tests.connectors.world import wait_for
 from tests.hub.http.conftest import ADMIN_TOKEN, admin
 from tests.hub.http.live_server import live_server
+from tests.projections.conftest import fresh_database
 
 
 @pytest.fixture
-def database(tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path / 'read.sqlite3'}"
+def database(database_url: str, tmp_path: Path) -> Iterator[str]:
+    """A fresh read-model database: a SQLite file, or a PostgreSQL schema when testing it."""
+    maker = fresh_database(database_url, tmp_path)
+    yield next(maker)()
+    next(maker, None)  # drops what it made
 
 
 @pytest.fixture
