@@ -163,7 +163,7 @@ class CaliperEmitter(EventSourcedProjection[str]):
         view = self.settings.get(tenant)
         if view is None or not view.settings.enabled:
             return
-        iris = Iris(tenant)
+        iris = Iris(tenant, view.pseudonym_key)
         context = Context(iris, People(iris, view.pseudonym_key), self.lookups)
         events = map_event(domain_event, context, self.table)
         sensor = iris.sensor()

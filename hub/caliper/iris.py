@@ -28,9 +28,17 @@ def caliper_event_id(tenant: str, source_event: str, kind: str) -> str:
 
 @dataclass(frozen=True)
 class Iris:
-    """IRIs of one tenant's things."""
+    """IRIs of one tenant's things. With `key` (a pseudonymous tenant's), the ids of
+    attempts, scores and sessions are keyed hashes too: the hub's own ids are uuid5 over
+    external ids, which anyone who knows those could recompute and link."""
 
     tenant: str
+    key: str | None = None
+
+    def _token(self, aggregate_id: str) -> str:
+        if self.key is None:
+            return hex_of(aggregate_id)
+        return pseudonym(self.key, self.tenant, aggregate_id)[:32]
 
     @property
     def base(self) -> str:
@@ -46,13 +54,14 @@ class Iris:
         return f"{self.base}:assignment:{source}:{key}"
 
     def attempt(self, aggregate_id: str) -> str:
-        return f"{self.base}:attempt:{hex_of(aggregate_id)}"
+        return f"{self.base}:attempt:{self._token(aggregate_id)}"
 
     def score(self, source_event: str) -> str:
-        return f"{self.base}:score:{hex_of(source_event.split('@', 1)[0])}"
+        aggregate_id, _, version = source_event.partition("@")
+        return f"{self.base}:score:{self._token(aggregate_id)}:{version}"
 
     def session(self, aggregate_id: str) -> str:
-        return f"{self.base}:session:{hex_of(aggregate_id)}"
+        return f"{self.base}:session:{self._token(aggregate_id)}"
 
     def page(self, path: str) -> str:
         return f"{self.base}:page:{path.strip('/') or 'home'}"

@@ -51,7 +51,7 @@ class Lookups:
 
 
 def context(*, pseudonym_key: str | None = None, **tasks: dict[str, Any]) -> Context:
-    iris = Iris(TENANT)
+    iris = Iris(TENANT, pseudonym_key)
     lookups = Lookups({("spark", "sam"): SAM}, dict(tasks))
     return Context(iris, People(iris, pseudonym_key), lookups)
 
@@ -252,7 +252,8 @@ def test_pseudonymous_events_hold_no_name_email_or_source_id() -> None:
         ctx = context(pseudonym_key=key)
         events = reader(event, ctx) if reader else map_event(event, ctx)
         raw = json.dumps([e.to_json() for e in events])
-        for secret in ("sam@example.org", "Sam", "lti-sub-1", '"sam"', hex_of(SAM)):
+        hub_ids = (hex_of(SAM), hex_of(event.originator_id))  # uuid5s of external ids
+        for secret in ("sam@example.org", "Sam", "lti-sub-1", '"sam"', *hub_ids):
             assert secret not in raw
         assert f"urn:hub:{TENANT}:pseudonym:" in raw
 
