@@ -1,7 +1,8 @@
-"""The Caliper admin API on real parts: settings (token write-only) and the delivery read model."""
+"""The Caliper admin API on real parts (settings, the delivery read model), and the HTTP path in."""
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -9,16 +10,20 @@ from pathlib import Path
 import httpx
 import pytest
 
+from connectors.caliper_emitter import SPEC
+from connectors.caliper_stream import CaliperStream
 from hub.bootstrap import Runtime, build_runtime
 from hub.caliper.settings import read_settings, token_context
+from hub.dev.spark_client import sign, sso_token, submission_payload
 from hub.http import create_app, runtime_readiness
+from hub.spark.connection import connect_spark
 from infra.settings import Settings
 from infra.sql import make_engine
 from projections.runner import run_projection
 from tests.caliper.endpoint import FakeEndpoint
 from tests.caliper.loops import delivering, publish
-from tests.caliper.world import BOX
-from tests.connectors.world import wait_for
+from tests.caliper.world import BOX, on_stream
+from tests.connectors.world import running, wait_for
 from tests.hub.http.conftest import ADMIN_TOKEN, admin
 from tests.hub.http.live_server import live_server
 from tests.projections.conftest import fresh_database
@@ -121,7 +126,6 @@ def test_an_admin_sees_a_tenants_delivery_status_and_no_other_tenants(
     endpoint: FakeEndpoint,
     url: str,
 ) -> None:
-    from connectors.caliper_stream import CaliperStream  # noqa: PLC0415
 
     for slug in ("acme", "other"):
         runtime.hub.register_tenant(slug, slug.title(), BOX)
@@ -168,3 +172,40 @@ def test_an_admin_sees_a_tenants_delivery_status_and_no_other_tenants(
         "/api/v1/admin/tenants/acme/caliper/deliveries?status=dead-lettered", headers=admin()
     )
     assert dead.json()["deliveries"] == []
+
+
+def test_a_spark_sign_in_and_a_graded_webhook_through_http_become_caliper_events(
+    client: httpx.Client, runtime: Runtime, env: dict[str, str]
+) -> None:
+
+    runtime.hub.register_tenant("acme", "Acme", runtime.box)
+    spark = connect_spark(runtime.hub, runtime.box, "acme", "https://spark.example/api")
+    assert put(client, "acme").status_code == 200
+    token = sso_token(spark.sso_secret, sub="u-42", email="kim@example.org", given_name="Kim")
+    with running(SPEC, env=env):
+        signed_in = client.get("/t/acme/spark/sso", params={"token": token})
+        assert signed_in.status_code == 303
+        body = json.dumps(
+            submission_payload(user="u-42", assignment="a-1", course="c-1", grade=77)
+        ).encode()
+        webhook = client.post(
+            "/t/acme/spark/webhook/submission",
+            content=body,
+            headers={
+                "Content-Type": "application/json",
+                "X-Spark-Signature": sign(body, spark.webhook_secret),
+            },
+        )
+        assert webhook.status_code == 202, webhook.text
+        found = on_stream(CaliperStream(env), 3)
+    login, submitted, graded = (p.envelope["data"][0] for p in found)
+    assert [e["type"] for e in (login, submitted, graded)] == [
+        "SessionEvent",
+        "AssignableEvent",
+        "GradeEvent",
+    ]
+    # The same person in both: the submission's Spark user is found through its identity.
+    assert login["actor"]["id"] == submitted["actor"]["id"]
+    assert login["actor"]["name"] == "Kim"
+    assert submitted["group"]["id"] == "urn:hub:acme:course:spark:c-1"
+    assert graded["generated"]["scoreGiven"] == 77.0
