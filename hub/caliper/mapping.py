@@ -165,7 +165,7 @@ def read_lti_launch(event: Any, ctx: Context) -> list[CaliperEvent]:
         source="lti",
         external_id=str(claims.get("sub", "")),
     )
-    tool = SoftwareApplication(id=str(event.tool_url), name=claims.get("name_of_tool"))
+    tool = SoftwareApplication(id=str(event.tool_url))
     hub = application(ctx.iris, "hub")
     lti_session = LtiSession(
         id=ctx.iris.session(event.originator_id),
