@@ -83,13 +83,16 @@ class StepSchedule(RetrySchedule):
 
     delays: tuple[float, ...] = (60.0, 300.0, 900.0, 3600.0)
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "max_attempts", len(self.delays) + 1)
+
     @classmethod
     def of(cls, delays: Iterator[float] | Sequence[float]) -> StepSchedule:
         steps = tuple(delays)
         if not steps or any(d < 0 for d in steps):
             msg = "a retry schedule is one or more delays of zero seconds or more"
             raise ValueError(msg)
-        return cls(delays=steps, max_attempts=len(steps) + 1, cap_s=max(steps))
+        return cls(delays=steps, cap_s=max(steps))
 
     def delay(self, attempt: int, retry_after: float | None = None) -> float:
         step = self.delays[min(max(attempt, 1), len(self.delays)) - 1]
@@ -297,7 +300,9 @@ def _retry_after(response: httpx.Response) -> float | None:
 
 @dataclass
 class CaliperSender:
-    """One attempt: POST the batch as one envelope, with the tenant's current bearer token."""
+    """One attempt: POST the batch as one envelope to the tenant's current endpoint (an
+    admin who fixes a wrong URL, then redrives, reaches the right one; the delivery's
+    `target` is where it was first meant to go) with the current bearer token."""
 
     hub: Application[Any]
     box: SecretBox
@@ -344,7 +349,9 @@ class CaliperSender:
             headers["Authorization"] = f"Bearer {token}"
         try:
             response = self.client(settings.allowed_hosts).post(
-                delivery.target, content=self.envelope(delivery.payload), headers=headers
+                settings.endpoint_url or delivery.target,
+                content=self.envelope(delivery.payload),
+                headers=headers,
             )
         except httpx.TimeoutException as error:
             return AttemptResult(False, error=f"timed out: {error}", retryable=True)

@@ -142,6 +142,22 @@ def test_a_redriven_dead_letter_is_delivered_once(
     assert endpoint.delivered_ids() == ids
 
 
+def test_a_redrive_after_the_endpoint_is_fixed_goes_to_the_new_url(
+    env: dict[str, str], hub: Hub, stream: CaliperStream, endpoint: FakeEndpoint, url: str
+) -> None:
+    connect(hub, url.replace("/caliper", "/wrong-path"))  # 404: dead at once
+    ids = publish(stream, 4)
+    with delivering(env):
+        dead = settled(env, 4, DEAD)
+        assert {d.last_status_code for d in dead} == {404}
+        connect(hub, url)  # the admin fixes the URL
+        with DeliveryLog(env) as app:
+            redrive(app, [d.id for d in dead], by="test")
+        settled(env, 4, DELIVERED)
+    assert endpoint.delivered_ids() == ids
+    assert {r.authorization for r in endpoint.received()} == {f"Bearer {TOKEN}"}
+
+
 def test_restarted_loops_neither_lose_nor_repeat_a_batch(
     env: dict[str, str],
     hub: Hub,
