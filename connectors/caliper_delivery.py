@@ -2,12 +2,15 @@
 
 Two loops, each under its own lease, sharing the `caliper-http` application's log:
 
-- the batcher (`run_batcher`, lease `connector.caliper-http`) reads the Caliper stream
-  from its tracking position, groups what it read by tenant into batches (at most
+- the batcher (`run_batcher`, lease `connector.caliper-http`) follows the Caliper stream
+  from its tracking position, groups what arrived by tenant into batches (at most
   `batch_size` events and `batch_max_bytes` of JSON), and records one `Delivery` per
   batch (connector `caliper-http`, keyed by the batch's first and last stream sequence)
   with the new position, in one commit: a restart neither loses nor repeats a batch.
-  A tenant without an endpoint gets no batch (its envelopes stay on the stream);
+  A delivery holds the batch's range, not its envelopes: they stay on the Caliper
+  stream, under its retention (90 days), and are read back when sent, so no copy of a
+  learner's data outlives it in the event log. A tenant without an endpoint gets no
+  batch (its envelopes are on the stream only);
 - the sender (`run_sender`, lease `connector.caliper-http-deliveries`) attempts due
   deliveries with `connectors.deliveries.DeliveryScheduler`: POST one envelope holding
   the batch's events to the endpoint with the tenant's bearer token, then retry on the
@@ -67,8 +70,7 @@ class CaliperDeliverySettings(BaseSettings):
 
     retry_schedule_s: str = "60,300,900,3600"
     batch_size: int = 500
-    # The log keeps each batch in one message: well under NATS's 1 MiB payload limit.
-    batch_max_bytes: int = 512 * 1024
+    batch_max_bytes: int = 512 * 1024  # of events in one POST
     timeout_s: float = 10.0
     idle_s: float = 0.05
 
@@ -132,12 +134,10 @@ def batches(read: Sequence[Published], *, max_events: int, max_bytes: int) -> li
 
 
 def payload_of(batch: Batch) -> dict[str, Any]:
-    """What a delivery keeps: the sensor, the events as one JSON array (text, so that
-    neither the log nor the sender parses them again), their count and stream range."""
-    events = b"[" + b",".join(item.events_json for item in batch.items) + b"]"
+    """What a delivery keeps: the sensor, and where its envelopes are on the stream (the
+    batch is every envelope of its tenant from `first_seq` to `last_seq`)."""
     return {
         "sensor": batch.items[0].envelope["sensor"],
-        "events": events.decode(),
         "count": len(batch.items),
         "first_seq": batch.items[0].seq,
         "last_seq": batch.items[-1].seq,
@@ -306,6 +306,7 @@ class CaliperSender:
 
     hub: Application[Any]
     box: SecretBox
+    stream: CaliperStream
     timeout_s: float = 10.0
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)
     _clients: dict[tuple[str, ...], httpx.Client] = field(default_factory=dict)
@@ -322,20 +323,17 @@ class CaliperSender:
             client.close()
         self._clients.clear()
 
-    def envelope(self, payload: Mapping[str, Any]) -> bytes:
-        """One envelope of the batch's events, sent now (the events are not parsed again)."""
+    def envelope(self, sensor: str, envelopes: Sequence[Published]) -> bytes:
+        """One envelope of the batch's events, sent now (the events are not parsed: each
+        stored envelope's events are joined as they are)."""
         head = {
-            "sensor": payload["sensor"],
+            "sensor": sensor,
             "sendTime": caliper_time(self.clock()),
             "dataVersion": DATA_VERSION,
         }
+        events = b",".join(item.events_json for item in envelopes)
         return b"".join(
-            (
-                json.dumps(head, separators=(",", ":"))[:-1].encode(),
-                b',"data":',
-                str(payload["events"]).encode(),
-                b"}",
-            )
+            (json.dumps(head, separators=(",", ":"))[:-1].encode(), b',"data":[', events, b"]}")
         )
 
     def __call__(self, delivery: Delivery) -> AttemptResult:
@@ -343,6 +341,16 @@ class CaliperSender:
         settings = _settings(self.hub, tenant)
         if settings is None or not settings.enabled:
             return AttemptResult(False, error="Caliper is off for the tenant")
+        payload = delivery.payload
+        stored = self.stream.read_range(
+            tenant, payload["first_seq"], payload["last_seq"], count=payload["count"]
+        )
+        if len(stored) != payload["count"]:
+            return AttemptResult(
+                False,
+                error=f"{payload['count'] - len(stored)} of the batch's envelopes are no longer "
+                "on the Caliper stream (past its retention)",
+            )
         headers = {"Content-Type": "application/json", "Idempotency-Key": delivery.id}
         if settings.token_sealed:
             token = self.box.decrypt(settings.token_sealed, context=token_context(tenant))
@@ -350,7 +358,7 @@ class CaliperSender:
         try:
             response = self.client(settings.allowed_hosts).post(
                 settings.endpoint_url or delivery.target,
-                content=self.envelope(delivery.payload),
+                content=self.envelope(payload["sensor"], stored),
                 headers=headers,
             )
         except httpx.TimeoutException as error:
@@ -390,7 +398,9 @@ def run_sender(
 
     def work(lease: Lease) -> bool:
         with closing(DeliveryLog(env)) as app, closing(UpstreamLog("hub", env)) as hub:
-            sender = CaliperSender(hub, box_from_env(env), timeout_s=config.timeout_s)
+            sender = CaliperSender(
+                hub, box_from_env(env), CaliperStream(env), timeout_s=config.timeout_s
+            )
             try:
                 scheduler = DeliveryScheduler(
                     app, sender, retry=retry or config.schedule(), idle_s=max(config.idle_s, 0.01)

@@ -146,6 +146,32 @@ class CaliperStream:
         )
         return [_published(msg) for msg in msgs]
 
+    def read_range(
+        self, tenant: str, first_seq: int, last_seq: int, *, count: int
+    ) -> list[Published]:
+        """`tenant`'s envelopes from `first_seq` to `last_seq`, at most `count` of them
+        (fewer if the stream no longer keeps some)."""
+        self.ensure()
+        wire = wire_for(self.connection)
+        subject = f"{self.prefix}.caliper.{tenant}.*"
+        found: list[Published] = []
+        seq = first_seq
+        while len(found) < count:
+            page = partial(
+                wire.direct_batch,
+                self.name,
+                seq=seq,
+                subject=subject,
+                batch=min(1000, count - len(found)),
+            )
+            msgs, _ = self.connection.run(page, timeout=30)
+            kept = [_published(msg) for msg in msgs if msg.seq <= last_seq]
+            found += kept
+            if len(kept) < len(msgs) or not msgs:
+                break
+            seq = msgs[-1].seq + 1
+        return found
+
     def follow(self, after: int, on_batch: Callable[[list[Published]], None]) -> Callable[[], None]:
         """Push every envelope after stream sequence `after` to `on_batch` (in order, in
         batches, on the connection's thread), then the live ones; returns how to stop."""

@@ -22,6 +22,7 @@ from connectors.caliper_stream import CaliperStream, Published
 from connectors.deliveries import redrive
 from hub.application import Hub
 from hub.domain.deliveries import DEAD, DELIVERED, RETRYING
+from infra.jetstream.factory import wire_for
 from schemas.caliper_rules import validate_envelope
 from tests.caliper.endpoint import FakeEndpoint
 from tests.caliper.loops import (
@@ -30,6 +31,7 @@ from tests.caliper.loops import (
     connect,
     deliveries,
     delivering,
+    fast,
     publish,
     settled,
 )
@@ -119,7 +121,10 @@ def test_an_endpoint_failing_for_the_whole_schedule_retries_on_it_then_dead_lett
         expected = {"500": 500, "timeout": None, "down": None}[failure]
         assert {a.status_code for a in attempts} == {expected}
         scheduled = events_of(logs, delivery.id)[0]
-        held += [e["id"] for e in json.loads(scheduled.payload["events"])]
+        first, last = scheduled.payload["first_seq"], scheduled.payload["last_seq"]
+        count = scheduled.payload["count"]
+        stored = stream.read_range(TENANT, first, last, count=count)
+        held += [p.envelope["data"][0]["id"] for p in stored]
     assert sorted(held) == sorted(ids)  # the dead letters hold everything not delivered
     assert endpoint.delivered_ids() == []
 
@@ -156,6 +161,29 @@ def test_a_redrive_after_the_endpoint_is_fixed_goes_to_the_new_url(
         settled(env, 4, DELIVERED)
     assert endpoint.delivered_ids() == ids
     assert {r.authorization for r in endpoint.received()} == {f"Bearer {TOKEN}"}
+
+
+def test_envelopes_gone_from_the_stream_dead_letter_their_delivery_with_why(
+    env: dict[str, str],
+    hub: Hub,
+    stream: CaliperStream,
+    endpoint: FakeEndpoint,
+    url: str,
+    logs: Logs,
+) -> None:
+    endpoint.set("fail", status=503)
+    connect(hub, url)
+    publish(stream, 3)
+    slow = fast(retry_schedule_s="0.3,0.3")
+    with delivering(env, slow):
+        wait_for(endpoint.received, "a first attempt")
+        wire = wire_for(stream.connection)
+        stream.connection.run(lambda: wire.api(f"STREAM.PURGE.{stream.name}"))  # as if expired
+        endpoint.set("ok")
+        dead = settled(env, 3, DEAD)
+    last = events_of(logs, dead[0].id)[-1]
+    assert "no longer on the Caliper stream (past its retention)" in last.error
+    assert endpoint.delivered_ids() == []
 
 
 def test_restarted_loops_neither_lose_nor_repeat_a_batch(
@@ -208,8 +236,7 @@ def test_batches_are_cut_by_tenant_count_and_size() -> None:
         ("b", [5], "5-5"),
     ]
     payload = payload_of(cut[0])
-    assert json.loads(payload["events"]) == [{"x": "y" * 10}, {"x": "y" * 10}]
-    assert (payload["count"], payload["first_seq"], payload["last_seq"]) == (2, 1, 3)
+    assert payload == {"sensor": "urn:s:1", "count": 2, "first_seq": 1, "last_seq": 3}
 
 
 def test_an_envelope_is_batched_without_parsing_its_events(stream: CaliperStream) -> None:
