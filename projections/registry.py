@@ -14,6 +14,8 @@ from eventsourcing.projection import Projection
 from projections.caliper_status import CaliperDeliveriesProjection, CaliperDeliveriesView
 from projections.errors import UnknownProjectionError
 from projections.event_counts import EventCountsProjection, EventCountsView
+from projections.family_events import FamilyProjection
+from projections.family_view import FamilyView
 from projections.portfolio import PortfolioProjection
 from projections.portfolio_view import PortfolioView
 from projections.view import SqlView
@@ -54,6 +56,7 @@ PROJECTIONS: dict[str, ProjectionSpec] = {
             CaliperDeliveriesView,
             upstreams=("caliper-http",),
         ),
+        ProjectionSpec("family", FamilyProjection, FamilyView, upstreams=("hub", "progress")),
     )
 }
 

@@ -13,6 +13,7 @@ from sqlalchemy import Engine
 
 from hub.bootstrap import Runtime
 from hub.caliper.admin import install_caliper
+from hub.family.routes import install_family
 from hub.http import admin, health
 from hub.http.deps import ProgressOf
 from hub.http.middleware import RequestContextMiddleware
@@ -20,6 +21,7 @@ from hub.http.problems import install_problem_handlers
 from hub.http.readiness import Readiness, no_projections, runtime_readiness
 from hub.http.spark_admin import install_spark_admin
 from hub.spark.routes import install_spark
+from infra.jetstream.loop_wires import close_wires_here
 from infra.sql import make_engine
 
 TAGS = [
@@ -57,6 +59,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         yield
+        await close_wires_here()
         for close in on_shutdown:
             close()
 
@@ -81,6 +84,7 @@ def create_app(
     app.include_router(admin.router)
     install_spark(app, runtime)
     install_spark_admin(app, runtime)
+    install_family(app, runtime)
     install_caliper(app, runtime)
     return app
 
