@@ -14,7 +14,16 @@ from dataclasses import dataclass
 import structlog
 from eventsourcing.application import Application
 
-from connectors import evidence, notifications, outbox, passback, progress, schedule
+from connectors import (
+    caliper_delivery,
+    caliper_emitter,
+    evidence,
+    notifications,
+    outbox,
+    passback,
+    progress,
+    schedule,
+)
 from connectors.runner import UpstreamLog
 
 log = structlog.get_logger(__name__)
@@ -32,13 +41,20 @@ CONNECTORS: tuple[ConnectorSpec, ...] = (
     ConnectorSpec(passback.SPEC.name, passback.SPEC.run),
     ConnectorSpec(passback.SCHEDULER, passback.run_deliveries_logged),
     ConnectorSpec(schedule.NAME, schedule.run_daily_sync_logged),
+    # Caliper: envelopes onto the Caliper stream, then batched HTTP delivery.
+    ConnectorSpec(caliper_emitter.SPEC.name, caliper_emitter.SPEC.run),
+    ConnectorSpec(caliper_delivery.NAME, caliper_delivery.run_batcher_logged),
+    ConnectorSpec(caliper_delivery.SENDER, caliper_delivery.run_sender_logged),
     ConnectorSpec(notifications.SPEC.name, notifications.SPEC.run),
     ConnectorSpec(outbox.SPEC.name, outbox.SPEC.run),
     ConnectorSpec(outbox.SCHEDULER, outbox.run_deliveries_logged),
 )
 
 
-DELIVERY_LOGS: dict[str, str] = {passback.CONNECTOR: passback.NAME}
+DELIVERY_LOGS: dict[str, str] = {
+    passback.CONNECTOR: passback.NAME,
+    caliper_delivery.CONNECTOR: caliper_delivery.NAME,
+}
 """Connector of a `Delivery` -> the application whose log holds it (`hub deliveries`)."""
 DELIVERY_LOGS[outbox.CONNECTOR] = outbox.NAME
 

@@ -11,6 +11,7 @@ import structlog
 from eventsourcing.application import Application
 from eventsourcing.projection import Projection
 
+from projections.caliper_status import CaliperDeliveriesProjection, CaliperDeliveriesView
 from projections.errors import UnknownProjectionError
 from projections.event_counts import EventCountsProjection, EventCountsView
 from projections.family_events import FamilyProjection
@@ -48,6 +49,12 @@ PROJECTIONS: dict[str, ProjectionSpec] = {
         ProjectionSpec("event_counts", EventCountsProjection, EventCountsView),
         ProjectionSpec(
             "portfolio", PortfolioProjection, PortfolioView, upstreams=("hub", "progress")
+        ),
+        ProjectionSpec(
+            "caliper_deliveries",
+            CaliperDeliveriesProjection,
+            CaliperDeliveriesView,
+            upstreams=("caliper-http",),
         ),
         ProjectionSpec("family", FamilyProjection, FamilyView, upstreams=("hub", "progress")),
     )

@@ -13,6 +13,7 @@ from sqlalchemy import Engine
 
 from hub.accounts.routes import install_accounts
 from hub.bootstrap import Runtime
+from hub.caliper.admin import install_caliper
 from hub.family.routes import install_family
 from hub.http import admin, health
 from hub.http.deps import ProgressOf
@@ -85,6 +86,7 @@ def create_app(
     install_spark(app, runtime)
     install_spark_admin(app, runtime)
     install_family(app, runtime)
+    install_caliper(app, runtime)
     install_accounts(app, runtime)
     return app
 

@@ -54,4 +54,6 @@ async def close_wires_here() -> None:
             making.cancel()
             continue
         if not making.cancelled() and making.exception() is None:
-            await making.result().client.close()
+            wire = making.result()
+            await wire.aclose()
+            await wire.client.close()

@@ -12,6 +12,7 @@ import itertools
 import json
 import math
 import secrets
+from collections import deque
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -117,6 +118,8 @@ class Wire:
         self._acks: dict[bytes, asyncio.Future[bytes]] = {}
         self._ack_numbers = itertools.count()
         self._acks_ready: asyncio.Future[None] | None = None
+        self._ack_deadlines: deque[tuple[float, bytes]] = deque()
+        self._sweeper: asyncio.Task[None] | None = None
 
     # -- streams ---------------------------------------------------------------------------
 
@@ -161,19 +164,41 @@ class Wire:
         await self._ensure_ack_inbox()
         reply = f"{self._ack_prefix}{next(self._ack_numbers)}"
         key = reply.encode()
-        answer: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        answer: asyncio.Future[bytes] = loop.create_future()
         self._acks[key] = answer
+        # One sweeper fails overdue answers (`_sweep`): no timer per publish.
+        self._ack_deadlines.append((loop.time() + self.timeout, key))
         try:
             await self.client.publish_encoded(
                 msg.subject, reply, encode_headers(msg.headers), msg.data
             )
-            async with asyncio.timeout(self.timeout):
-                data = await answer
-        except TimeoutError as error:
-            raise AckLostError(f"no PubAck within {self.timeout}s") from error
+            data = await answer
         finally:
             self._acks.pop(key, None)
         return int(_raise_for_error(data)["seq"])
+
+    async def _sweep(self) -> None:
+        """Fail the answers still awaited past their deadline (AckLostError), in order."""
+        loop = asyncio.get_running_loop()
+        interval = min(0.1, self.timeout / 4)
+        while True:
+            await asyncio.sleep(interval)
+            now = loop.time()
+            deadlines = self._ack_deadlines
+            while deadlines and deadlines[0][0] <= now:
+                _, key = deadlines.popleft()
+                answer = self._acks.pop(key, None)
+                if answer is not None and not answer.done():
+                    answer.set_exception(AckLostError(f"no PubAck within {self.timeout}s"))
+
+    async def aclose(self) -> None:
+        """Stop the sweeper (the client is the caller's to close)."""
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._sweeper
+            self._sweeper = None
 
     async def _ensure_ack_inbox(self) -> None:
         if self._acks_ready is None:
@@ -182,6 +207,7 @@ class Wire:
                 sub = await self.client.subscribe(f"{self._ack_prefix}*")
                 self.client.raw_handlers[sub._id] = self._on_ack
                 await self.client.flush(max(1, math.ceil(self.timeout)))
+                self._sweeper = asyncio.get_running_loop().create_task(self._sweep())
             except BaseException as error:
                 self._acks_ready.set_exception(error)
                 self._acks_ready.exception()  # retrieved: callers see it when they await
