@@ -88,9 +88,17 @@ class Outbox(EventSourcedProjection[str]):
     name = NAME
     topics = (QUEUED, NOTIFIED)
 
-    def __init__(self, env: Mapping[str, str], *, box: SecretBox) -> None:
+    def __init__(self, env: Mapping[str, str], *, box: SecretBox | None = None) -> None:
         super().__init__(dict(env))
-        self.box = box
+        self._box = box
+
+    @property
+    def box(self) -> SecretBox:
+        """The hub's key, read when a notification is first sealed (not at start: in the
+        embedded mode the HTTP process may not have made it yet)."""
+        if self._box is None:
+            self._box = box_from_env(self.env)
+        return self._box
 
     def policy(
         self,
@@ -143,7 +151,7 @@ class Outbox(EventSourcedProjection[str]):
 
 
 def build(env: Mapping[str, str], upstreams: Upstreams) -> Outbox:
-    return Outbox(env, box=box_from_env(env))
+    return Outbox(env)
 
 
 SPEC = ProcessSpec(NAME, build, upstreams=("hub", NOTIFICATIONS))
