@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field
 
 from hub.accounts import commands
 from hub.accounts.problems import run_command
-from hub.accounts.routes import Email, accounts_api
+from hub.accounts.routes import Email, accounts_api, send_link
 from hub.http.admin import Slug
 from hub.http.deps import AdminDep
 from hub.http.middleware import bind_tenant
@@ -60,16 +60,8 @@ async def open_account(body: AccountOpening, request: Request, _: AdminDep) -> A
     )
     link = None
     if body.send_sign_in_link:
-        link = await run_command(
-            request,
-            "admin-token",
-            commands.send_sign_in_link,
-            api.runtime.hub,
-            api.runtime.box,
-            api.base_url,
-            body.tenant,
-            body.email,
-            now=api.clock(),
+        link = await send_link(
+            request, commands.send_sign_in_link, body.tenant, body.email, "admin-token"
         )
     return AccountOpened(
         person_id=opened.person_id,

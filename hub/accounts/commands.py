@@ -16,13 +16,8 @@ so nobody learns who has an account. Callers set the `event_context` and pass `n
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, TypeVar
-
-from eventsourcing.application import AggregateNotFoundError
-from eventsourcing.persistence import IntegrityError
 
 from hub.accounts import mail
 from hub.accounts.errors import RoleNotAllowedError, SignInFailedError
@@ -38,12 +33,12 @@ from hub.domain.accounts import (
     credentials_id,
     credentials_of_token,
 )
-from hub.domain.base import HubAggregate, check_tenant, tenant_of
+from hub.domain.base import check_tenant, tenant_of
 from hub.domain.learners import EmailIndex, Learner, email_index_id, normalise_email
+from hub.domain.outbox import PASSWORD_RESET, SIGN_IN_LINK
+from hub.unit_of_work import get_or_none, retrying, saved
 from infra.secrets import SecretBox
 
-ATTEMPTS = 5
-T = TypeVar("T")
 LEARNER_ROLES = ("student", "parent", "guardian")
 ACCOUNT_ROLES = ("observer",)
 SOURCE = "hub"
@@ -66,39 +61,17 @@ class OpenedAccount:
     position: int | None
 
 
-def _retrying(command: Callable[[], T]) -> T:
-    for attempt in range(1, ATTEMPTS + 1):
-        try:
-            return command()
-        except IntegrityError:
-            if attempt == ATTEMPTS:
-                raise
-    raise AssertionError("unreachable")  # pragma: no cover
-
-
-def _get(hub: Hub, found_id: str) -> Any:
-    try:
-        return hub.repository.get(found_id)
-    except AggregateNotFoundError:
-        return None
-
-
-def _save(hub: Hub, *aggregates: HubAggregate) -> int:
-    changed = [a for a in aggregates if a.pending_events]
-    return max(int(r.notification.id) for r in hub.save(*changed))
-
-
 def person_by_email(hub: Hub, tenant: str, email: str) -> Learner | Account | None:
     """Whoever holds the tenant's address (a learner or an account), or None."""
-    index: EmailIndex | None = _get(hub, email_index_id(check_tenant(tenant), email))
+    index: EmailIndex | None = get_or_none(hub, email_index_id(check_tenant(tenant), email))
     if index is None:
         return None
-    found = _get(hub, index.learner_id)
+    found = get_or_none(hub, index.learner_id)
     return found if isinstance(found, Learner | Account) else None
 
 
 def _credentials(hub: Hub, tenant: str, person_id: str) -> Credentials:
-    found: Credentials | None = _get(hub, credentials_id(tenant, person_id))
+    found: Credentials | None = get_or_none(hub, credentials_id(tenant, person_id))
     return found or Credentials(tenant=tenant, person_id=person_id)
 
 
@@ -135,13 +108,13 @@ def open_account(
                 role=role,
             )
         index = EmailIndex(tenant=tenant, email=address, learner_id=made.id)
-        return OpenedAccount(made.id, True, _save(hub, made, index))
+        return OpenedAccount(made.id, True, saved(hub, made, index))
 
-    return _retrying(once)
+    return retrying(once)
 
 
 def _person(hub: Hub, person_id: str) -> Learner | Account:
-    found = _get(hub, person_id)
+    found = get_or_none(hub, person_id)
     if not isinstance(found, Learner | Account):
         msg = f"no learner or account has the id {person_id!r}"
         raise LookupError(msg)
@@ -179,9 +152,9 @@ def set_password(
                 raise CurrentPasswordError(msg)
             how = "changed"
         credentials.set_password(hashed, how=how)
-        return _save(hub, credentials)
+        return saved(hub, credentials)
 
-    return _retrying(once)
+    return retrying(once)
 
 
 def password_sign_in(
@@ -192,7 +165,7 @@ def password_sign_in(
     stored = None
     credentials: Credentials | None = None
     if person is not None:
-        credentials = _get(hub, credentials_id(tenant, person.id))
+        credentials = get_or_none(hub, credentials_id(tenant, person.id))
         stored = None if credentials is None else credentials.password_hash
     if not passwords.matches(stored, password) or person is None or credentials is None:
         msg = "the email address or the password is wrong"
@@ -200,7 +173,7 @@ def password_sign_in(
     position = 0
     if stored is not None and passwords.needs_rehash(stored):
         credentials.set_password(passwords.hash(password), how="rehashed")
-        position = _save(hub, credentials)
+        position = saved(hub, credentials)
     return SignedIn(tenant, person.id, person.role, position)
 
 
@@ -220,17 +193,24 @@ def _send_link(
     person = person_by_email(hub, tenant, email)
     if person is None:
         return None
-    compose = mail.sign_in_link if purpose == SIGN_IN else mail.password_reset
+    kind = SIGN_IN_LINK if purpose == SIGN_IN else PASSWORD_RESET
 
     def once() -> int:
         credentials = _credentials(hub, tenant, person.id)
         link, token, expires_at = credentials.send_link(purpose, now)
-        message = compose(
-            box, base_url, tenant, link=link, to=person.email, token=token, expires_at=expires_at
+        message = mail.link_email(
+            box,
+            base_url,
+            tenant,
+            kind,
+            link=link,
+            to=person.email,
+            token=token,
+            expires_at=expires_at,
         )
-        return _save(hub, credentials, message)
+        return saved(hub, credentials, message)
 
-    return _retrying(once)
+    return retrying(once)
 
 
 def send_sign_in_link(
@@ -249,7 +229,7 @@ def send_password_reset(
 
 def _credentials_of(hub: Hub, token: str) -> Credentials:
     found_id = credentials_of_token(token)
-    found: Credentials | None = _get(hub, found_id)
+    found: Credentials | None = get_or_none(hub, found_id)
     # Unknown credentials refuse every token as not found (they have no links).
     return found or Credentials(tenant=tenant_of(found_id), person_id="")
 
@@ -261,9 +241,9 @@ def sign_in_with_link(hub: Hub, token: str, *, now: datetime) -> SignedIn:
         credentials = _credentials_of(hub, token)
         credentials.use_link(token, now)
         person = _person(hub, credentials.person_id)
-        return SignedIn(credentials.tenant, person.id, person.role, _save(hub, credentials))
+        return SignedIn(credentials.tenant, person.id, person.role, saved(hub, credentials))
 
-    return _retrying(once)
+    return retrying(once)
 
 
 def reset_password(
@@ -280,9 +260,9 @@ def reset_password(
         fresh = _credentials_of(hub, token)
         link = fresh.check_link(token, RESET, now)
         fresh.set_password(hashed, how="reset", link=link)
-        return SignedIn(fresh.tenant, person.id, person.role, _save(hub, fresh))
+        return SignedIn(fresh.tenant, person.id, person.role, saved(hub, fresh))
 
-    return _retrying(once)
+    return retrying(once)
 
 
 # -- invitations (family's), by email ------------------------------------------------------
@@ -315,4 +295,4 @@ def email_invitation(
         code=code,
         expires_at=expires_at,
     )
-    return _save(hub, message)
+    return saved(hub, message)

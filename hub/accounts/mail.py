@@ -32,29 +32,37 @@ def queued(
     )
 
 
-def sign_in_link(
-    box: SecretBox, base_url: str, tenant: str, *, link: str, to: str, token: str, expires_at: str
-) -> OutboxMessage:
-    url = f"{base_url}{SIGN_IN_PATH}?token={quote(token)}"
-    body = (
-        f"Hello,\n\nOpen this link to sign in to the hub:\n\n{url}\n\n"
-        f"It works once, until {expires_at}. If you did not ask for it, ignore this email.\n"
-    )
-    return queued(box, tenant, SIGN_IN_LINK, link, to=to, subject="Your sign-in link", body=body)
+_LINKS = {
+    SIGN_IN_LINK: (SIGN_IN_PATH, "Your sign-in link", "sign in to the hub", ""),
+    PASSWORD_RESET: (
+        RESET_PATH,
+        "Reset your password",
+        "choose a new password",
+        ": your password is unchanged",
+    ),
+}
 
 
-def password_reset(
-    box: SecretBox, base_url: str, tenant: str, *, link: str, to: str, token: str, expires_at: str
+def link_email(
+    box: SecretBox,
+    base_url: str,
+    tenant: str,
+    kind: str,
+    *,
+    link: str,
+    to: str,
+    token: str,
+    expires_at: str,
 ) -> OutboxMessage:
-    url = f"{base_url}{RESET_PATH}?token={quote(token)}"
+    """The email of a one-time link (`kind`: sign-in link or password reset)."""
+    path, subject, to_do, unchanged = _LINKS[kind]
+    url = f"{base_url}{path}?token={quote(token)}"
     body = (
-        f"Hello,\n\nOpen this link to choose a new password:\n\n{url}\n\n"
-        f"It works once, until {expires_at}. If you did not ask for it, ignore this email: "
-        "your password is unchanged.\n"
+        f"Hello,\n\nOpen this link to {to_do}:\n\n{url}\n\n"
+        f"It works once, until {expires_at}. "
+        f"If you did not ask for it, ignore this email{unchanged}.\n"
     )
-    return queued(
-        box, tenant, PASSWORD_RESET, link, to=to, subject="Reset your password", body=body
-    )
+    return queued(box, tenant, kind, link, to=to, subject=subject, body=body)
 
 
 def invitation(

@@ -194,6 +194,32 @@ async def _refuse(
     raise problem_for(error) from error
 
 
+async def send_link(
+    request: Request, command: Callable[..., int | None], tenant: str, email: str, by: str
+) -> int | None:
+    """Run `send_sign_in_link` or `send_password_reset` for `email` of `tenant`."""
+    api = accounts_api(request)
+    bind_tenant(request, tenant)
+    hub, box, now = api.runtime.hub, api.runtime.box, api.clock()
+    position: int | None = await run_command(
+        request, by, command, hub, box, api.base_url, tenant, email, now=now
+    )
+    return position
+
+
+async def _link_sign_in(request: Request, token: str) -> commands.SignedIn:
+    api = accounts_api(request)
+    done: commands.SignedIn = await run_command(
+        request,
+        "email-link",
+        commands.sign_in_with_link,
+        api.runtime.hub,
+        token.strip(),
+        now=api.clock(),
+    )
+    return done
+
+
 @router.post(
     "/api/v1/accounts/sign-in",
     response_model=SignedInBody,
@@ -236,19 +262,7 @@ async def sign_in(body: PasswordSignIn, request: Request) -> Response:
     summary="Email me a one-time sign-in link",
 )
 async def send_sign_in_link(body: LinkRequest, request: Request) -> Accepted:
-    api = accounts_api(request)
-    bind_tenant(request, body.tenant)
-    await run_command(
-        request,
-        "none",
-        commands.send_sign_in_link,
-        api.runtime.hub,
-        api.runtime.box,
-        api.base_url,
-        body.tenant,
-        body.email,
-        now=api.clock(),
-    )
+    await send_link(request, commands.send_sign_in_link, body.tenant, body.email, "none")
     return Accepted()
 
 
@@ -259,16 +273,7 @@ async def send_sign_in_link(body: LinkRequest, request: Request) -> Accepted:
     summary="Sign in with a one-time link's token",
 )
 async def use_sign_in_link(body: LinkUse, request: Request) -> Response:
-    api = accounts_api(request)
-    done = await run_command(
-        request,
-        "email-link",
-        commands.sign_in_with_link,
-        api.runtime.hub,
-        body.token.strip(),
-        now=api.clock(),
-    )
-    return _json_signed_in(request, done)
+    return _json_signed_in(request, await _link_sign_in(request, body.token))
 
 
 @router.get(
@@ -280,15 +285,7 @@ async def use_sign_in_link(body: LinkUse, request: Request) -> Response:
 async def follow_sign_in_link(
     request: Request, token: Annotated[str, Query(min_length=1, max_length=300)]
 ) -> Response:
-    api = accounts_api(request)
-    done = await run_command(
-        request,
-        "email-link",
-        commands.sign_in_with_link,
-        api.runtime.hub,
-        token.strip(),
-        now=api.clock(),
-    )
+    done = await _link_sign_in(request, token)
     redirect = RedirectResponse("/dashboard", status.HTTP_303_SEE_OTHER, headers=_NO_STORE)
     return _signed_in(request, done, redirect)
 
@@ -300,19 +297,7 @@ async def follow_sign_in_link(
     summary="Email me a password reset link",
 )
 async def send_password_reset(body: LinkRequest, request: Request) -> Accepted:
-    api = accounts_api(request)
-    bind_tenant(request, body.tenant)
-    await run_command(
-        request,
-        "none",
-        commands.send_password_reset,
-        api.runtime.hub,
-        api.runtime.box,
-        api.base_url,
-        body.tenant,
-        body.email,
-        now=api.clock(),
-    )
+    await send_link(request, commands.send_password_reset, body.tenant, body.email, "none")
     return Accepted()
 
 

@@ -14,13 +14,9 @@ connector through the identity `(tenant, "hub", <learner id>)`.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, TypeVar
-
-from eventsourcing.application import AggregateNotFoundError
-from eventsourcing.persistence import IntegrityError
+from typing import Any
 
 from hub.application import Hub
 from hub.domain.base import HubAggregate, check_tenant, tenant_of
@@ -33,10 +29,9 @@ from hub.quests.errors import (
     QuestNotFoundError,
     TaskNotFoundError,
 )
+from hub.unit_of_work import get_or_none, retrying, save_changed, saved
 
 SOURCE = "hub"
-ATTEMPTS = 5
-T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -53,44 +48,24 @@ class Completion:
     position: int
 
 
-def _retrying(command: Callable[[], T]) -> T:
-    for attempt in range(1, ATTEMPTS + 1):
-        try:
-            return command()
-        except IntegrityError:
-            if attempt == ATTEMPTS:
-                raise
-    raise AssertionError("unreachable")  # pragma: no cover
-
-
-def _get(hub: Hub, found_id: str) -> Any:
-    try:
-        return hub.repository.get(found_id)
-    except AggregateNotFoundError:
+def _of_tenant(hub: Hub, tenant: str, found_id: str) -> Any:
+    """The aggregate, if it is the tenant's: another tenant's is not found, as an unknown."""
+    if tenant_of(found_id) != check_tenant(tenant):
         return None
-
-
-def _save(hub: Hub, *aggregates: HubAggregate) -> int | None:
-    changed = [a for a in aggregates if a.pending_events]
-    if not changed:
-        return None
-    return max(int(r.notification.id) for r in hub.save(*changed))
+    return get_or_none(hub, found_id)
 
 
 def quest_of(hub: Hub, tenant: str, found_id: str) -> Quest:
-    """The tenant's quest `found_id`; another tenant's is not found, as an unknown one."""
-    found = _get(hub, found_id) if tenant_of(found_id) == check_tenant(tenant) else None
+    found = _of_tenant(hub, tenant, found_id)
     if not isinstance(found, Quest):
-        msg = f"no quest {found_id!r} in this tenant"
-        raise QuestNotFoundError(msg)
+        raise QuestNotFoundError(f"no quest {found_id!r} in this tenant")
     return found
 
 
 def task_of(hub: Hub, tenant: str, found_id: str) -> Task:
-    found = _get(hub, found_id) if tenant_of(found_id) == check_tenant(tenant) else None
+    found = _of_tenant(hub, tenant, found_id)
     if not isinstance(found, Task):
-        msg = f"no task {found_id!r} in this tenant"
-        raise TaskNotFoundError(msg)
+        raise TaskNotFoundError(f"no task {found_id!r} in this tenant")
     return found
 
 
@@ -99,16 +74,16 @@ def save_quest(hub: Hub, tenant: str, key: str, details: dict[str, Any]) -> Save
     check_tenant(tenant)
 
     def once() -> Saved:
-        quest: Quest | None = _get(hub, quest_id(tenant, SOURCE, key))
+        quest: Quest | None = get_or_none(hub, quest_id(tenant, SOURCE, key))
         if quest is None:
             quest = Quest(tenant=tenant, source=SOURCE, external_id=key, details=details)
         else:
             merged = {**details, "tasks": quest.details.get("tasks", [])}
             if merged != quest.details:
                 quest.update(merged)
-        return Saved(quest.id, _save(hub, quest))
+        return Saved(quest.id, save_changed(hub, quest))
 
-    return _retrying(once)
+    return retrying(once)
 
 
 def save_task(hub: Hub, tenant: str, quest: str, key: str, details: dict[str, Any]) -> Saved:
@@ -120,7 +95,7 @@ def save_task(hub: Hub, tenant: str, quest: str, key: str, details: dict[str, An
             msg = f"quest {quest!r} comes from {found.source}: add tasks to native quests only"
             raise QuestNotFoundError(msg)
         external = f"{found.external_id}/{key}"
-        task: Task | None = _get(hub, task_id(tenant, SOURCE, external))
+        task: Task | None = get_or_none(hub, task_id(tenant, SOURCE, external))
         if task is None:
             task = Task(
                 tenant=tenant,
@@ -134,13 +109,13 @@ def save_task(hub: Hub, tenant: str, quest: str, key: str, details: dict[str, An
         tasks = list(found.details.get("tasks", []))
         if task.id not in tasks:
             found.update({**found.details, "tasks": [*tasks, task.id]})
-        return Saved(task.id, _save(hub, task, found))
+        return Saved(task.id, save_changed(hub, task, found))
 
-    return _retrying(once)
+    return retrying(once)
 
 
 def _learner(hub: Hub, tenant: str, person_id: str) -> Learner:
-    found = _get(hub, person_id) if tenant_of(person_id) == tenant else None
+    found = get_or_none(hub, person_id) if tenant_of(person_id) == tenant else None
     if not isinstance(found, Learner):
         msg = "only learners enrol in quests and hand in work"
         raise NotALearnerError(msg)
@@ -162,9 +137,9 @@ def enrol(hub: Hub, tenant: str, person_id: str, quest: str) -> Saved:
         learner = _learner(hub, tenant, person_id)
         if not learner.is_enrolled(quest):
             learner.enrol(quest_id=quest, source=SOURCE)
-        return Saved(learner.id, _save(hub, learner, *_hub_identity(hub, tenant, learner)))
+        return Saved(learner.id, save_changed(hub, learner, *_hub_identity(hub, tenant, learner)))
 
-    return _retrying(once)
+    return retrying(once)
 
 
 def check_can_complete(hub: Hub, tenant: str, person_id: str, task: str) -> Task:
@@ -206,6 +181,5 @@ def complete_task(
         grade=None,
         verified={"verified_by": "session", "learner_id": person_id},
     )
-    position = _save(hub, submission, *_hub_identity(hub, tenant, learner))
-    assert position is not None
+    position = saved(hub, submission, *_hub_identity(hub, tenant, learner))
     return Completion(submission.id, found.id, quest.id, position)
