@@ -297,3 +297,20 @@ def test_the_same_address_in_two_tenants_is_two_people_with_their_own_passwords(
     set_password(world, sam_second, "the second tenant's password")
     answer = sign_in(world, second, "sam@example.org", "the second tenant's password")
     assert (answer.json()["tenant"], answer.json()["person_id"]) == (second, sam_second)
+
+
+def test_an_observer_account_chooses_a_password_by_reset_and_signs_in_as_observer(
+    world: World,
+) -> None:
+    tenant = world.tenant()
+    gran = open_account(world, tenant, "gran@example.org", "observer").json()["person_id"]
+    assert world.mails(tenant)[-1]["kind"] == "sign-in-link"  # sent on opening
+    world.http.post(
+        "/api/v1/accounts/password-resets", json={"tenant": tenant, "email": "gran@example.org"}
+    )
+    token = world.token_in_last_mail(tenant)
+    world.http.post(
+        "/api/v1/accounts/password-resets/complete", json={"token": token, "password": PASSWORD}
+    )
+    answer = sign_in(world, tenant, "gran@example.org", PASSWORD)
+    assert (answer.json()["person_id"], answer.json()["role"]) == (gran, "observer")
