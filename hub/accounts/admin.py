@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
 
 from hub.accounts import commands
 from hub.accounts.problems import run_command
@@ -38,15 +39,17 @@ class AccountOpened(BaseModel):
     link_position: int | None = None
 
 
-def _known_tenant(request: Request, tenant: str) -> None:
+async def known_tenant(request: Request, tenant: str) -> None:
+    """Refuse (404) a tenant that is not registered; the read runs off the loop."""
     bind_tenant(request, tenant)
-    if accounts_api(request).runtime.hub.tenant(tenant) is None:
+    hub = accounts_api(request).runtime.hub
+    if await run_in_threadpool(hub.tenant, tenant) is None:
         raise ProblemError(NOT_FOUND, f"there is no tenant {tenant!r}")
 
 
 @router.post("/accounts", response_model=AccountOpened, summary="Open an account (by email)")
 async def open_account(body: AccountOpening, request: Request, _: AdminDep) -> AccountOpened:
-    _known_tenant(request, body.tenant)
+    await known_tenant(request, body.tenant)
     api = accounts_api(request)
     opened = await run_command(
         request,
@@ -75,7 +78,7 @@ async def open_account(body: AccountOpening, request: Request, _: AdminDep) -> A
 async def outbox(
     request: Request, _: AdminDep, tenant: Annotated[str, Query(pattern=r"^[a-z0-9-]{1,40}$")]
 ) -> dict[str, Any]:
-    _known_tenant(request, tenant)
+    await known_tenant(request, tenant)
     settings = accounts_api(request).runtime.settings
     folder = FolderMailbox(settings.data_dir / "outbox")
     smtp = settings.smtp_host is not None

@@ -15,6 +15,7 @@ from typing import Annotated, Any, NoReturn
 from fastapi import APIRouter, FastAPI, Query, Request, status
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field, StringConstraints
+from starlette.concurrency import run_in_threadpool
 
 from hub.accounts import commands
 from hub.accounts.errors import SignInFailedError, SignInLimitedError
@@ -181,7 +182,7 @@ async def _refuse(
         path=request.url.path,
         email_sha256=sha256_hex(email.lower()),
     )
-    exists = ingress.runtime.hub.tenant(tenant) is not None
+    exists = await run_in_threadpool(ingress.runtime.hub.tenant, tenant) is not None
     await record_rejection(
         ingress.nats,
         ingress.runtime.settings.stream_prefix,

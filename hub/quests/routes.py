@@ -10,6 +10,7 @@ from fastapi import APIRouter, FastAPI, Path, Request
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
+from hub.accounts.admin import known_tenant
 from hub.accounts.problems import run_command as run_accounts_command
 from hub.bootstrap import Runtime
 from hub.domain.rules import Pillar
@@ -17,7 +18,7 @@ from hub.family.api import SessionDep
 from hub.http.admin import Slug
 from hub.http.deps import AdminDep
 from hub.http.middleware import bind_tenant
-from hub.http.problems import NOT_FOUND, ProblemError, ProblemType, problem_responses
+from hub.http.problems import ProblemError, ProblemType, problem_responses
 from hub.quests import commands, uploads
 from hub.quests import errors as e
 from hub.spark.ingress import spark_ingress
@@ -104,10 +105,8 @@ def _runtime(request: Request) -> Runtime:
 
 @router.post("/api/v1/admin/quests", response_model=Saved, summary="Create or update a quest")
 async def save_quest(body: QuestDetails, request: Request, _: AdminDep) -> Saved:
-    bind_tenant(request, body.tenant)
+    await known_tenant(request, body.tenant)
     hub = _runtime(request).hub
-    if hub.tenant(body.tenant) is None:
-        raise ProblemError(NOT_FOUND, f"there is no tenant {body.tenant!r}")
     details = body.model_dump(mode="json", exclude={"tenant", "key"})
     saved = await run_command(
         request, "admin-token", commands.save_quest, hub, body.tenant, body.key, details
