@@ -32,6 +32,10 @@ from hub.quests.errors import (
 from hub.unit_of_work import get_or_none, retrying, save_changed, saved
 
 SOURCE = "hub"
+# A quest's details list its tasks: the required ones under the key the badges connector
+# reads (a quest is completed when every one of `task_ids` is), the optional ones beside.
+REQUIRED, OPTIONAL = "task_ids", "optional_task_ids"
+TASK_LISTS = (REQUIRED, OPTIONAL)
 
 
 @dataclass(frozen=True)
@@ -69,6 +73,10 @@ def task_of(hub: Hub, tenant: str, found_id: str) -> Task:
     return found
 
 
+def _task_lists(details: dict[str, Any]) -> dict[str, list[str]]:
+    return {name: list(details.get(name, [])) for name in TASK_LISTS}
+
+
 def save_quest(hub: Hub, tenant: str, key: str, details: dict[str, Any]) -> Saved:
     """Create or update the native quest `key` (title, description, pillar, order)."""
     check_tenant(tenant)
@@ -78,7 +86,7 @@ def save_quest(hub: Hub, tenant: str, key: str, details: dict[str, Any]) -> Save
         if quest is None:
             quest = Quest(tenant=tenant, source=SOURCE, external_id=key, details=details)
         else:
-            merged = {**details, "tasks": quest.details.get("tasks", [])}
+            merged = {**details, **_task_lists(quest.details)}
             if merged != quest.details:
                 quest.update(merged)
         return Saved(quest.id, save_changed(hub, quest))
@@ -106,9 +114,13 @@ def save_task(hub: Hub, tenant: str, quest: str, key: str, details: dict[str, An
             )
         elif task.details != details:
             task.update(details)
-        tasks = list(found.details.get("tasks", []))
-        if task.id not in tasks:
-            found.update({**found.details, "tasks": [*tasks, task.id]})
+        lists = _task_lists(found.details)
+        for name in TASK_LISTS:
+            if task.id in lists[name]:
+                lists[name].remove(task.id)
+        lists[REQUIRED if details.get("required", True) else OPTIONAL].append(task.id)
+        if lists != _task_lists(found.details):
+            found.update({**found.details, **lists})
         return Saved(task.id, save_changed(hub, task, found))
 
     return retrying(once)

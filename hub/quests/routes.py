@@ -145,7 +145,8 @@ async def read_quest(quest_id: AggregateId, request: Request, _: AdminDep) -> di
 
     def read() -> dict[str, Any]:
         quest = commands.quest_of(hub, tenant, quest_id)
-        tasks = [commands.task_of(hub, tenant, t) for t in quest.details.get("tasks", [])]
+        listed = [t for name in commands.TASK_LISTS for t in quest.details.get(name, [])]
+        tasks = [commands.task_of(hub, tenant, t) for t in listed]
         shown = [{"id": t.id, **t.details} for t in tasks]
         shown.sort(key=lambda t: (t.get("order", 0), t["title"]))
         return {"id": quest.id, "source": quest.source, **quest.details, "tasks": shown}

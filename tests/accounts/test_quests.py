@@ -86,6 +86,11 @@ def test_an_admin_makes_a_quest_with_ordered_tasks(world: World, tenant: str) ->
         (first, 200, True),
         (second, 120, False),
     ]
+    # Required tasks are the ones a quest's completion (and a badge) counts.
+    assert (shown["task_ids"], shown["optional_task_ids"]) == ([first], [second])
+    make_task(world, quest, "harvest", order=2, required=True)
+    again = world.http.get(f"/api/v1/admin/quests/{quest}", headers=world.admin()).json()
+    assert (again["task_ids"], again["optional_task_ids"]) == ([first, second], [])
 
 
 def test_enrolling_in_another_tenants_quest_is_refused(world: World, tenant: str) -> None:
