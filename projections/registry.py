@@ -13,6 +13,7 @@ from eventsourcing.projection import Projection
 
 from projections.errors import UnknownProjectionError
 from projections.event_counts import EventCountsProjection, EventCountsView
+from projections.gradebook import GradebookProjection, GradebookView
 from projections.portfolio import PortfolioProjection
 from projections.portfolio_view import PortfolioView
 from projections.view import SqlView
@@ -44,6 +45,7 @@ PROJECTIONS: dict[str, ProjectionSpec] = {
     spec.name: spec
     for spec in (
         ProjectionSpec("event_counts", EventCountsProjection, EventCountsView),
+        ProjectionSpec("gradebook", GradebookProjection, GradebookView),
         ProjectionSpec(
             "portfolio", PortfolioProjection, PortfolioView, upstreams=("hub", "progress")
         ),

@@ -1,0 +1,124 @@
+"""AGS 2.0 handlers: a tool's line items in a context, and the scores it posts.
+
+Line items live in the tool's `LtiGradebook` for the context. A score is one event on
+the `LtiResult` of (line item, user): `ScorePosted` first, `ScoreUpdated` after, and
+only when its `timestamp` is newer than the one recorded (an older or equal one changes
+nothing). The event carries the line item and, for a Spark assignment, the Spark ids,
+so the gradebook and grade passback need nothing else.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from hub.application import Hub
+from hub.domain.learners import Learner
+from hub.domain.lti_platform import LtiGradebook, LtiResult, result_id
+from hub.lti.platform.errors import LtiRejectedError
+from hub.lti.platform.registrations import (
+    ToolContext,
+    get,
+    line_item_record,
+    placed_gradebook,
+)
+from schemas.lti import LineItemIn, ScoreIn
+
+FILTERS = {"resource_link_id": "resourceLinkId", "resource_id": "resourceId", "tag": "tag"}
+
+
+@dataclass(frozen=True)
+class ScoreOutcome:
+    changed: bool
+    position: int | None
+
+
+def public_line_item(record: Mapping[str, Any], url: str) -> dict[str, Any]:
+    shown = {k: v for k, v in record.items() if k not in {"id", "spark_assignment_id"}}
+    return {"id": url, **shown}
+
+
+def list_line_items(hub: Hub, at: ToolContext, filters: Mapping[str, str]) -> list[dict[str, Any]]:
+    book = placed_gradebook(hub, at)
+    wanted = {FILTERS[name]: value for name, value in filters.items() if name in FILTERS}
+    return [
+        item
+        for item in book.items.values()
+        if all(item.get(field) == value for field, value in wanted.items())
+    ]
+
+
+def line_item(hub: Hub, at: ToolContext, line_item_id: str) -> dict[str, Any]:
+    item = placed_gradebook(hub, at).items.get(line_item_id)
+    if item is None:
+        raise LtiRejectedError("line_item_unknown", f"no line item {line_item_id[:64]!r} here")
+    return item
+
+
+def _check_item(book: LtiGradebook, line_item_id: str) -> None:
+    if line_item_id not in book.items:
+        raise LtiRejectedError("line_item_unknown", f"no line item {line_item_id[:64]!r} here")
+
+
+def create_line_item(hub: Hub, at: ToolContext, item: LineItemIn) -> tuple[dict[str, Any], int]:
+    book = placed_gradebook(hub, at)
+    new_id, record = line_item_record(hub, at.tenant, item)
+    book.create_line_item(new_id, record, "lti_ags")
+    recordings = hub.save(book)
+    return record, recordings[-1].notification.id
+
+
+def update_line_item(
+    hub: Hub, at: ToolContext, line_item_id: str, item: LineItemIn
+) -> dict[str, Any]:
+    book = placed_gradebook(hub, at)
+    _check_item(book, line_item_id)
+    _, record = line_item_record(hub, at.tenant, item, line_item_id)
+    book.update_line_item(line_item_id, record)
+    hub.save(book)
+    return record
+
+
+def delete_line_item(hub: Hub, at: ToolContext, line_item_id: str) -> None:
+    book = placed_gradebook(hub, at)
+    _check_item(book, line_item_id)
+    book.delete_line_item(line_item_id)
+    hub.save(book)
+
+
+def post_score(hub: Hub, at: ToolContext, line_item_id: str, score: ScoreIn) -> ScoreOutcome:
+    tenant = at.tenant
+    item = line_item(hub, at, line_item_id)
+    learner = get(hub, score.userId, Learner) if score.userId.startswith(f"{tenant}.") else None
+    if not isinstance(learner, Learner):
+        raise LtiRejectedError("body_invalid", f"userId {score.userId[:100]!r} is not a user here")
+    record = _score_record(score, item, at, learner)
+    result = get(hub, result_id(tenant, line_item_id, score.userId), LtiResult)
+    if result is None:
+        result = LtiResult(tenant, line_item_id, score.userId, record)
+    elif datetime.fromisoformat(result.timestamp) >= score.timestamp:
+        return ScoreOutcome(changed=False, position=None)
+    else:
+        result.post(record)
+    recordings = hub.save(result)
+    return ScoreOutcome(changed=True, position=recordings[-1].notification.id)
+
+
+def _score_record(
+    score: ScoreIn, item: Mapping[str, Any], at: ToolContext, learner: Learner
+) -> dict[str, Any]:
+    spark_user = next(
+        (i.split(":", 1)[1] for i in learner.identities if i.startswith("spark:")), None
+    )
+    return {
+        **score.model_dump(mode="json", exclude_none=True),
+        "timestamp": score.timestamp.isoformat(),
+        "client_id": at.client_id,
+        "context_id": at.context_id,
+        "line_item": {k: v for k, v in item.items() if k != "spark_assignment_id"},
+        "spark_assignment_id": item.get("spark_assignment_id"),
+        "spark_user_id": spark_user,
+        "source": "lti_ags",
+    }
