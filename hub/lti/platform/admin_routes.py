@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from fastapi import APIRouter, Request, status
@@ -101,7 +102,12 @@ async def create_link(
 ) -> JSONResponse:
     platform = lti_platform(request)
     created = await _run(
-        request, tenant, registrations.create_link, platform.runtime.hub, tenant, body, "admin"
+        request,
+        tenant,
+        partial(registrations.create_link, source="admin"),
+        platform.runtime.hub,
+        tenant,
+        body,
     )
     return JSONResponse(
         {

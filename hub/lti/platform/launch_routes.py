@@ -13,7 +13,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from hub.http.problems import problem_responses
 from hub.lti.platform import deep_linking, launches
 from hub.lti.platform.errors import LtiRejectedError
-from hub.lti.platform.state import LtiGate, now_s
+from hub.lti.platform.state import LtiGate, now_s, read_form
 from hub.spark.sessions import COOKIE_NAME, Session, SessionInvalidError
 
 router = APIRouter(tags=["lti"])
@@ -104,7 +104,7 @@ async def authorize(tenant: str, request: Request) -> HTMLResponse:
     gate = LtiGate(request, tenant, KIND)
     params = dict(request.query_params)
     if request.method == "POST":
-        params |= {k: str(v) for k, v in (await request.form()).items()}
+        params |= await read_form(request)
     gate.seen = {
         "client_id": params.get("client_id", "")[:100],
         "redirect_uri": params.get("redirect_uri", "")[:300],
@@ -155,8 +155,7 @@ def _form_post(result: launches.Authorized) -> str:
 async def deep_link_return(tenant: str, request: Request) -> HTMLResponse:
     gate = LtiGate(request, tenant, "lti_deep_link")
     await gate.check_tenant()
-    form = await request.form()
-    token = str(form.get("JWT") or "")
+    token = (await read_form(request)).get("JWT", "")
     if not token:
         await gate.reject("deep_link_invalid", "post the signed response as the form field JWT")
     gate.token = token

@@ -14,7 +14,7 @@ from hub.http.problems import problem_responses
 from hub.lti.platform import ags, readers, tokens
 from hub.lti.platform.errors import LtiRejectedError
 from hub.lti.platform.registrations import ToolContext
-from hub.lti.platform.state import LtiGate, now_s
+from hub.lti.platform.state import LtiGate, now_s, read_form
 from hub.lti.platform.tokens import AccessGrant
 from schemas.lti import (
     LINEITEM_CONTAINER_MEDIA,
@@ -53,7 +53,7 @@ DEFAULT_PAGE = 100
 async def token(tenant: str, request: Request) -> JSONResponse:
     gate = LtiGate(request, tenant, "lti_token")
     await gate.check_tenant()
-    form = {k: str(v) for k, v in (await request.form()).items()}
+    form = await read_form(request)
     gate.token = form.get("client_assertion") or None
     platform = gate.platform
     issued = await gate.run(

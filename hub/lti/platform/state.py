@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, NoReturn, ParamSpec, TypeVar
+from urllib.parse import parse_qsl
 
 import structlog
 from fastapi import Request
@@ -31,6 +32,7 @@ from infra.nats_client import NatsConnection
 P = ParamSpec("P")
 T = TypeVar("T")
 log = structlog.get_logger("hub.lti.platform")
+MAX_FORM_BYTES = 64 * 1024
 
 
 @dataclass
@@ -139,3 +141,15 @@ class LtiGate:
             return await run_in_threadpool(call)
         except LtiRejectedError as error:
             await self.refuse(error)
+
+
+async def read_form(request: Request) -> dict[str, str]:
+    """An `application/x-www-form-urlencoded` body (what OAuth and OIDC form posts send),
+    read without python-multipart; a field sent twice keeps its first value."""
+    raw = await request.body()
+    if len(raw) > MAX_FORM_BYTES:
+        return {}
+    fields: dict[str, str] = {}
+    for name, value in parse_qsl(raw.decode("utf-8", "replace"), keep_blank_values=True):
+        fields.setdefault(name, value)
+    return fields

@@ -8,14 +8,21 @@ from pathlib import Path
 import httpx
 import pytest
 from fastapi import FastAPI
+from sqlalchemy import Engine
 
-from hub.bootstrap import Runtime, build_runtime
+from hub.bootstrap import Runtime, build_runtime, eventsourcing_env
 from hub.http import create_app, runtime_readiness
+from hub.lti.platform.install import set_lti_readers
 from infra.settings import Settings
 from infra.sql import make_engine
+from projections import registry
+from projections.gradebook import lti_readers
+from projections.portfolio import wait_for as portfolio_wait_for
 from tests.conftest import drop_streams, new_prefix
 from tests.hub.http.conftest import ADMIN_TOKEN
 from tests.hub.http.live_server import live_server
+from tests.lti.platform.world import World, seed_world
+from tests.projections.helpers import running
 
 
 @pytest.fixture(scope="module")
@@ -51,3 +58,29 @@ def base_url(app: FastAPI) -> Iterator[str]:
 def client(base_url: str) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=base_url, timeout=30) as made:
         yield made
+
+
+@pytest.fixture(scope="module")
+def read_engine(module_dir: Path) -> Iterator[Engine]:
+    engine = make_engine(f"sqlite:///{module_dir / 'hub.sqlite3'}")
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def projections(
+    runtime: Runtime, app: FastAPI, read_engine: Engine, nats_url: str, module_dir: Path
+) -> Iterator[Engine]:
+    """The portfolio (NRPS reads its enrolments) and the gradebook, running for the module."""
+    env = eventsourcing_env(runtime.settings, nats_url)
+    url = f"sqlite:///{module_dir / 'hub.sqlite3'}"
+    set_lti_readers(app, *lti_readers(read_engine))
+    with running(registry.get("portfolio"), env, url), running(registry.get("gradebook"), env, url):
+        yield read_engine
+
+
+@pytest.fixture(scope="module")
+def world(client: httpx.Client, runtime: Runtime, projections: Engine) -> World:
+    made = seed_world(client, runtime, "acme")
+    portfolio_wait_for(projections, {"hub": made.last_position}, timeout=30)
+    return made

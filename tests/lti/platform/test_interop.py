@@ -1,0 +1,61 @@
+"""The hub as platform, driven end to end by a tool built with pylti1p3: login, launch,
+AGS line items and scores, NRPS memberships."""
+
+from __future__ import annotations
+
+from sqlalchemy import Engine
+
+from schemas.lti import INSTRUCTOR, LEARNER
+from tests.lti.platform.world import ASSIGNMENT, World
+
+
+def test_a_pylti1p3_tool_validates_the_hubs_launch(world: World) -> None:
+    launch = world.launch("s1")
+    data = launch.get_launch_data()
+    assert launch.is_resource_launch()
+    assert data["sub"] == world.people["s1"]
+    assert data["email"] == "s1@school.example"
+    assert data["https://purl.imsglobal.org/spec/lti/claim/context"]["id"] == world.context_id
+    assert data["https://purl.imsglobal.org/spec/lti/claim/custom"] == {"quiz": "7"}
+    assert data["https://purl.imsglobal.org/spec/lti/claim/roles"] == [LEARNER]
+    assert launch.has_ags()
+    assert launch.has_nrps()
+
+
+def test_the_tool_posts_a_score_through_ags(world: World, projections: Engine) -> None:
+    from pylti1p3.grade import Grade
+
+    launch = world.launch("s2")
+    ags = launch.get_ags()
+    grade = (
+        Grade()
+        .set_score_given(15)
+        .set_score_maximum(20)
+        .set_timestamp("2026-11-22T01:00:00+00:00")
+        .set_activity_progress("Completed")
+        .set_grading_progress("FullyGraded")
+        .set_user_id(world.people["s2"])
+    )
+    response = ags.put_grade(grade)
+    assert response["body"]["changed"] is True
+    items = ags.get_lineitems()
+    assert [(i["label"], i["scoreMaximum"], i["resourceId"]) for i in items] == [
+        ("Homework 7", 20, ASSIGNMENT)
+    ]
+    from projections.gradebook import wait_for
+
+    wait_for(projections, response["body"]["position"], timeout=30)
+    results = ags.get_grades(ags.find_lineitem_by_resource_id(ASSIGNMENT))
+    assert [(r["userId"], r["resultScore"], r["resultMaximum"]) for r in results] == [
+        (world.people["s2"], 15.0, 20.0)
+    ]
+
+
+def test_the_tool_reads_the_context_members_through_nrps(world: World) -> None:
+    launch = world.launch("t1", role="teacher")
+    members = launch.get_nrps().get_members()
+    by_user = {m["user_id"]: m for m in members}
+    assert set(by_user) == set(world.people.values())
+    assert by_user[world.people["t1"]]["roles"] == [INSTRUCTOR]
+    assert by_user[world.people["s1"]]["roles"] == [LEARNER]
+    assert by_user[world.people["s1"]]["name"] == "Ada Lovelace"
