@@ -3,8 +3,10 @@ AGS line items and scores, NRPS memberships."""
 
 from __future__ import annotations
 
+from pylti1p3.grade import Grade
 from sqlalchemy import Engine
 
+from projections.gradebook import wait_for
 from schemas.lti import INSTRUCTOR, LEARNER
 from tests.lti.platform.world import ASSIGNMENT, World
 
@@ -23,8 +25,6 @@ def test_a_pylti1p3_tool_validates_the_hubs_launch(world: World) -> None:
 
 
 def test_the_tool_posts_a_score_through_ags(world: World, projections: Engine) -> None:
-    from pylti1p3.grade import Grade
-
     launch = world.launch("s2")
     ags = launch.get_ags()
     grade = (
@@ -42,8 +42,6 @@ def test_the_tool_posts_a_score_through_ags(world: World, projections: Engine) -
     assert [(i["label"], i["scoreMaximum"], i["resourceId"]) for i in items] == [
         ("Homework 7", 20, ASSIGNMENT)
     ]
-    from projections.gradebook import wait_for
-
     wait_for(projections, response["body"]["position"], timeout=30)
     results = ags.get_grades(ags.find_lineitem_by_resource_id(ASSIGNMENT))
     assert [(r["userId"], r["resultScore"], r["resultMaximum"]) for r in results] == [
