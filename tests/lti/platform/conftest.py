@@ -21,7 +21,9 @@ from projections.portfolio import wait_for as portfolio_wait_for
 from tests.conftest import drop_streams, new_prefix
 from tests.hub.http.conftest import ADMIN_TOKEN
 from tests.hub.http.live_server import live_server
-from tests.lti.platform.world import World, seed_world
+from tests.lti.platform.oauth import claims_for, request_token, sign, token_url
+from tests.lti.platform.pylti_tool import new_key, public_jwk
+from tests.lti.platform.world import World, register_tool, seed_world
 from tests.projections.helpers import running
 
 
@@ -84,3 +86,21 @@ def world(client: httpx.Client, runtime: Runtime, projections: Engine) -> World:
     made = seed_world(client, runtime, "acme")
     portfolio_wait_for(projections, {"hub": made.last_position}, timeout=30)
     return made
+
+
+@pytest.fixture(scope="module")
+def beta_token(client: httpx.Client, runtime: Runtime, world: World) -> str:
+    """A valid access token of tenant beta (its own tool), to try on acme."""
+    key = new_key()
+    registered = register_tool(client, "beta", public_jwk=public_jwk(key))
+    client_id = registered["client_id"]
+    claims = claims_for(
+        world,
+        iss=client_id,
+        sub=client_id,
+        aud=token_url(world, "beta"),
+    )
+    response = request_token(world, sign(claims, key), tenant="beta")
+    assert response.status_code == 200, response.text
+    token: str = response.json()["access_token"]
+    return token
