@@ -3,9 +3,11 @@ AGS line items and scores, NRPS memberships."""
 
 from __future__ import annotations
 
+from eventsourcing.utils import get_topic
 from pylti1p3.grade import Grade
 from sqlalchemy import Engine
 
+from hub.domain.lti_platform import LtiLaunch
 from projections.gradebook import wait_for
 from schemas.lti import INSTRUCTOR, LEARNER
 from tests.lti.platform.world import ASSIGNMENT, World
@@ -57,3 +59,22 @@ def test_the_tool_reads_the_context_members_through_nrps(world: World) -> None:
     assert by_user[world.people["t1"]]["roles"] == [INSTRUCTOR]
     assert by_user[world.people["s1"]]["roles"] == [LEARNER]
     assert by_user[world.people["s1"]]["name"] == "Ada Lovelace"
+
+
+def test_each_accepted_launch_is_one_event_with_its_verdict(world: World) -> None:
+    recorder = world.runtime.hub.recorder
+    topic = get_topic(LtiLaunch.Accepted)
+    before = recorder.max_notification_id() or 0
+    launch = world.launch("s3")
+    after = recorder.select_notifications(start=before + 1, limit=100)
+    assert [n.topic for n in after] == [topic]
+    accepted = world.runtime.hub.mapper.to_domain_event(after[0])
+    assert isinstance(accepted, LtiLaunch.Accepted)
+    assert (accepted.user_id, accepted.client_id, accepted.link_id) == (
+        world.people["s3"],
+        world.client_id,
+        world.link_id,
+    )
+    assert accepted.claims["nonce"] == launch.get_launch_data()["nonce"]
+    assert accepted.context["source"] == "lti"
+    assert accepted.context["verified_by"] == "oidc-form-post"
