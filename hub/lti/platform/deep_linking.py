@@ -7,8 +7,6 @@ be used once: the launch records `DeepLinked` with the links, in the same commit
 
 from __future__ import annotations
 
-import base64
-import json
 import secrets
 from dataclasses import dataclass
 
@@ -26,7 +24,7 @@ from hub.lti.platform.registrations import (
     open_gradebook,
     registration,
 )
-from hub.lti.platform.tool_keys import ToolKeyCache
+from hub.lti.platform.tool_keys import ToolKeyCache, unverified_issuer
 from hub.lti.platform.urls import PlatformUrls
 from schemas.lti import (
     DEEP_LINKING_REQUEST,
@@ -53,23 +51,11 @@ def _invalid(detail: str) -> LtiRejectedError:
     return LtiRejectedError("deep_link_invalid", detail)
 
 
-def _issuer(token: str) -> str:
-    try:
-        body = token.split(".")[1]
-        claims = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
-    except (ValueError, IndexError) as error:
-        raise LtiRejectedError("assertion_malformed", "the JWT cannot be read") from error
-    issuer = claims.get("iss") if isinstance(claims, dict) else None
-    if not isinstance(issuer, str) or not issuer:
-        raise LtiRejectedError("assertion_claims", "iss (the tool's client_id) is required")
-    return issuer[:100]
-
-
 def accept_response(
     hub: Hub, tool_keys: ToolKeyCache, urls: PlatformUrls, token: str, *, now: int
 ) -> DeepLinked:
     tenant = urls.tenant
-    tool = registration(hub, tenant, _issuer(token))
+    tool = registration(hub, tenant, unverified_issuer(token))
     claims = tool_keys.verify(
         tenant, tool.settings, token, issuer=tool.client_id, audience=urls.issuer, now=now
     ).claims

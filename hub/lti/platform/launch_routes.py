@@ -33,17 +33,9 @@ async def _session(gate: LtiGate, cookie: str | None) -> Session:
     return session
 
 
-@router.get(
-    "/t/{tenant}/lti/launch/{link_id}",
-    status_code=302,
-    responses=problem_responses(400, 401, 404),
-    summary="Launch a resource link: the browser goes to the tool's login initiation",
-)
-async def start_launch(
-    tenant: str, link_id: str, request: Request, hub_session: SessionCookie = None
-) -> RedirectResponse:
-    gate = LtiGate(request, tenant, KIND)
-    session = await _session(gate, hub_session)
+async def _to_tool_login(gate: LtiGate, cookie: str | None, **target: str) -> RedirectResponse:
+    """The signed-in person's browser, sent to the tool's login initiation."""
+    session = await _session(gate, cookie)
     platform = gate.platform
     location = await gate.run(
         "session",
@@ -54,9 +46,21 @@ async def start_launch(
         user_id=session.learner_id,
         role=session.role,
         now=now_s(),
-        link_id=link_id,
+        **target,
     )
     return RedirectResponse(location, status_code=302, headers=_NO_STORE)
+
+
+@router.get(
+    "/t/{tenant}/lti/launch/{link_id}",
+    status_code=302,
+    responses=problem_responses(400, 401, 404),
+    summary="Launch a resource link: the browser goes to the tool's login initiation",
+)
+async def start_launch(
+    tenant: str, link_id: str, request: Request, hub_session: SessionCookie = None
+) -> RedirectResponse:
+    return await _to_tool_login(LtiGate(request, tenant, KIND), hub_session, link_id=link_id)
 
 
 @router.get(
@@ -74,23 +78,13 @@ async def start_deep_linking(
     context_id: Annotated[str, Query(max_length=64)],
     hub_session: SessionCookie = None,
 ) -> RedirectResponse:
-    gate = LtiGate(request, tenant, KIND)
-    session = await _session(gate, hub_session)
-    platform = gate.platform
-    location = await gate.run(
-        "session",
-        launches.login_redirect,
-        platform.runtime.hub,
-        platform.runtime.box,
-        gate.urls,
-        user_id=session.learner_id,
-        role=session.role,
-        now=now_s(),
+    return await _to_tool_login(
+        LtiGate(request, tenant, KIND),
+        hub_session,
         client_id=client_id,
         deployment_id=deployment_id,
         context_id=context_id,
     )
-    return RedirectResponse(location, status_code=302, headers=_NO_STORE)
 
 
 @router.api_route(

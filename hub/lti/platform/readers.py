@@ -48,8 +48,8 @@ def hub_roles_for(role_uri: str) -> list[str]:
 
 def members_page(
     hub: Hub,
-    members: MembersOf | None,
     at: ToolContext,
+    members: MembersOf | None,
     *,
     role: str | None,
     offset: int,
@@ -75,8 +75,8 @@ def members_page(
 
 def results(
     hub: Hub,
-    reader: ResultsOf | None,
     at: ToolContext,
+    reader: ResultsOf | None,
     line_item_id: str,
     *,
     user_id: str | None,

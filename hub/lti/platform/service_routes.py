@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Annotated, Any, TypeVar
 from urllib.parse import urlencode
 
@@ -34,6 +36,7 @@ from schemas.lti import (
 
 router = APIRouter(tags=["lti"])
 M = TypeVar("M", bound=BaseModel)
+T = TypeVar("T")
 AGS = "/t/{tenant}/api/lti/ags/contexts/{context_id}/lineitems"
 _OAUTH_ERRORS = problem_responses(400, 401, 403, 404, 415)
 _NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
@@ -92,6 +95,26 @@ async def _grant(gate: LtiGate, *scopes: str) -> AccessGrant:
     return grant
 
 
+@dataclass(frozen=True)
+class ServiceCall:
+    """A service request that passed its bearer check: the tool, in one context."""
+
+    gate: LtiGate
+    at: ToolContext
+
+    async def run(self, handler: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        hub = self.gate.platform.runtime.hub
+        return await self.gate.run("bearer", handler, hub, self.at, *args, **kwargs)
+
+
+async def _service(
+    request: Request, tenant: str, context_id: str, kind: str, *scopes: str
+) -> ServiceCall:
+    gate = LtiGate(request, tenant, kind)
+    grant = await _grant(gate, *scopes)
+    return ServiceCall(gate, ToolContext(tenant, grant.client_id, context_id))
+
+
 async def _body(gate: LtiGate, model: type[M], media_type: str) -> M:
     content_type = gate.request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type != media_type:
@@ -131,8 +154,9 @@ async def list_line_items(
     tag: Annotated[str | None, Query(max_length=1000)] = None,
     limit: Annotated[int | None, Query(ge=1, le=MAX_PAGE)] = None,
 ) -> Response:
-    gate = LtiGate(request, tenant, "lti_ags")
-    grant = await _grant(gate, SCOPE_LINEITEM, SCOPE_LINEITEM_READONLY)
+    call = await _service(
+        request, tenant, context_id, "lti_ags", SCOPE_LINEITEM, SCOPE_LINEITEM_READONLY
+    )
     filters = {
         k: v
         for k, v in (
@@ -142,30 +166,23 @@ async def list_line_items(
         )
         if v is not None
     }
-    items = await gate.run(
-        "bearer",
+    items = await call.run(
         ags.list_line_items,
-        gate.platform.runtime.hub,
-        ToolContext(tenant, grant.client_id, context_id),
         filters,
     )
-    shown = [ags.public_line_item(i, gate.urls.line_item(context_id, i["id"])) for i in items]
+    shown = [ags.public_line_item(i, call.gate.urls.line_item(context_id, i["id"])) for i in items]
     return _json(shown[:limit] if limit else shown, LINEITEM_CONTAINER_MEDIA)
 
 
 @router.post(AGS, status_code=201, responses=_OAUTH_ERRORS, summary="AGS: create a line item")
 async def create_line_item(tenant: str, context_id: str, request: Request) -> Response:
-    gate = LtiGate(request, tenant, "lti_ags")
-    grant = await _grant(gate, SCOPE_LINEITEM)
-    item = await _body(gate, LineItemIn, LINEITEM_MEDIA)
-    record, _ = await gate.run(
-        "bearer",
+    call = await _service(request, tenant, context_id, "lti_ags", SCOPE_LINEITEM)
+    item = await _body(call.gate, LineItemIn, LINEITEM_MEDIA)
+    record, _ = await call.run(
         ags.create_line_item,
-        gate.platform.runtime.hub,
-        ToolContext(tenant, grant.client_id, context_id),
         item,
     )
-    url = gate.urls.line_item(context_id, record["id"])
+    url = call.gate.urls.line_item(context_id, record["id"])
     return _json(ags.public_line_item(record, url), LINEITEM_MEDIA, 201, Location=url)
 
 
@@ -173,16 +190,14 @@ async def create_line_item(tenant: str, context_id: str, request: Request) -> Re
 async def read_line_item(
     tenant: str, context_id: str, line_item_id: str, request: Request
 ) -> Response:
-    gate = LtiGate(request, tenant, "lti_ags")
-    grant = await _grant(gate, SCOPE_LINEITEM, SCOPE_LINEITEM_READONLY)
-    record = await gate.run(
-        "bearer",
+    call = await _service(
+        request, tenant, context_id, "lti_ags", SCOPE_LINEITEM, SCOPE_LINEITEM_READONLY
+    )
+    record = await call.run(
         ags.line_item,
-        gate.platform.runtime.hub,
-        ToolContext(tenant, grant.client_id, context_id),
         line_item_id,
     )
-    url = gate.urls.line_item(context_id, line_item_id)
+    url = call.gate.urls.line_item(context_id, line_item_id)
     return _json(ags.public_line_item(record, url), LINEITEM_MEDIA)
 
 
@@ -190,18 +205,14 @@ async def read_line_item(
 async def update_line_item(
     tenant: str, context_id: str, line_item_id: str, request: Request
 ) -> Response:
-    gate = LtiGate(request, tenant, "lti_ags")
-    grant = await _grant(gate, SCOPE_LINEITEM)
-    item = await _body(gate, LineItemIn, LINEITEM_MEDIA)
-    record = await gate.run(
-        "bearer",
+    call = await _service(request, tenant, context_id, "lti_ags", SCOPE_LINEITEM)
+    item = await _body(call.gate, LineItemIn, LINEITEM_MEDIA)
+    record = await call.run(
         ags.update_line_item,
-        gate.platform.runtime.hub,
-        ToolContext(tenant, grant.client_id, context_id),
         line_item_id,
         item,
     )
-    url = gate.urls.line_item(context_id, line_item_id)
+    url = call.gate.urls.line_item(context_id, line_item_id)
     return _json(ags.public_line_item(record, url), LINEITEM_MEDIA)
 
 
@@ -214,13 +225,9 @@ async def update_line_item(
 async def delete_line_item(
     tenant: str, context_id: str, line_item_id: str, request: Request
 ) -> Response:
-    gate = LtiGate(request, tenant, "lti_ags")
-    grant = await _grant(gate, SCOPE_LINEITEM)
-    await gate.run(
-        "bearer",
+    call = await _service(request, tenant, context_id, "lti_ags", SCOPE_LINEITEM)
+    await call.run(
         ags.delete_line_item,
-        gate.platform.runtime.hub,
-        ToolContext(tenant, grant.client_id, context_id),
         line_item_id,
     )
     return Response(status_code=204)
@@ -237,14 +244,10 @@ async def delete_line_item(
 async def post_score(
     tenant: str, context_id: str, line_item_id: str, request: Request
 ) -> JSONResponse:
-    gate = LtiGate(request, tenant, "lti_ags")
-    grant = await _grant(gate, SCOPE_SCORE)
-    score = await _body(gate, ScoreIn, "application/vnd.ims.lis.v1.score+json")
-    outcome = await gate.run(
-        "bearer",
+    call = await _service(request, tenant, context_id, "lti_ags", SCOPE_SCORE)
+    score = await _body(call.gate, ScoreIn, "application/vnd.ims.lis.v1.score+json")
+    outcome = await call.run(
         ags.post_score,
-        gate.platform.runtime.hub,
-        ToolContext(tenant, grant.client_id, context_id),
         line_item_id,
         score,
     )
@@ -265,20 +268,15 @@ async def read_results(
     user_id: Annotated[str | None, Query(max_length=200)] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = MAX_PAGE,
 ) -> Response:
-    gate = LtiGate(request, tenant, "lti_ags")
-    grant = await _grant(gate, SCOPE_RESULT_READONLY)
-    platform = gate.platform
-    results = await gate.run(
-        "bearer",
+    call = await _service(request, tenant, context_id, "lti_ags", SCOPE_RESULT_READONLY)
+    results = await call.run(
         readers.results,
-        platform.runtime.hub,
-        platform.results,
-        ToolContext(tenant, grant.client_id, context_id),
+        call.gate.platform.results,
         line_item_id,
         user_id=user_id,
         limit=limit,
     )
-    url = gate.urls.line_item(context_id, line_item_id)
+    url = call.gate.urls.line_item(context_id, line_item_id)
     shown = [readers.public_result(result, url) for result in results]
     return _json(shown, RESULT_CONTAINER_MEDIA)
 
@@ -300,20 +298,15 @@ async def memberships(
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = DEFAULT_PAGE,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> Response:
-    gate = LtiGate(request, tenant, "lti_nrps")
-    grant = await _grant(gate, SCOPE_NRPS)
-    platform = gate.platform
-    page = await gate.run(
-        "bearer",
+    call = await _service(request, tenant, context_id, "lti_nrps", SCOPE_NRPS)
+    page = await call.run(
         readers.members_page,
-        platform.runtime.hub,
-        platform.members,
-        ToolContext(tenant, grant.client_id, context_id),
+        call.gate.platform.members,
         role=role,
         offset=offset,
         limit=limit,
     )
-    url = gate.urls.memberships(context_id)
+    url = call.gate.urls.memberships(context_id)
     body = {
         "id": url,
         "context": page.context,

@@ -8,7 +8,6 @@ another tenant is told apart from a forged one.
 
 from __future__ import annotations
 
-import base64
 import json
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
@@ -21,7 +20,7 @@ from hub.audit import sha256_hex
 from hub.domain.lti_platform import LtiAccessGrant
 from hub.lti.platform.errors import LtiRejectedError
 from hub.lti.platform.registrations import registration
-from hub.lti.platform.tool_keys import ToolKeyCache, peek_header
+from hub.lti.platform.tool_keys import ToolKeyCache, unverified_issuer
 from hub.lti.platform.urls import PlatformUrls
 from infra.secrets import SecretBox
 
@@ -99,7 +98,7 @@ def issue_token(
             "assertion_missing",
             f"send client_assertion with client_assertion_type {ASSERTION_TYPE}",
         )
-    client_id = _unverified_issuer(assertion)
+    client_id = unverified_issuer(assertion)
     tool = registration(hub, tenant, client_id)
     verified = tool_keys.verify(
         tenant, tool.settings, assertion, issuer=client_id, audience=urls.token, now=now
@@ -123,19 +122,6 @@ def issue_token(
         ) from error
     token = seal_token(box, tenant, AccessGrant(client_id, scopes, expires_at))
     return IssuedToken(token, scopes, TOKEN_LIFETIME_S, recordings[-1].notification.id)
-
-
-def _unverified_issuer(assertion: str) -> str:
-    peek_header(assertion)  # malformed before anything else
-    try:
-        body = assertion.split(".")[1]
-        claims = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
-    except (ValueError, IndexError) as error:
-        raise LtiRejectedError("assertion_malformed", "the JWT's claims cannot be read") from error
-    issuer = claims.get("iss") if isinstance(claims, dict) else None
-    if not isinstance(issuer, str) or not issuer:
-        raise LtiRejectedError("assertion_claims", "iss (the tool's client_id) is required")
-    return issuer[:100]
 
 
 def _granted(allowed: list[str], requested: str) -> list[str]:

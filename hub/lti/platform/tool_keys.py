@@ -48,6 +48,20 @@ def peek_header(token: str) -> dict[str, Any]:
     return header
 
 
+def unverified_issuer(token: str) -> str:
+    """The `iss` a JWT claims (the tool's client_id), read to find whose keys verify it."""
+    peek_header(token)
+    try:
+        body = token.split(".")[1]
+        claims = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
+    except (ValueError, IndexError) as error:
+        raise LtiRejectedError("assertion_malformed", "the JWT's claims cannot be read") from error
+    issuer = claims.get("iss") if isinstance(claims, dict) else None
+    if not isinstance(issuer, str) or not issuer:
+        raise LtiRejectedError("assertion_claims", "iss (the tool's client_id) is required")
+    return issuer[:100]
+
+
 class ToolKeyCache:
     """Public keys per (tenant, client_id); JWKS URLs are fetched through the SSRF guard."""
 
