@@ -23,8 +23,8 @@ from hub.http.problems import (
 )
 from hub.lti.keys import UnknownTenantError
 from hub.lti.platform import registrations
-from hub.lti.platform.errors import LTI_REJECTIONS, LtiRejectedError
-from hub.lti.platform.state import lti_platform
+from hub.lti.platform.errors import LtiRejectedError
+from hub.lti.platform.state import LTI_REJECTIONS, lti_platform
 from hub.lti.platform.urls import PlatformUrls
 from schemas.lti import ResourceLinkIn, ToolRegistrationIn
 

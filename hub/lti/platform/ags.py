@@ -14,10 +14,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from hub.application import Hub
+from eventsourcing.persistence import IntegrityError
+
 from hub.domain.learners import Learner
 from hub.domain.lti_platform import LtiGradebook, LtiResult, result_id
 from hub.lti.platform.errors import LtiRejectedError
+from hub.lti.platform.reads import RecentReads
 from hub.lti.platform.registrations import (
     ToolContext,
     get,
@@ -26,6 +28,7 @@ from hub.lti.platform.registrations import (
 )
 from schemas.lti import LineItemIn, ScoreIn
 
+SCORE_ATTEMPTS = 3
 FILTERS = {"resource_link_id": "resourceLinkId", "resource_id": "resourceId", "tag": "tag"}
 
 
@@ -40,8 +43,10 @@ def public_line_item(record: Mapping[str, Any], url: str) -> dict[str, Any]:
     return {"id": url, **shown}
 
 
-def list_line_items(hub: Hub, at: ToolContext, filters: Mapping[str, str]) -> list[dict[str, Any]]:
-    book = placed_gradebook(hub, at)
+def list_line_items(
+    reads: RecentReads, at: ToolContext, filters: Mapping[str, str]
+) -> list[dict[str, Any]]:
+    book = reads.gradebook(at)
     wanted = {FILTERS[name]: value for name, value in filters.items() if name in FILTERS}
     return [
         item
@@ -50,8 +55,8 @@ def list_line_items(hub: Hub, at: ToolContext, filters: Mapping[str, str]) -> li
     ]
 
 
-def line_item(hub: Hub, at: ToolContext, line_item_id: str) -> dict[str, Any]:
-    item = placed_gradebook(hub, at).items.get(line_item_id)
+def line_item(reads: RecentReads, at: ToolContext, line_item_id: str) -> dict[str, Any]:
+    item = reads.gradebook(at).items.get(line_item_id)
     if item is None:
         raise LtiRejectedError("line_item_unknown", f"no line item {line_item_id[:64]!r} here")
     return item
@@ -62,48 +67,68 @@ def _check_item(book: LtiGradebook, line_item_id: str) -> None:
         raise LtiRejectedError("line_item_unknown", f"no line item {line_item_id[:64]!r} here")
 
 
-def create_line_item(hub: Hub, at: ToolContext, item: LineItemIn) -> tuple[dict[str, Any], int]:
-    book = placed_gradebook(hub, at)
+def create_line_item(
+    reads: RecentReads, at: ToolContext, item: LineItemIn
+) -> tuple[dict[str, Any], int]:
+    hub, book = reads.hub, placed_gradebook(reads.hub, at)
     new_id, record = line_item_record(hub, at.tenant, item)
     book.create_line_item(new_id, record, "lti_ags")
     recordings = hub.save(book)
+    reads.forget(book.id)
     return record, recordings[-1].notification.id
 
 
 def update_line_item(
-    hub: Hub, at: ToolContext, line_item_id: str, item: LineItemIn
+    reads: RecentReads, at: ToolContext, line_item_id: str, item: LineItemIn
 ) -> dict[str, Any]:
-    book = placed_gradebook(hub, at)
+    hub, book = reads.hub, placed_gradebook(reads.hub, at)
     _check_item(book, line_item_id)
     _, record = line_item_record(hub, at.tenant, item, line_item_id)
     book.update_line_item(line_item_id, record)
     hub.save(book)
+    reads.forget(book.id)
     return record
 
 
-def delete_line_item(hub: Hub, at: ToolContext, line_item_id: str) -> None:
-    book = placed_gradebook(hub, at)
+def delete_line_item(reads: RecentReads, at: ToolContext, line_item_id: str) -> None:
+    book = placed_gradebook(reads.hub, at)
     _check_item(book, line_item_id)
     book.delete_line_item(line_item_id)
-    hub.save(book)
+    reads.hub.save(book)
+    reads.forget(book.id)
 
 
-def post_score(hub: Hub, at: ToolContext, line_item_id: str, score: ScoreIn) -> ScoreOutcome:
-    tenant = at.tenant
-    item = line_item(hub, at, line_item_id)
-    learner = get(hub, score.userId, Learner) if score.userId.startswith(f"{tenant}.") else None
+def post_score(
+    reads: RecentReads, at: ToolContext, line_item_id: str, score: ScoreIn
+) -> ScoreOutcome:
+    """Record the score if it is newer than the user's last one on the line item.
+
+    The last result this process wrote is tried first (one commit, no read); when another
+    writer got there before, the commit conflicts and the result is read again.
+    """
+    hub, tenant = reads.hub, at.tenant
+    item = line_item(reads, at, line_item_id)
+    learner = reads.get(score.userId, Learner) if score.userId.startswith(f"{tenant}.") else None
     if not isinstance(learner, Learner):
         raise LtiRejectedError("body_invalid", f"userId {score.userId[:100]!r} is not a user here")
     record = _score_record(score, item, at, learner)
-    result = get(hub, result_id(tenant, line_item_id, score.userId), LtiResult)
-    if result is None:
-        result = LtiResult(tenant, line_item_id, score.userId, record)
-    elif datetime.fromisoformat(result.timestamp) >= score.timestamp:
-        return ScoreOutcome(changed=False, position=None)
-    else:
-        result.post(record)
-    recordings = hub.save(result)
-    return ScoreOutcome(changed=True, position=recordings[-1].notification.id)
+    the_id = result_id(tenant, line_item_id, score.userId)
+    for attempt in range(SCORE_ATTEMPTS):
+        result = reads.last_written(the_id) if attempt == 0 else get(hub, the_id, LtiResult)
+        if result is None:
+            result = LtiResult(tenant, line_item_id, score.userId, record)
+        elif datetime.fromisoformat(result.timestamp) >= score.timestamp:
+            return ScoreOutcome(changed=False, position=None)
+        else:
+            result.post(record)
+        try:
+            recordings = hub.save(result)
+        except IntegrityError:  # written meanwhile (or first seen here): read it and retry
+            reads.forget_written(the_id)
+            continue
+        reads.remember_written(result)
+        return ScoreOutcome(changed=True, position=recordings[-1].notification.id)
+    raise LtiRejectedError("score_conflict", "scores for this user arrive too fast: retry")
 
 
 def _score_record(

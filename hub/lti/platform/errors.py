@@ -1,4 +1,5 @@
-"""Why the LTI platform refuses a request: one reason code per problem type.
+"""Why the LTI platform refuses a request: one reason code per problem type (no imports of
+the HTTP layer here: the handlers raise these, the routes turn them into problems).
 
     LtiRejectedError            a request was refused; `reason` is the stable code the
                                 audit stream records and the problem's type is built from
@@ -8,8 +9,6 @@ problem's body, so OAuth clients read what they expect.
 """
 
 from __future__ import annotations
-
-from hub.http.problems import ProblemType
 
 # reason -> (title, status, OAuth error code or "")
 _REASONS: dict[str, tuple[str, int, str]] = {
@@ -58,13 +57,19 @@ _REASONS: dict[str, tuple[str, int, str]] = {
     "media_type": ("The body's media type is not the one this endpoint takes", 415, ""),
     "body_invalid": ("The body is not valid", 400, ""),
     "line_item_unknown": ("No such line item", 404, ""),
+    "score_conflict": ("Scores for this user and line item collided", 409, ""),
     "deep_link_invalid": ("The Deep Linking response is not valid", 400, ""),
 }
 
-LTI_REJECTIONS: dict[str, ProblemType] = {
-    reason: ProblemType("lti-" + reason.replace("_", "-"), title, status)
-    for reason, (title, status, _) in _REASONS.items()
-}
+
+def problem_of(reason: str) -> tuple[str, str, int]:
+    """(type slug, title, status) of a reason's problem."""
+    title, status, _ = _REASONS[reason]
+    return "lti-" + reason.replace("_", "-"), title, status
+
+
+def reasons() -> list[str]:
+    return list(_REASONS)
 
 
 def oauth_error(reason: str) -> str:

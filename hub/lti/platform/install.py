@@ -8,6 +8,7 @@ from hub.bootstrap import Runtime
 from hub.lti.keys import install_lti_keys
 from hub.lti.platform import admin_routes, launch_routes, service_routes
 from hub.lti.platform.readers import MembersOf, ResultsOf
+from hub.lti.platform.reads import RecentReads
 from hub.lti.platform.state import LtiPlatform
 from hub.lti.platform.tool_keys import ToolKeyCache
 from hub.spark.sessions import SessionSigner, session_key
@@ -27,6 +28,7 @@ def install_lti_platform(
         keys=install_lti_keys(app, runtime),
         signer=SessionSigner(session_key(runtime.settings)),
         tool_keys=ToolKeyCache(),
+        reads=RecentReads(runtime.hub),
         members=members,
         results=results,
     )

@@ -8,14 +8,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from hub.application import Hub
 from hub.lti.platform.errors import LtiRejectedError
-from hub.lti.platform.registrations import (
-    ToolContext,
-    context_quest,
-    placed_gradebook,
-    registration,
-)
+from hub.lti.platform.reads import RecentReads
+from hub.lti.platform.registrations import ToolContext
 from schemas.lti import HUB_ROLE_URIS, Member, MembersQuery
 
 
@@ -47,7 +42,7 @@ def hub_roles_for(role_uri: str) -> list[str]:
 
 
 def members_page(
-    hub: Hub,
+    reads: RecentReads,
     at: ToolContext,
     members: MembersOf | None,
     *,
@@ -56,11 +51,11 @@ def members_page(
     limit: int,
 ) -> MembersPage:
     tenant, context_id = at.tenant, at.context_id
-    placed_gradebook(hub, at)
-    quest = context_quest(hub, tenant, context_id)
+    reads.gradebook(at)
+    quest = reads.quest(tenant, context_id)
     if members is None:
         raise LtiRejectedError("context_unknown", "the roster is not available on this server")
-    settings = registration(hub, tenant, at.client_id).settings
+    settings = reads.registration(tenant, at.client_id).settings
     roles = tuple(hub_roles_for(role)) if role else None
     query = MembersQuery(tenant, quest.id, roles, offset, limit + 1)
     found = list(members(query)) if roles != () else []
@@ -74,7 +69,7 @@ def members_page(
 
 
 def results(
-    hub: Hub,
+    reads: RecentReads,
     at: ToolContext,
     reader: ResultsOf | None,
     line_item_id: str,
@@ -82,7 +77,7 @@ def results(
     user_id: str | None,
     limit: int,
 ) -> list[dict[str, Any]]:
-    book = placed_gradebook(hub, at)
+    book = reads.gradebook(at)
     if line_item_id not in book.items:
         raise LtiRejectedError("line_item_unknown", f"no line item {line_item_id[:64]!r} here")
     if reader is None:

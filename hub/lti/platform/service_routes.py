@@ -103,8 +103,8 @@ class ServiceCall:
     at: ToolContext
 
     async def run(self, handler: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        hub = self.gate.platform.runtime.hub
-        return await self.gate.run("bearer", handler, hub, self.at, *args, **kwargs)
+        reads = self.gate.platform.reads
+        return await self.gate.run("bearer", handler, reads, self.at, *args, **kwargs)
 
 
 async def _service(

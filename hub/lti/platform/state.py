@@ -20,10 +20,11 @@ from hub.audit import record_rejection, request_evidence
 from hub.bootstrap import Runtime
 from hub.domain.base import TENANT_SLUG, EventContext, event_context
 from hub.http.middleware import bind_tenant
-from hub.http.problems import ProblemError
+from hub.http.problems import ProblemError, ProblemType
 from hub.lti.keys import LtiKeys
-from hub.lti.platform.errors import LTI_REJECTIONS, LtiRejectedError, oauth_error
+from hub.lti.platform.errors import LtiRejectedError, oauth_error, problem_of, reasons
 from hub.lti.platform.readers import MembersOf, ResultsOf
+from hub.lti.platform.reads import RecentReads
 from hub.lti.platform.tool_keys import ToolKeyCache
 from hub.lti.platform.urls import PlatformUrls
 from hub.spark.sessions import SessionSigner
@@ -33,6 +34,7 @@ P = ParamSpec("P")
 T = TypeVar("T")
 log = structlog.get_logger("hub.lti.platform")
 MAX_FORM_BYTES = 64 * 1024
+LTI_REJECTIONS = {reason: ProblemType(*problem_of(reason)) for reason in reasons()}
 
 
 @dataclass
@@ -41,6 +43,7 @@ class LtiPlatform:
     keys: LtiKeys
     signer: SessionSigner
     tool_keys: ToolKeyCache
+    reads: RecentReads
     members: MembersOf | None = None
     results: ResultsOf | None = None
     on_close: list[Callable[[], None]] = field(default_factory=list)
@@ -80,8 +83,10 @@ class LtiGate:
 
     async def check_tenant(self) -> str:
         tenant = self.claimed
-        hub = self.platform.runtime.hub
-        if not TENANT_SLUG.match(tenant) or await run_in_threadpool(hub.tenant, tenant) is None:
+        reads = self.platform.reads
+        if not TENANT_SLUG.match(tenant) or not await run_in_threadpool(
+            reads.tenant_exists, tenant
+        ):
             await self.reject("tenant_unknown", f"no tenant {tenant[:40]!r}")
         self.tenant = tenant
         bind_tenant(self.request, tenant)
