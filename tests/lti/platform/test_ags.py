@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 import pytest
 from sqlalchemy import Engine
 
+from hub.domain.lti_platform import result_id
+from hub.lti.platform import ags
+from hub.lti.platform.reads import RecentReads
+from hub.lti.platform.registrations import ToolContext
 from projections.gradebook import context_gradebook, wait_for
 from schemas.lti import (
     LINEITEM_CONTAINER_MEDIA,
     LINEITEM_MEDIA,
     RESULT_CONTAINER_MEDIA,
     SCORE_MEDIA,
+    ScoreIn,
 )
 from tests.lti.platform.oauth import access_token, bearer
 from tests.lti.platform.world import World
@@ -129,3 +135,30 @@ def test_a_context_where_the_tool_has_no_link_is_not_found(world: World, token: 
     other = f"/t/{world.tenant}/api/lti/ags/contexts/{'0' * 32}/lineitems"
     response = world.client.get(other, headers=bearer(token))
     assert (response.status_code, response.json()["reason"]) == (404, "context_unknown")
+
+
+def test_a_score_written_meanwhile_by_another_process_is_read_again(
+    world: World, token: str
+) -> None:
+    item = create(world, token, label="Two writers")
+    at = ToolContext(world.tenant, world.client_id, world.context_id)
+    here, there = RecentReads(world.runtime.hub), RecentReads(world.runtime.hub)
+    line_item_id, user = item["id"].rsplit("/", 1)[1], world.people["s1"]
+
+    def score(reads: RecentReads, second: int) -> bool:
+        body = ScoreIn(
+            userId=user,
+            scoreGiven=second,
+            scoreMaximum=60,
+            activityProgress="Completed",
+            gradingProgress="FullyGraded",
+            timestamp=datetime(2026, 11, 22, 1, 0, second, tzinfo=UTC),
+        )
+        return ags.post_score(reads, at, line_item_id, body).changed
+
+    assert score(here, 10)
+    assert score(there, 30)  # another process: `here` still remembers version 1
+    assert not score(here, 20)  # its commit conflicts; read again, 30 is newer: unchanged
+    assert score(here, 40)
+    result = world.runtime.hub.repository.get(result_id(world.tenant, line_item_id, user))
+    assert (result.version, result.score["scoreGiven"]) == (3, 40)
