@@ -38,6 +38,10 @@ KEY_BITS = 2048
 CACHE_TTL_S = 10.0
 TENANT_HEADER = "X-Hub-Tenant"
 JWKS_CACHE_CONTROL = "public, max-age=300"
+OPENAPI_TAG = {
+    "name": "lti",
+    "description": "LTI 1.3 Advantage: keys, launches, AGS and NRPS (as platform and as tool).",
+}
 
 
 class UnknownTenantError(Exception):
@@ -177,6 +181,8 @@ def install_lti_keys(app: FastAPI, runtime: Runtime) -> LtiKeys:
         return existing
     keys = LtiKeys(runtime.hub, runtime.box)
     app.state.lti_keys = keys
+    if not any(tag["name"] == "lti" for tag in app.openapi_tags or []):
+        app.openapi_tags = [*(app.openapi_tags or []), OPENAPI_TAG]
     app.include_router(router)
     return keys
 

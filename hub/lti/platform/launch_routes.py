@@ -87,14 +87,31 @@ async def start_deep_linking(
     )
 
 
-@router.api_route(
-    "/t/{tenant}/api/lti/platform/authorize",
-    methods=["GET", "POST"],
+_AUTHORIZE = "/t/{tenant}/api/lti/platform/authorize"
+_AUTHORIZE_DOC = "OIDC authorization (the tool's third-party login comes back here)"
+
+
+@router.get(
+    _AUTHORIZE,
     response_class=HTMLResponse,
     responses=problem_responses(400, 401, 404),
-    summary="OIDC authorization (the tool's third-party login comes back here)",
+    summary=_AUTHORIZE_DOC,
 )
 async def authorize(tenant: str, request: Request) -> HTMLResponse:
+    return await _authorize(tenant, request)
+
+
+@router.post(
+    _AUTHORIZE,
+    response_class=HTMLResponse,
+    responses=problem_responses(400, 401, 404),
+    summary=_AUTHORIZE_DOC + ", as a form post",
+)
+async def authorize_posted(tenant: str, request: Request) -> HTMLResponse:
+    return await _authorize(tenant, request)
+
+
+async def _authorize(tenant: str, request: Request) -> HTMLResponse:
     gate = LtiGate(request, tenant, KIND)
     params = dict(request.query_params)
     if request.method == "POST":

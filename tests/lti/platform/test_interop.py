@@ -3,6 +3,7 @@ AGS line items and scores, NRPS memberships."""
 
 from __future__ import annotations
 
+import httpx
 from eventsourcing.utils import get_topic
 from pylti1p3.grade import Grade
 from sqlalchemy import Engine
@@ -10,7 +11,7 @@ from sqlalchemy import Engine
 from hub.domain.lti_platform import LtiLaunch
 from projections.gradebook import wait_for
 from schemas.lti import INSTRUCTOR, LEARNER
-from tests.lti.platform.world import ASSIGNMENT, World
+from tests.lti.platform.world import ASSIGNMENT, World, form_fields
 
 
 def test_a_pylti1p3_tool_validates_the_hubs_launch(world: World) -> None:
@@ -78,3 +79,16 @@ def test_each_accepted_launch_is_one_event_with_its_verdict(world: World) -> Non
     assert accepted.claims["nonce"] == launch.get_launch_data()["nonce"]
     assert accepted.context["source"] == "lti"
     assert accepted.context["verified_by"] == "oidc-form-post"
+
+
+def test_the_authorization_request_may_come_as_a_form_post(world: World) -> None:
+    login = world.start(f"/t/{world.tenant}/lti/launch/{world.link_id}", "s2")
+    url = httpx.URL(world.tool.login(login))
+    response = world.client.post(
+        url.copy_with(query=None),
+        data=dict(url.params),
+        headers={"Cookie": world.cookie("s2")},
+    )
+    assert response.status_code == 200, response.text
+    launch = world.tool.launch(form_fields(response.text))
+    assert launch.get_launch_data()["sub"] == world.people["s2"]
