@@ -96,6 +96,39 @@ async def register_tool(
     )
 
 
+@router.get("/tools/{client_id}", summary="Read a registered tool and the platform's settings")
+async def read_tool(
+    tenant: SlugPath, client_id: str, request: Request, _: AdminDep
+) -> JSONResponse:
+    platform = lti_platform(request)
+    tool = await _run(
+        request, tenant, registrations.registration, platform.runtime.hub, tenant, client_id
+    )
+    return JSONResponse(
+        {
+            "client_id": tool.client_id,
+            "settings": tool.settings,
+            "version": tool.version,
+            "platform": _platform_settings(PlatformUrls.of(request, tenant)),
+        }
+    )
+
+
+@router.post(
+    "/tools/{client_id}/keys/refresh",
+    summary="Forget the tool's cached JWKS (after an emergency key change on its side)",
+)
+async def refresh_tool_keys(
+    tenant: SlugPath, client_id: str, request: Request, _: AdminDep
+) -> JSONResponse:
+    platform = lti_platform(request)
+    tool = await _run(
+        request, tenant, registrations.registration, platform.runtime.hub, tenant, client_id
+    )
+    platform.tool_keys.forget(tenant, tool.settings)
+    return JSONResponse({"client_id": client_id, "refreshed": True})
+
+
 @router.post("/links", status_code=status.HTTP_201_CREATED, summary="Place a tool in a context")
 async def create_link(
     tenant: SlugPath, body: ResourceLinkIn, request: Request, _: AdminDep

@@ -83,6 +83,11 @@ class ToolKeyCache:
             self._cache[key] = (time.monotonic(), fetched)
         return fetched
 
+    def forget(self, tenant: str, settings: dict[str, Any]) -> None:
+        """Drop the tool's cached JWKS: the next check fetches it again."""
+        with self._lock:
+            self._cache.pop((tenant, str(settings.get("jwks_url"))), None)
+
     def _fetch(self, url: str) -> KeySet:
         try:
             with guarded_client(allowed_hosts=self.allowed_hosts) as client:

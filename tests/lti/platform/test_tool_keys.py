@@ -105,3 +105,31 @@ def test_a_hint_expires_after_ten_minutes(world: World) -> None:
     with pytest.raises(LtiRejectedError) as elsewhere:
         open_hint(box, "beta", hint, now=1_000)  # sealed for acme: beta cannot open it
     assert elsewhere.value.reason == "hint_invalid"
+
+
+def test_an_admin_reads_a_tool_and_can_drop_its_cached_jwks(
+    world: World, app: FastAPI, tool_jwks: tuple[ToolJwks, str]
+) -> None:
+    served, url = tool_jwks
+    platform: LtiPlatform = app.state.lti_platform
+    platform.tool_keys.allowed_hosts.add("127.0.0.1")
+    key = new_key()
+    served.keys = [public_jwk(key)]
+    client_id = register_tool(world.client, world.tenant, jwks_url=url)["client_id"]
+    base = f"/api/v1/admin/tenants/{world.tenant}/lti/tools/{client_id}"
+    read = world.client.get(base, headers=admin()).json()
+    assert read["settings"]["jwks_url"] == url
+    assert read["platform"]["token_url"].endswith(f"/t/{world.tenant}/api/lti/platform/token")
+    claims = {"iss": client_id, "sub": client_id}
+    assert request_token(world, sign(claims_for(world, **claims), key)).status_code == 200
+    fetched = served.fetches
+    assert world.client.post(base + "/keys/refresh", headers=admin()).status_code == 200
+    assert request_token(world, sign(claims_for(world, **claims), key)).status_code == 200
+    assert served.fetches == fetched + 1
+    missing = world.client.get(
+        f"/api/v1/admin/tenants/{world.tenant}/lti/tools/nobody", headers=admin()
+    )
+    assert (missing.status_code, missing.json()["type"].rsplit("/", 1)[1]) == (
+        400,
+        "lti-registration-unknown",
+    )
