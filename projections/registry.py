@@ -13,6 +13,8 @@ from eventsourcing.projection import Projection
 
 from projections.errors import UnknownProjectionError
 from projections.event_counts import EventCountsProjection, EventCountsView
+from projections.family_events import FamilyProjection
+from projections.family_view import FamilyView
 from projections.gradebook import GradebookProjection, GradebookView
 from projections.portfolio import PortfolioProjection
 from projections.portfolio_view import PortfolioView
@@ -49,6 +51,7 @@ PROJECTIONS: dict[str, ProjectionSpec] = {
         ProjectionSpec(
             "portfolio", PortfolioProjection, PortfolioView, upstreams=("hub", "progress")
         ),
+        ProjectionSpec("family", FamilyProjection, FamilyView, upstreams=("hub", "progress")),
     )
 }
 

@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from sqlalchemy import Engine
 
 from hub.bootstrap import Runtime
+from hub.family.routes import install_family
 from hub.http import admin, health
 from hub.http.deps import ProgressOf
 from hub.http.middleware import RequestContextMiddleware
@@ -21,6 +22,7 @@ from hub.http.spark_admin import install_spark_admin
 from hub.lti.platform.install import install_lti_platform, set_lti_readers
 from hub.lti.platform.readers import LtiReadersOf
 from hub.spark.routes import install_spark
+from infra.jetstream.loop_wires import close_wires_here
 from infra.sql import make_engine
 
 TAGS = [
@@ -58,6 +60,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         yield
+        await close_wires_here()
         for close in on_shutdown:
             close()
 
@@ -82,6 +85,7 @@ def create_app(
     app.include_router(admin.router)
     install_spark(app, runtime)
     install_spark_admin(app, runtime)
+    install_family(app, runtime)
     install_lti_platform(app, runtime)
     return app
 
