@@ -9,6 +9,7 @@ so the gradebook and grade passback need nothing else.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -17,7 +18,7 @@ from typing import Any
 from eventsourcing.persistence import IntegrityError
 
 from hub.domain.learners import Learner
-from hub.domain.lti_platform import LtiGradebook, LtiResult, result_id
+from hub.domain.lti_platform import LtiGradebook, LtiResult, gradebook_id, result_id
 from hub.lti.platform.errors import LtiRejectedError
 from hub.lti.platform.reads import RecentReads
 from hub.lti.platform.registrations import (
@@ -98,14 +99,11 @@ def delete_line_item(reads: RecentReads, at: ToolContext, line_item_id: str) -> 
     reads.forget(book.id)
 
 
-def post_score(
-    reads: RecentReads, at: ToolContext, line_item_id: str, score: ScoreIn
-) -> ScoreOutcome:
-    """Record the score if it is newer than the user's last one on the line item.
-
-    The last result this process wrote is tried first (one commit, no read); when another
-    writer got there before, the commit conflicts and the result is read again.
-    """
+def scored_result(
+    reads: RecentReads, at: ToolContext, line_item_id: str, score: ScoreIn, *, fresh: bool
+) -> LtiResult | None:
+    """The user's result with the score applied, to commit; None when the one recorded is as
+    new. Not `fresh`: starts from the result this process wrote last (no read)."""
     hub, tenant = reads.hub, at.tenant
     item = line_item(reads, at, line_item_id)
     learner = reads.get(score.userId, Learner) if score.userId.startswith(f"{tenant}.") else None
@@ -113,16 +111,41 @@ def post_score(
         raise LtiRejectedError("body_invalid", f"userId {score.userId[:100]!r} is not a user here")
     record = _score_record(score, item, at, learner)
     the_id = result_id(tenant, line_item_id, score.userId)
+    result = get(hub, the_id, LtiResult) if fresh else reads.last_written(the_id)
+    if result is None:
+        return LtiResult(tenant, line_item_id, score.userId, record)
+    if datetime.fromisoformat(result.timestamp) >= score.timestamp:
+        return None
+    result.post(record)
+    return result
+
+
+async def post_score(
+    reads: RecentReads, at: ToolContext, line_item_id: str, score: ScoreIn
+) -> ScoreOutcome:
+    """Record the score if it is newer than the user's last one on the line item.
+
+    The commit is awaited on the request's loop (`Hub.save_async`). The last result this
+    process wrote is tried first: with the line item and the person in `reads`, a score is
+    one commit and no thread hop; when another writer got there before, the commit
+    conflicts and the result is read again (in a thread).
+    """
+    hub = reads.hub
+    the_id = result_id(at.tenant, line_item_id, score.userId)
     for attempt in range(SCORE_ATTEMPTS):
-        result = reads.last_written(the_id) if attempt == 0 else get(hub, the_id, LtiResult)
-        if result is None:
-            result = LtiResult(tenant, line_item_id, score.userId, record)
-        elif datetime.fromisoformat(result.timestamp) >= score.timestamp:
-            return ScoreOutcome(changed=False, position=None)
+        fresh = attempt > 0
+        if not fresh and reads.holds(
+            gradebook_id(at.tenant, at.client_id, at.context_id), score.userId
+        ):
+            result = scored_result(reads, at, line_item_id, score, fresh=False)  # from memory
         else:
-            result.post(record)
+            result = await asyncio.to_thread(
+                scored_result, reads, at, line_item_id, score, fresh=fresh
+            )
+        if result is None:
+            return ScoreOutcome(changed=False, position=None)
         try:
-            recordings = hub.save(result)
+            recordings = await hub.save_async(result)
         except IntegrityError:  # written meanwhile (or first seen here): read it and retry
             reads.forget_written(the_id)
             continue

@@ -55,6 +55,12 @@ class RecentReads:
             self._entries[aggregate_id] = (now, found)
         return found
 
+    def holds(self, *aggregate_ids: str) -> bool:
+        """Whether reading these now would touch no store (each read less than `ttl_s` ago)."""
+        now = time.monotonic()
+        entries = [self._entries.get(the_id) for the_id in aggregate_ids]
+        return all(entry is not None and now - entry[0] < self._ttl for entry in entries)
+
     def forget(self, aggregate_id: str) -> None:
         with self._lock:
             self._entries.pop(aggregate_id, None)

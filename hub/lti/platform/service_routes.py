@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated, Any, TypeVar
 from urllib.parse import urlencode
@@ -105,6 +105,10 @@ class ServiceCall:
     async def run(self, handler: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         reads = self.gate.platform.reads
         return await self.gate.run("bearer", handler, reads, self.at, *args, **kwargs)
+
+    async def run_async(self, handler: Callable[..., Awaitable[T]], *args: Any, **kwargs: Any) -> T:
+        reads = self.gate.platform.reads
+        return await self.gate.run_async("bearer", handler, reads, self.at, *args, **kwargs)
 
 
 async def _service(
@@ -246,7 +250,7 @@ async def post_score(
 ) -> JSONResponse:
     call = await _service(request, tenant, context_id, "lti_ags", SCOPE_SCORE)
     score = await _body(call.gate, ScoreIn, "application/vnd.ims.lis.v1.score+json")
-    outcome = await call.run(
+    outcome = await call.run_async(
         ags.post_score,
         line_item_id,
         score,

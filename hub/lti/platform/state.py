@@ -7,7 +7,7 @@ raised: every launch verdict is on record, the accepted ones as `LtiLaunch.Accep
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, NoReturn, ParamSpec, TypeVar
 from urllib.parse import parse_qsl
@@ -126,17 +126,20 @@ class LtiGate:
                 headers["WWW-Authenticate"] = f'Bearer realm="lti", error="{code}"'
         raise ProblemError(kind, detail, headers=headers, **extensions)
 
-    async def run(
-        self, verified_by: str, handler: Callable[P, T], *args: P.args, **kwargs: P.kwargs
-    ) -> T:
-        """Run a command handler off the event loop, its events carrying this request's context."""
+    def _context(self, verified_by: str) -> EventContext:
         request_id = str(getattr(self.request.state, "request_id", "")) or "lti"
-        context = EventContext(
+        return EventContext(
             correlation_id=request_id,
             causation_id=request_id,
             source="lti",
             verified_by=verified_by,
         )
+
+    async def run(
+        self, verified_by: str, handler: Callable[P, T], *args: P.args, **kwargs: P.kwargs
+    ) -> T:
+        """Run a command handler off the event loop, its events carrying this request's context."""
+        context = self._context(verified_by)
 
         def call() -> T:
             with event_context(context):
@@ -144,6 +147,20 @@ class LtiGate:
 
         try:
             return await run_in_threadpool(call)
+        except LtiRejectedError as error:
+            await self.refuse(error)
+
+    async def run_async(
+        self,
+        verified_by: str,
+        handler: Callable[P, Awaitable[T]],
+        *args: P.args,
+        **kwargs: P.kwargs,
+    ) -> T:
+        """`run` for a handler that awaits its commit on the loop (the score POST)."""
+        try:
+            with event_context(self._context(verified_by)):
+                return await handler(*args, **kwargs)
         except LtiRejectedError as error:
             await self.refuse(error)
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -141,24 +140,39 @@ def test_a_score_written_meanwhile_by_another_process_is_read_again(
     world: World, token: str
 ) -> None:
     item = create(world, token, label="Two writers")
-    at = ToolContext(world.tenant, world.client_id, world.context_id)
-    here, there = RecentReads(world.runtime.hub), RecentReads(world.runtime.hub)
     line_item_id, user = item["id"].rsplit("/", 1)[1], world.people["s1"]
+    at = ToolContext(world.tenant, world.client_id, world.context_id)
 
-    def score(reads: RecentReads, second: int) -> bool:
-        body = ScoreIn(
-            userId=user,
-            scoreGiven=second,
-            scoreMaximum=60,
-            activityProgress="Completed",
-            gradingProgress="FullyGraded",
-            timestamp=datetime(2026, 11, 22, 1, 0, second, tzinfo=UTC),
-        )
-        return ags.post_score(reads, at, line_item_id, body).changed
+    def stamp(second: int) -> str:
+        return f"2026-11-22T01:00:{second:02d}Z"
 
-    assert score(here, 10)
-    assert score(there, 30)  # another process: `here` still remembers version 1
-    assert not score(here, 20)  # its commit conflicts; read again, 30 is newer: unchanged
-    assert score(here, 40)
+    assert post_score(world, token, item["id"], userId=user, timestamp=stamp(10)).json()["changed"]
+    # Another process (its own reads) records a newer score: this app still remembers v1.
+    there = RecentReads(world.runtime.hub)
+    body = ScoreIn.model_validate(
+        {
+            "userId": user,
+            "scoreGiven": 3,
+            "scoreMaximum": 10,
+            "activityProgress": "Completed",
+            "gradingProgress": "FullyGraded",
+            "timestamp": stamp(30),
+        }
+    )
+    newer = ags.scored_result(there, at, line_item_id, body, fresh=True)
+    assert newer is not None
+    world.runtime.hub.save(newer)
+    # Its commit conflicts, the result is read again: 30 is newer than 20, nothing changes.
+    older = post_score(world, token, item["id"], userId=user, timestamp=stamp(20))
+    assert older.json() == {"changed": False, "position": None}
+    latest = post_score(world, token, item["id"], userId=user, scoreGiven=9, timestamp=stamp(40))
+    assert latest.json()["changed"]
     result = world.runtime.hub.repository.get(result_id(world.tenant, line_item_id, user))
-    assert (result.version, result.score["scoreGiven"]) == (3, 40)
+    assert (result.version, result.score["scoreGiven"]) == (3, 9)
+    events = list(world.runtime.hub.repository.event_store.get(result.id))
+    assert [type(e).__qualname__ for e in events] == [
+        "LtiResult.ScorePosted",
+        "LtiResult.ScoreUpdated",
+        "LtiResult.ScoreUpdated",
+    ]
+    assert (events[-1].context["source"], events[-1].context["verified_by"]) == ("lti", "bearer")
