@@ -35,6 +35,7 @@ def install_lti_platform(
     app.state.lti_platform = platform
     app.include_router(launch_routes.router)
     app.include_router(service_routes.router)
+    app.include_router(service_routes.lean_router)
     app.include_router(admin_routes.router)
     return platform
 

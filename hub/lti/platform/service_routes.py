@@ -12,6 +12,7 @@ from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ValidationError
 
+from hub.http.lean_route import LeanRoute
 from hub.http.problems import problem_responses
 from hub.lti.platform import ags, readers, tokens
 from hub.lti.platform.errors import LtiRejectedError
@@ -35,6 +36,8 @@ from schemas.lti import (
 )
 
 router = APIRouter(tags=["lti"])
+# The hot path: its parameters are plain strings, passed without FastAPI's per-request solving.
+lean_router = APIRouter(tags=["lti"], route_class=LeanRoute)
 M = TypeVar("M", bound=BaseModel)
 T = TypeVar("T")
 AGS = "/t/{tenant}/api/lti/ags/contexts/{context_id}/lineitems"
@@ -240,7 +243,7 @@ async def delete_line_item(
 # -- AGS scores and results ----------------------------------------------------------------
 
 
-@router.post(
+@lean_router.post(
     AGS + "/{line_item_id}/scores",
     responses=_OAUTH_ERRORS,
     summary="AGS: post a score (application/vnd.ims.lis.v1.score+json)",
