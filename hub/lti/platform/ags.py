@@ -106,8 +106,8 @@ def scored_result(
     new. Not `fresh`: starts from the result this process wrote last (no read)."""
     hub, tenant = reads.hub, at.tenant
     item = line_item(reads, at, line_item_id)
-    learner = reads.get(score.userId, Learner) if score.userId.startswith(f"{tenant}.") else None
-    if not isinstance(learner, Learner):
+    learner = reads.person(score.userId) if score.userId.startswith(f"{tenant}.") else None
+    if learner is None:
         raise LtiRejectedError("body_invalid", f"userId {score.userId[:100]!r} is not a user here")
     record = _score_record(score, item, at, learner)
     the_id = result_id(tenant, line_item_id, score.userId)

@@ -1,10 +1,12 @@
 """Recent reads of what the service endpoints look up on every call and rarely changes:
-tenants, tool registrations, a tool's gradebook (its line items), quests.
+tenants, tool registrations, a tool's gradebook (its line items), quests, people; and the
+results this process wrote last.
 
 Replaying a gradebook of twenty line items costs several milliseconds, on every score
-POST; kept for `ttl_s` (2 s), a change made in this process is seen at once (its writer
-forgets the entry) and one made in another process within `ttl_s`. Handlers that change
-an aggregate read it fresh from `hub`.
+POST; kept for `ttl_s` (2 s; people 30 s), a change made in this process is seen at once
+(its writer forgets the entry) and one made in another process within that time. Handlers
+that change an aggregate read it fresh from `hub`; a result is committed against the
+version this process wrote, and a conflict sends it back to the store.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import Any, TypeVar
 
 from hub.application import Hub
 from hub.domain.base import HubAggregate
+from hub.domain.learners import Learner
 from hub.domain.lti_platform import (
     LtiGradebook,
     LtiResult,
@@ -29,6 +32,7 @@ from hub.lti.platform.registrations import ToolContext, get
 
 A = TypeVar("A", bound=HubAggregate)
 TTL_S = 2.0
+PEOPLE_TTL_S = 30.0
 MAX_ENTRIES = 10_000
 
 
@@ -41,25 +45,33 @@ class RecentReads:
         self._tenants: set[str] = set()  # tenants are never removed: known once, known
         self._lock = threading.Lock()
 
-    def get(self, aggregate_id: str, cls: type[A]) -> A | None:
-        """The aggregate as read at most `ttl_s` ago (read-only: never change and save it)."""
+    def get(self, aggregate_id: str, cls: type[A], *, ttl_s: float | None = None) -> A | None:
+        """The aggregate as read at most `ttl_s` ago (default: the reads' own; an absent one
+        is asked again after that default). Read-only: never change and save it."""
         entry = self._entries.get(aggregate_id)
         now = time.monotonic()
-        if entry is not None and now - entry[0] < self._ttl:
+        if entry is not None and now < entry[0]:
             found: A | None = entry[1]
             return found
         found = get(self.hub, aggregate_id, cls)
+        keep = ttl_s if found is not None and ttl_s is not None else self._ttl
         with self._lock:
             if len(self._entries) >= MAX_ENTRIES:
                 self._entries.clear()
-            self._entries[aggregate_id] = (now, found)
+            self._entries[aggregate_id] = (now + keep, found)
         return found
 
+    def person(self, learner_id: str) -> Learner | None:
+        """A person of the tenant: kept `PEOPLE_TTL_S`, their links to other systems change
+        rarely (and only the Spark id a score carries for passback depends on them)."""
+        found = self.get(learner_id, Learner, ttl_s=PEOPLE_TTL_S)
+        return found if isinstance(found, Learner) else None
+
     def holds(self, *aggregate_ids: str) -> bool:
-        """Whether reading these now would touch no store (each read less than `ttl_s` ago)."""
+        """Whether reading these now would touch no store (each still kept)."""
         now = time.monotonic()
         entries = [self._entries.get(the_id) for the_id in aggregate_ids]
-        return all(entry is not None and now - entry[0] < self._ttl for entry in entries)
+        return all(entry is not None and now < entry[0] for entry in entries)
 
     def forget(self, aggregate_id: str) -> None:
         with self._lock:
