@@ -19,6 +19,7 @@ from hub.http.problems import install_problem_handlers
 from hub.http.readiness import Readiness, no_projections, runtime_readiness
 from hub.http.spark_admin import install_spark_admin
 from hub.lti.platform.install import install_lti_platform
+from hub.lti.tool.routes import install_lti_tool
 from hub.spark.routes import install_spark
 from infra.sql import make_engine
 
@@ -82,6 +83,7 @@ def create_app(
     install_spark(app, runtime)
     install_spark_admin(app, runtime)
     install_lti_platform(app, runtime)
+    install_lti_tool(app, runtime)
     return app
 
 

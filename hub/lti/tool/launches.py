@@ -1,0 +1,325 @@
+"""The LTI tool's commands: start a login, accept a verified launch. Blocking; callers verify.
+
+    start_login     LtiLaunch.Initiated (state and nonce kept in the log, not in a cookie)
+    accept_launch   LtiLaunch.Accepted (alone for a returning learner in a known course)
+                    + what changed: Learner.Registered | IdentityLinked, ProfileUpdated,
+                    Enrolled, Identity.Claimed, EmailIndex.Claimed, Quest.Synced | Updated,
+                    LtiResourceLink.Mapped | Updated, LtiTaskLinks.Started | Linked
+
+`accept_launch` commits everything at once: the launch consumed, the person, course and
+link. A second launch with the same state conflicts on `LtiLaunch` and is a replay.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from eventsourcing.application import AggregateNotFoundError
+from eventsourcing.persistence import IntegrityError
+
+from hub.application import Hub
+from hub.domain.base import HubAggregate, tenant_of
+from hub.domain.learners import EmailIndex, Identity, Learner, email_index_id, identity_id
+from hub.domain.lti_tool import (
+    SOURCE,
+    LtiLaunch,
+    LtiResourceLink,
+    LtiTaskLinks,
+    PlatformRegistration,
+    context_key,
+    launch_id,
+    person_key,
+    resource_link_id,
+    task_links_id,
+)
+from hub.domain.quests import Quest, Task, quest_id
+from schemas.lti_tool import LaunchClaims, LoginInitiation
+
+ATTEMPTS = 5
+HUB_TASK = "hub_task"  # the custom parameter our deep links carry
+A = TypeVar("A", bound=HubAggregate)
+# Seed 003 §5.4: the first role found in this order wins.
+ROLE_PRECEDENCE = (
+    ("Instructor", "instructor"),
+    ("TeachingAssistant", "ta"),
+    ("Learner", "student"),
+    ("Student", "student"),
+    ("Administrator", "admin"),
+    ("Mentor", "observer"),
+)
+
+
+class StateReplayedError(Exception):
+    """Raised when the login's state was consumed by another launch first."""
+
+
+@dataclass(frozen=True)
+class Login:
+    state: str
+    nonce: str
+    position: int
+
+
+@dataclass(frozen=True)
+class LaunchResult:
+    launch_id: str
+    learner_id: str
+    role: str
+    matched_by: str
+    quest_id: str | None
+    task_id: str | None
+    position: int
+    events: tuple[str, ...]
+
+
+def _get(hub: Hub, aggregate_id: str, _: type[A]) -> A | None:
+    try:
+        found: A = hub.repository.get(aggregate_id)
+    except AggregateNotFoundError:
+        return None
+    return found
+
+
+def new_state(tenant: str) -> str:
+    """A state that names its tenant, so one launch URL serves every tenant."""
+    return f"{tenant}.{secrets.token_urlsafe(24)}"
+
+
+def tenant_of_state(state: str) -> str:
+    return state.split(".", 1)[0]
+
+
+def start_login(
+    hub: Hub, registration: PlatformRegistration, login: LoginInitiation, *, now: int
+) -> Login:
+    tenant = registration.tenant
+    state, nonce = new_state(tenant), secrets.token_urlsafe(24)
+    launch = LtiLaunch(
+        tenant=tenant,
+        state=state,
+        nonce=nonce,
+        registration_id=registration.id,
+        issuer=registration.issuer,
+        client_id=registration.client_id,
+        login_hint=login.login_hint,
+        target_link_uri=login.target_link_uri,
+        lti_message_hint=login.lti_message_hint,
+        deployment_id=login.lti_deployment_id or login.deployment_id,
+        issued_at=now,
+    )
+    recordings = hub.save(launch)
+    return Login(state, nonce, recordings[-1].notification.id)
+
+
+def load_launch(hub: Hub, tenant: str, state: str) -> LtiLaunch | None:
+    return _get(hub, launch_id(tenant, state), LtiLaunch)
+
+
+def local_role(roles: list[str]) -> str:
+    names = {role.rsplit("#", 1)[-1].rsplit("/", 1)[-1] for role in roles}
+    for name, local in ROLE_PRECEDENCE:
+        if name in names:
+            return local
+    return "student"
+
+
+def accept_launch(
+    hub: Hub,
+    launch: LtiLaunch,
+    registration: PlatformRegistration,
+    claims: LaunchClaims,
+    verified: dict[str, Any],
+) -> LaunchResult:
+    """Consume the login and record the launch; raises `StateReplayedError` on a replay."""
+    for attempt in range(1, ATTEMPTS + 1):
+        try:
+            return _accept_once(hub, launch, registration, claims, verified)
+        except IntegrityError:
+            launch = hub.repository.get(launch.id)
+            if launch.accepted:
+                raise StateReplayedError(launch.id) from None
+            if attempt == ATTEMPTS:
+                raise
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _accept_once(
+    hub: Hub,
+    launch: LtiLaunch,
+    registration: PlatformRegistration,
+    claims: LaunchClaims,
+    verified: dict[str, Any],
+) -> LaunchResult:
+    tenant = registration.tenant
+    role = local_role(claims.roles)
+    learner, changed, matched_by = _person(hub, tenant, registration, claims, role)
+    quest = _course(hub, tenant, registration, claims)
+    if quest is not None:
+        changed.append(quest)
+        if not learner.is_enrolled(quest.id):
+            learner.enrol(quest_id=quest.id, source=SOURCE)
+    task = _task_of(hub, tenant, claims)
+    link, task_links = _resource_link(hub, registration, claims, quest, task)
+    launch.accept(
+        learner_id=learner.id,
+        role=role,
+        matched_by=matched_by,
+        message_type=claims.message_type,
+        quest_id=quest.id if quest else None,
+        resource_link=link.id if link else None,
+        task_id=task,
+        claims=claims.model_dump(mode="json", exclude_none=True),
+        verified=verified,
+    )
+    pending = [launch, learner, *changed, link, task_links]
+    recordings = hub.save(*[a for a in pending if a is not None and a.pending_events])
+    return LaunchResult(
+        launch_id=launch.id,
+        learner_id=learner.id,
+        role=role,
+        matched_by=matched_by,
+        quest_id=quest.id if quest else None,
+        task_id=task,
+        position=max(int(r.notification.id) for r in recordings),
+        events=tuple(type(r.domain_event).__qualname__ for r in recordings),
+    )
+
+
+def _person(
+    hub: Hub,
+    tenant: str,
+    registration: PlatformRegistration,
+    claims: LaunchClaims,
+    role: str,
+) -> tuple[Learner, list[HubAggregate], str]:
+    """By identity; else by email (unless that person has an identity from this platform:
+    two of its users sharing an address stay two people); else registered."""
+    key = person_key(registration.issuer, registration.client_id, claims.sub)
+    changed: list[HubAggregate] = []
+    identity = _get(hub, identity_id(tenant, SOURCE, key), Identity)
+    if identity is not None:
+        learner: Learner = hub.repository.get(identity.learner_id)
+        matched_by = "identity"
+    else:
+        learner, matched_by, email_free = _link_or_register(
+            hub, tenant, registration, claims, key, role
+        )
+        if email_free:
+            changed.append(EmailIndex(tenant=tenant, email=claims.email, learner_id=learner.id))
+        changed.insert(
+            0, Identity(tenant=tenant, source=SOURCE, external_id=key, learner_id=learner.id)
+        )
+    filled = learner.completed_profile(claims.email, *_names(claims))
+    if filled is not None and matched_by != "registered":
+        email, given_name, family_name = filled
+        learner.update_profile(
+            email=email, given_name=given_name, family_name=family_name, source=SOURCE
+        )
+        if email and _get(hub, email_index_id(tenant, email), EmailIndex) is None:
+            changed.append(EmailIndex(tenant=tenant, email=email, learner_id=learner.id))
+    return learner, changed, matched_by
+
+
+def _names(claims: LaunchClaims) -> tuple[str, str]:
+    if claims.given_name or claims.family_name or not claims.name:
+        return claims.given_name, claims.family_name
+    given, _, family = claims.name.partition(" ")
+    return given, family
+
+
+def _link_or_register(  # noqa: PLR0917 - private helper of `_person`
+    hub: Hub,
+    tenant: str,
+    registration: PlatformRegistration,
+    claims: LaunchClaims,
+    key: str,
+    role: str,
+) -> tuple[Learner, str, bool]:
+    """The person, how found, and whether the email is still free to claim for them."""
+    index = _get(hub, email_index_id(tenant, claims.email), EmailIndex) if claims.email else None
+    holder: Learner | None = None if index is None else hub.repository.get(index.learner_id)
+    platform = f"{SOURCE}:{registration.issuer}|{registration.client_id}|"
+    if holder is not None and not any(i.startswith(platform) for i in holder.identities):
+        holder.link_identity(source=SOURCE, external_id=key, matched_by="email")
+        return holder, "email", False
+    given_name, family_name = _names(claims)
+    learner = Learner(
+        tenant=tenant,
+        source=SOURCE,
+        external_id=key,
+        email=claims.email,
+        given_name=given_name,
+        family_name=family_name,
+        role=role,
+    )
+    return learner, "registered", bool(claims.email) and index is None
+
+
+def _course(
+    hub: Hub, tenant: str, registration: PlatformRegistration, claims: LaunchClaims
+) -> Quest | None:
+    """The platform's course (its LTI context) as a quest: created, or renamed, else as is."""
+    if claims.context is None:
+        return None
+    key = context_key(
+        registration.issuer, registration.client_id, claims.deployment_id, claims.context.id
+    )
+    details = {
+        "title": claims.context.title or claims.context.label or claims.context.id,
+        "label": claims.context.label or "",
+        "issuer": registration.issuer,
+        "client_id": registration.client_id,
+        "deployment_id": claims.deployment_id,
+        "context_id": claims.context.id,
+    }
+    quest = _get(hub, quest_id(tenant, SOURCE, key), Quest)
+    if quest is None:
+        return Quest(tenant=tenant, source=SOURCE, external_id=key, details=details)
+    if quest.details != details:
+        quest.update(details=details)
+    return quest
+
+
+def _task_of(hub: Hub, tenant: str, claims: LaunchClaims) -> str | None:
+    """The hub task a deep-linked resource link opens: this tenant's, and known."""
+    wanted = claims.custom.get(HUB_TASK)
+    if not isinstance(wanted, str) or tenant_of(wanted) != tenant:
+        return None
+    return wanted if _get(hub, wanted, Task) is not None else None
+
+
+def _resource_link(
+    hub: Hub,
+    registration: PlatformRegistration,
+    claims: LaunchClaims,
+    quest: Quest | None,
+    task: str | None,
+) -> tuple[LtiResourceLink | None, LtiTaskLinks | None]:
+    if claims.resource_link is None:
+        return None, None
+    tenant = registration.tenant
+    link_id = claims.resource_link.id
+    ids = (registration.issuer, registration.client_id, claims.deployment_id, link_id)
+    ags = claims.ags
+    values: dict[str, Any] = {
+        "quest_id": quest.id if quest else None,
+        "task_id": task,
+        "title": claims.resource_link.title or "",
+        "lineitem": ags.lineitem if ags else None,
+        "scopes": list(ags.scope) if ags else [],
+    }
+    link = _get(hub, resource_link_id(tenant, *ids), LtiResourceLink)
+    if link is None:
+        link = LtiResourceLink(tenant, *ids, registration_id=registration.id, **values)
+    elif link.changes(**values):
+        link.update(**values)
+    if task is None:
+        return link, None
+    links = _get(hub, task_links_id(tenant, task), LtiTaskLinks)
+    if links is None:
+        return link, LtiTaskLinks(tenant=tenant, task_id=task, link=link.id)
+    if link.id not in links.links:
+        links.link(link=link.id)
+    return link, links
