@@ -46,7 +46,9 @@ def runtime(nats_url: str, module_dir: Path) -> Iterator[Runtime]:
 @pytest.fixture(scope="module")
 def app(runtime: Runtime, module_dir: Path) -> Iterator[FastAPI]:
     engine = make_engine(f"sqlite:///{module_dir / 'read.sqlite3'}")
-    made = create_app(runtime, readiness=runtime_readiness(runtime, engine), admin_token=ADMIN_TOKEN)
+    made = create_app(
+        runtime, readiness=runtime_readiness(runtime, engine), admin_token=ADMIN_TOKEN
+    )
     tool: LtiTool = made.state.lti_tool
     tool.jwks = JwksCache(min_refetch_s=0)  # every unknown kid refetches: rotation tests
     yield made
@@ -74,7 +76,9 @@ def serve_platform(client: httpx.Client, hub_url: str, tenant: str) -> Iterator[
         yield platform
 
 
-def register(client: httpx.Client, tenant: str, platform: Platform, **changes: Any) -> dict[str, Any]:
+def register(
+    client: httpx.Client, tenant: str, platform: Platform, **changes: Any
+) -> dict[str, Any]:
     body = {
         "name": "Test LMS",
         "issuer": platform.issuer,
@@ -123,7 +127,9 @@ def login(
     return location, query
 
 
-def launch(client: httpx.Client, platform: Platform, user: str, tenant: str = "acme") -> httpx.Response:
+def launch(
+    client: httpx.Client, platform: Platform, user: str, tenant: str = "acme"
+) -> httpx.Response:
     """The whole browser journey: login at the hub, authorize at the platform, post back."""
     location, _ = login(client, platform, user, tenant)
     page = httpx.get(location, timeout=10)

@@ -118,10 +118,16 @@ class Platform:
         return {k: v for k, v in claims.items() if v is not None}
 
     def sign(
-        self, claims: dict[str, Any], *, key: RSAKey | None = None, header: dict[str, Any] | None = None
+        self,
+        claims: dict[str, Any],
+        *,
+        key: RSAKey | None = None,
+        header: dict[str, Any] | None = None,
     ) -> str:
         signing = key or self.signing_key
-        return jwt.encode(header or {"alg": "RS256", "kid": signing.kid, "typ": "JWT"}, claims, signing)
+        return jwt.encode(
+            header or {"alg": "RS256", "kid": signing.kid, "typ": "JWT"}, claims, signing
+        )
 
     def check_assertion(self, assertion: str, token_url: str) -> str | None:
         """The reason a client assertion is refused, or None when it is good."""
@@ -166,7 +172,7 @@ def parse_form_post(page: str) -> tuple[str, dict[str, str]]:
     return action, fields
 
 
-def build_app(platform: Platform) -> FastAPI:  # noqa: C901 - one route per endpoint
+def build_app(platform: Platform) -> FastAPI:
     app = FastAPI()
 
     @app.get("/jwks")
@@ -209,7 +215,12 @@ def build_app(platform: Platform) -> FastAPI:  # noqa: C901 - one route per endp
         granted = [s for s in scope.split() if s in (*AGS_SCOPES, NRPS_SCOPE)]
         platform.tokens[access] = (granted, time.time() + 3600)
         return JSONResponse(
-            {"access_token": access, "token_type": "Bearer", "expires_in": 3600, "scope": " ".join(granted)}
+            {
+                "access_token": access,
+                "token_type": "Bearer",
+                "expires_in": 3600,
+                "scope": " ".join(granted),
+            }
         )
 
     def _scopes(authorization: str | None) -> list[str]:
@@ -242,7 +253,8 @@ def build_app(platform: Platform) -> FastAPI:  # noqa: C901 - one route per endp
         page = platform.members[offset : offset + limit]
         headers = {"Content-Type": "application/vnd.ims.lti-nrps.v2.membershipcontainer+json"}
         if offset + limit < len(platform.members):
-            nxt = f"{platform.base_url}/contexts/{context}/memberships?limit={limit}&offset={offset + limit}"
+            nxt = f"{platform.base_url}/contexts/{context}/memberships"
+            nxt += f"?limit={limit}&offset={offset + limit}"
             headers["Link"] = f'<{nxt}>; rel="next"'
         body = {"id": str(request.url), "context": {"id": context}, "members": page}
         return JSONResponse(body, headers=headers)
@@ -258,7 +270,9 @@ def build_app(platform: Platform) -> FastAPI:  # noqa: C901 - one route per endp
     return app
 
 
-def user(platform: Platform, sub: str, *, name: str, email: str, roles: list[str] | None = None) -> None:
+def user(
+    platform: Platform, sub: str, *, name: str, email: str, roles: list[str] | None = None
+) -> None:
     platform.users[sub] = {"name": name, "email": email, "roles": roles or [LEARNER]}
 
 

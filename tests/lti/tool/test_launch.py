@@ -9,11 +9,18 @@ import httpx
 
 from hub.bootstrap import Runtime
 from hub.domain.learners import EmailIndex, Learner, email_index_id
-from hub.domain.lti_tool import SOURCE, LtiLaunch, context_key, launch_id, resource_link_id
+from hub.domain.lti_tool import (
+    SOURCE,
+    LtiLaunch,
+    LtiResourceLink,
+    context_key,
+    launch_id,
+    resource_link_id,
+)
 from hub.domain.quests import quest_id
-from hub.spark.sessions import COOKIE_NAME, SessionSigner, session_key
+from hub.spark.sessions import SessionSigner, session_key
 from tests.lti.tool.conftest import launch, login
-from tests.lti.tool.platform_server import INSTRUCTOR, LEARNER, Platform, user
+from tests.lti.tool.platform_server import INSTRUCTOR, LEARNER, Platform, parse_form_post, user
 
 
 def session_of(runtime: Runtime, response: httpx.Response) -> Any:
@@ -61,10 +68,12 @@ def test_a_first_launch_registers_the_learner_maps_the_course_and_signs_in(
     learner: Learner = runtime.hub.repository.get(session.learner_id)
     assert (learner.given_name, learner.family_name) == ("Ada", "Lovelace")
     assert learner.email == "ada@school.example"
-    quest = quest_id("acme", SOURCE, context_key(platform.issuer, platform.client_id, "dep-1", "c1"))
+    quest = quest_id(
+        "acme", SOURCE, context_key(platform.issuer, platform.client_id, "dep-1", "c1")
+    )
     assert learner.is_enrolled(quest)
     assert runtime.hub.repository.get(quest).details["title"] == "Biology"
-    link = runtime.hub.repository.get(
+    link: LtiResourceLink = runtime.hub.repository.get(
         resource_link_id("acme", platform.issuer, platform.client_id, "dep-1", "rl-1")
     )
     assert link.quest_id == quest
@@ -116,7 +125,9 @@ def test_a_launch_links_a_known_person_by_email(
 def test_the_instructor_role_wins_over_learner(
     client: httpx.Client, platform: Platform, runtime: Runtime
 ) -> None:
-    user(platform, "u-teach", name="T Eacher", email="t@school.example", roles=[LEARNER, INSTRUCTOR])
+    user(
+        platform, "u-teach", name="T Eacher", email="t@school.example", roles=[LEARNER, INSTRUCTOR]
+    )
 
     session = session_of(runtime, launch(client, platform, "u-teach"))
 
@@ -142,8 +153,6 @@ def test_the_accepted_launch_keeps_its_verified_record(
     _, query = login(client, platform, "u-rec")
     page = httpx.get(f"{platform.base_url}/auth", params=query, timeout=10)
     assert page.status_code == 200
-
-    from tests.lti.tool.platform_server import parse_form_post  # noqa: PLC0415
 
     action, fields = parse_form_post(page.text)
     assert client.post(action, data=fields).status_code == 303
