@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import structlog
 from eventsourcing.application import Application
 
-from connectors import evidence, passback, progress, schedule
+from connectors import evidence, lti_ags, lti_nrps, lti_services, passback, progress, schedule
 from connectors.runner import UpstreamLog
 
 log = structlog.get_logger(__name__)
@@ -32,10 +32,13 @@ CONNECTORS: tuple[ConnectorSpec, ...] = (
     ConnectorSpec(passback.SPEC.name, passback.SPEC.run),
     ConnectorSpec(passback.SCHEDULER, passback.run_deliveries_logged),
     ConnectorSpec(schedule.NAME, schedule.run_daily_sync_logged),
+    ConnectorSpec(lti_services.SPEC.name, lti_services.SPEC.run),
+    ConnectorSpec(lti_services.SCHEDULER, lti_services.run_deliveries_logged),
 )
 
 
 DELIVERY_LOGS: dict[str, str] = {passback.CONNECTOR: passback.NAME}
+DELIVERY_LOGS |= {lti_ags.CONNECTOR: lti_services.NAME, lti_nrps.CONNECTOR: lti_services.NAME}
 """Connector of a `Delivery` -> the application whose log holds it (`hub deliveries`)."""
 
 
