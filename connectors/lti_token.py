@@ -71,11 +71,11 @@ class _Token:
 class ToolTokens:
     """Access tokens per (registration, scopes), fetched once and reused until expiry."""
 
-    def __init__(
+    def __init__(  # `clock` says when a cached token expires
         self,
         keys: LtiKeys,
         *,
-        clock: Callable[[], float] = time.time,
+        clock: Callable[[], float] = time.monotonic,
         clients: ClientFactory = client_for,
     ) -> None:
         self._keys = keys
@@ -86,7 +86,7 @@ class ToolTokens:
 
     def assertion(self, registration: PlatformRegistration) -> str:
         signing = self._keys.signing_key(registration.tenant)
-        now = int(self._clock())
+        now = int(time.time())  # the platform checks it against its own clock
         claims = {
             "iss": registration.client_id,
             "sub": registration.client_id,
