@@ -39,10 +39,11 @@ from hub.domain.quests import Quest, Task, quest_id
 from hub.lti.keys import LtiKeys
 from infra.nats_client import NatsConnection
 from schemas.lti_tool import SCOPE_SCORE
-from tests.connectors.world import Logs, running, wait_for
+from tests.connectors.world import Logs, running
 from tests.lti.tool.conftest import launch
 from tests.lti.tool.platform_server import AGS_SCOPES, LTI, Platform, user
 
+AGS = "https://purl.imsglobal.org/spec/lti-ags/claim/endpoint"
 NRPS = "https://purl.imsglobal.org/spec/lti-nrps/claim/namesroleservice"
 FAST = RetrySchedule(base_s=0.01, factor=2, cap_s=0.05, max_attempts=3)
 
@@ -238,22 +239,26 @@ def test_no_score_is_scheduled_without_the_score_scope(
     services: Logs,
     task: str,
 ) -> None:
-    ags = {"scope": [AGS_SCOPES[0]], "lineitem": f"{platform.base_url}/lineitems/li-2"}
-    launch_activity(
-        client,
-        platform,
-        "s-noscope",
-        task,
-        **{"https://purl.imsglobal.org/spec/lti-ags/claim/endpoint": ags},
+    unscored = Task(
+        tenant="acme",
+        source="hub",
+        external_id="t-unscored",
+        quest_id=runtime.hub.repository.get(task).quest_id,
+        details={"title": "Sketch", "pillar": "arts", "xp": 5},
     )
-    learner = learner_of(runtime, platform, "s-noscope")
-    launch_activity(client, platform, "s-marker", task)  # restores the link's scopes after
+    runtime.hub.save(unscored)
+    ags = {"scope": [AGS_SCOPES[0]], "lineitem": f"{platform.base_url}/lineitems/li-2"}
+    launch_activity(client, platform, "s-noscope", unscored.id, **{AGS: ags})
+    launch_activity(client, platform, "s-marker", task)
+    skipped = complete(env, learner_of(runtime, platform, "s-noscope"), unscored.id, grade=3.0)
+    # Completions are processed in order: once the later one is delivered, the first is decided.
     marker = complete(env, learner_of(runtime, platform, "s-marker"), task, grade=1.0)
 
     marker_id = delivery_id("acme", SCORES, f"{marker}|{link_of(platform, task)}")
     services.wait(NAME, marker_id, "marker delivered", lambda d: d.status == DELIVERED)
+    skipped_id = delivery_id("acme", SCORES, f"{skipped}|{link_of(platform, unscored.id)}")
+    assert services.get(NAME, skipped_id) is None
     assert not [s for s in platform.scores if s["userId"] == "s-noscope"]
-    assert learner
 
 
 def test_a_launch_reads_the_course_roster_through_every_page(
