@@ -41,7 +41,6 @@ from hub.application import Hub
 from hub.domain.base import event_context, tenant_of
 from hub.domain.deliveries import Delivery, delivery_id
 from hub.domain.lti_tool import LtiLaunch
-from hub.lti.keys import LtiKeys
 from infra.lease import DEFAULT_TTL, Lease
 
 NAME = "ltitool"
@@ -153,6 +152,9 @@ def run_deliveries(
     """Attempt due score and roster deliveries while holding the `ltitool-deliveries` lease."""
 
     def work(lease: Lease) -> bool:
+        # hub.lti.keys mounts routes: imported here, not when the registry is imported.
+        from hub.lti.keys import LtiKeys  # noqa: PLC0415
+
         with closing(DeliveryLog(env)) as app, closing(Hub(env=dict(env))) as hub:
             made = tokens or ToolTokens(LtiKeys(hub, box_from_env(env)))
             sender = LtiServiceSender(

@@ -14,13 +14,16 @@ import time
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import httpx
 from joserfc import jwt
 
 from hub.domain.lti_tool import PlatformRegistration
-from hub.lti.keys import LtiKeys
 from infra.http import guarded_client
+
+if TYPE_CHECKING:
+    from hub.lti.keys import LtiKeys
 
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 EXPIRY_MARGIN_S = 30.0

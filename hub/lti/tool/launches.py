@@ -13,7 +13,7 @@ link. A second launch with the same state conflicts on `LtiLaunch` and is a repl
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from eventsourcing.application import AggregateNotFoundError
@@ -35,6 +35,7 @@ from hub.domain.lti_tool import (
     task_links_id,
 )
 from hub.domain.quests import Quest, Task, quest_id
+from hub.lti.tool.known import Known, known_for
 from schemas.lti_tool import LaunchClaims, LoginInitiation
 
 ATTEMPTS = 5
@@ -133,10 +134,12 @@ def accept_launch(
     verified: dict[str, Any],
 ) -> LaunchResult:
     """Consume the login and record the launch; raises `StateReplayedError` on a replay."""
+    known = known_for(hub)
     for attempt in range(1, ATTEMPTS + 1):
         try:
-            return _accept_once(hub, launch, registration, claims, verified)
+            return _accept_once(_Unit(hub, known), launch, registration, claims, verified)
         except IntegrityError:
+            known.clear()
             launch = hub.repository.get(launch.id)
             if launch.accepted:
                 raise StateReplayedError(launch.id) from None
@@ -145,8 +148,35 @@ def accept_launch(
     raise AssertionError("unreachable")  # pragma: no cover
 
 
+@dataclass
+class _Unit:
+    """One attempt: reads through what is known; what it changed, remembered once saved."""
+
+    hub: Hub
+    known: Known
+    changed: list[HubAggregate] = field(default_factory=list)
+    learned: dict[str, Any] = field(default_factory=dict)
+
+    def get(self, aggregate_id: str, kind: type[A]) -> A | None:
+        return _get(self.hub, aggregate_id, kind)
+
+    def seen(self, aggregate_id: str, value: Any) -> bool:
+        """Whether `aggregate_id` is known to hold `value` (to change nothing)."""
+        return value is not None and self.known.get(aggregate_id) == value
+
+    def learn(self, aggregate_id: str, value: Any) -> None:
+        self.learned[aggregate_id] = value
+
+    def save(self, *aggregates: HubAggregate | None) -> list[Any]:
+        pending = [a for a in (*aggregates, *self.changed) if a is not None and a.pending_events]
+        recordings = self.hub.save(*pending)
+        for key, value in self.learned.items():
+            self.known.put(key, value)
+        return recordings
+
+
 def _accept_once(
-    hub: Hub,
+    unit: _Unit,
     launch: LtiLaunch,
     registration: PlatformRegistration,
     claims: LaunchClaims,
@@ -154,33 +184,30 @@ def _accept_once(
 ) -> LaunchResult:
     tenant = registration.tenant
     role = local_role(claims.roles)
-    learner, changed, matched_by = _person(hub, tenant, registration, claims, role)
-    quest = _course(hub, tenant, registration, claims)
-    if quest is not None:
-        changed.append(quest)
-        if not learner.is_enrolled(quest.id):
-            learner.enrol(quest_id=quest.id, source=SOURCE)
-    task = _task_of(hub, tenant, claims)
-    link, task_links = _resource_link(hub, registration, claims, quest, task)
+    learner, matched_by = _person(unit, tenant, registration, claims, role)
+    quest = _course(unit, tenant, registration, claims)
+    if quest is not None and not learner.is_enrolled(quest):
+        learner.enrol(quest_id=quest, source=SOURCE)
+    task = _task_of(unit, tenant, claims)
+    link = _resource_link(unit, registration, claims, quest, task)
     launch.accept(
         learner_id=learner.id,
         role=role,
         matched_by=matched_by,
         message_type=claims.message_type,
-        quest_id=quest.id if quest else None,
-        resource_link=link.id if link else None,
+        quest_id=quest,
+        resource_link=link,
         task_id=task,
         claims=claims.model_dump(mode="json", exclude_none=True),
         verified=verified,
     )
-    pending = [launch, learner, *changed, link, task_links]
-    recordings = hub.save(*[a for a in pending if a is not None and a.pending_events])
+    recordings = unit.save(launch, learner)
     return LaunchResult(
         launch_id=launch.id,
         learner_id=learner.id,
         role=role,
         matched_by=matched_by,
-        quest_id=quest.id if quest else None,
+        quest_id=quest,
         task_id=task,
         position=max(int(r.notification.id) for r in recordings),
         events=tuple(type(r.domain_event).__qualname__ for r in recordings),
@@ -188,19 +215,24 @@ def _accept_once(
 
 
 def _person(
-    hub: Hub,
+    unit: _Unit,
     tenant: str,
     registration: PlatformRegistration,
     claims: LaunchClaims,
     role: str,
-) -> tuple[Learner, list[HubAggregate], str]:
+) -> tuple[Learner, str]:
     """By identity; else by email (unless that person has an identity from this platform:
     two of its users sharing an address stay two people); else registered."""
+    hub, changed = unit.hub, unit.changed
     key = person_key(registration.issuer, registration.client_id, claims.sub)
-    changed: list[HubAggregate] = []
-    identity = _get(hub, identity_id(tenant, SOURCE, key), Identity)
-    if identity is not None:
-        learner: Learner = hub.repository.get(identity.learner_id)
+    the_identity = identity_id(tenant, SOURCE, key)
+    points_at = unit.known.get(the_identity)
+    if points_at is None:
+        identity = unit.get(the_identity, Identity)
+        points_at = identity.learner_id if identity is not None else None
+    if points_at is not None:
+        unit.learn(the_identity, points_at)
+        learner: Learner = hub.repository.get(points_at)
         matched_by = "identity"
     else:
         learner, matched_by, email_free = _link_or_register(
@@ -219,7 +251,7 @@ def _person(
         )
         if email and _get(hub, email_index_id(tenant, email), EmailIndex) is None:
             changed.append(EmailIndex(tenant=tenant, email=email, learner_id=learner.id))
-    return learner, changed, matched_by
+    return learner, matched_by
 
 
 def _names(claims: LaunchClaims) -> tuple[str, str]:
@@ -258,8 +290,8 @@ def _link_or_register(  # noqa: PLR0917 - private helper of `_person`
 
 
 def _course(
-    hub: Hub, tenant: str, registration: PlatformRegistration, claims: LaunchClaims
-) -> Quest | None:
+    unit: _Unit, tenant: str, registration: PlatformRegistration, claims: LaunchClaims
+) -> str | None:
     """The platform's course (its LTI context) as a quest: created, or renamed, else as is."""
     if claims.context is None:
         return None
@@ -274,52 +306,73 @@ def _course(
         "deployment_id": claims.deployment_id,
         "context_id": claims.context.id,
     }
-    quest = _get(hub, quest_id(tenant, SOURCE, key), Quest)
+    the_id = quest_id(tenant, SOURCE, key)
+    unit.learn(the_id, details)
+    if unit.seen(the_id, details):
+        return the_id
+    quest = unit.get(the_id, Quest)
     if quest is None:
-        return Quest(tenant=tenant, source=SOURCE, external_id=key, details=details)
-    if quest.details != details:
+        quest = Quest(tenant=tenant, source=SOURCE, external_id=key, details=details)
+    elif quest.details != details:
         quest.update(details=details)
-    return quest
+    unit.changed.append(quest)
+    return the_id
 
 
-def _task_of(hub: Hub, tenant: str, claims: LaunchClaims) -> str | None:
+def _task_of(unit: _Unit, tenant: str, claims: LaunchClaims) -> str | None:
     """The hub task a deep-linked resource link opens: this tenant's, and known."""
     wanted = claims.custom.get(HUB_TASK)
     if not isinstance(wanted, str) or tenant_of(wanted) != tenant:
         return None
-    return wanted if _get(hub, wanted, Task) is not None else None
+    if not unit.seen(wanted, True) and unit.get(wanted, Task) is None:
+        return None
+    unit.learn(wanted, True)  # tasks are never removed
+    return wanted
 
 
 def _resource_link(
-    hub: Hub,
+    unit: _Unit,
     registration: PlatformRegistration,
     claims: LaunchClaims,
-    quest: Quest | None,
+    quest: str | None,
     task: str | None,
-) -> tuple[LtiResourceLink | None, LtiTaskLinks | None]:
+) -> str | None:
     if claims.resource_link is None:
-        return None, None
+        return None
     tenant = registration.tenant
-    link_id = claims.resource_link.id
-    ids = (registration.issuer, registration.client_id, claims.deployment_id, link_id)
+    ids = (registration.issuer, registration.client_id, claims.deployment_id)
+    link_id = resource_link_id(tenant, *ids, claims.resource_link.id)
     ags = claims.ags
     values: dict[str, Any] = {
-        "quest_id": quest.id if quest else None,
+        "quest_id": quest,
         "task_id": task,
         "title": claims.resource_link.title or "",
         "lineitem": ags.lineitem if ags else None,
         "scopes": list(ags.scope) if ags else [],
     }
-    link = _get(hub, resource_link_id(tenant, *ids), LtiResourceLink)
-    if link is None:
-        link = LtiResourceLink(tenant, *ids, registration_id=registration.id, **values)
-    elif link.changes(**values):
-        link.update(**values)
-    if task is None:
-        return link, None
-    links = _get(hub, task_links_id(tenant, task), LtiTaskLinks)
+    unit.learn(link_id, values)
+    if not unit.seen(link_id, values):
+        link = unit.get(link_id, LtiResourceLink)
+        if link is None:
+            link = LtiResourceLink(
+                tenant, *ids, claims.resource_link.id, registration_id=registration.id, **values
+            )
+        elif link.changes(**values):
+            link.update(**values)
+        unit.changed.append(link)
+    if task is not None:
+        _task_links(unit, tenant, task, link_id)
+    return link_id
+
+
+def _task_links(unit: _Unit, tenant: str, task: str, link_id: str) -> None:
+    the_id = task_links_id(tenant, task)
+    if link_id in (unit.known.get(the_id) or ()):
+        return
+    links = unit.get(the_id, LtiTaskLinks)
     if links is None:
-        return link, LtiTaskLinks(tenant=tenant, task_id=task, link=link.id)
-    if link.id not in links.links:
-        links.link(link=link.id)
-    return link, links
+        links = LtiTaskLinks(tenant=tenant, task_id=task, link=link_id)
+    elif link_id not in links.links:
+        links.link(link=link_id)
+    unit.learn(the_id, tuple(links.links))
+    unit.changed.append(links)

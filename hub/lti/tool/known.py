@@ -1,0 +1,62 @@
+"""What a process has seen of launch mappings, so that a returning learner's launch reads less.
+
+A launch of a known learner in a known course reads its login, the learner, and
+nothing else: who an identity points at never changes, and a course's, a resource link's
+or a task's mapping is remembered as last written or read here, for `TTL_S`. A value
+another process changed meanwhile is seen again within `TTL_S`; a commit that conflicts
+makes the launch forget everything and read again.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import weakref
+from collections.abc import Callable
+from typing import Any
+
+from hub.application import Hub
+
+TTL_S = 30.0
+MAX_ITEMS = 50_000
+
+
+class Known:
+    """aggregate id -> the value last seen (bounded; the oldest half goes when full)."""
+
+    def __init__(
+        self, *, ttl_s: float = TTL_S, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.ttl_s = ttl_s
+        self.clock = clock
+        self._items: dict[str, tuple[float, Any]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key: str) -> Any:
+        item = self._items.get(key)
+        if item is None or item[0] <= self.clock():
+            return None
+        return item[1]
+
+    def put(self, key: str, value: Any) -> None:
+        with self._lock:
+            if len(self._items) >= MAX_ITEMS:
+                for old in list(self._items)[: MAX_ITEMS // 2]:
+                    del self._items[old]
+            self._items[key] = (self.clock() + self.ttl_s, value)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+
+
+_known: weakref.WeakKeyDictionary[Hub, Known] = weakref.WeakKeyDictionary()
+_lock = threading.Lock()
+
+
+def known_for(hub: Hub) -> Known:
+    with _lock:
+        found = _known.get(hub)
+        if found is None:
+            found = _known[hub] = Known()
+        return found
