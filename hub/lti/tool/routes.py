@@ -20,6 +20,7 @@ from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
+from hub.application import Hub
 from hub.bootstrap import Runtime
 from hub.domain.base import TENANT_SLUG
 from hub.domain.lti_tool import PlatformRegistration
@@ -50,7 +51,7 @@ from hub.lti.tool.verify import (
     verify_signature,
 )
 from hub.spark.sessions import COOKIE_NAME, SessionSigner, session_key
-from schemas.lti_tool import DEEP_LINKING_REQUEST, LoginInitiation
+from schemas.lti_tool import DEEP_LINKING_REQUEST, LaunchClaims, LoginInitiation
 
 router = APIRouter(tags=["lti"])
 TENANT_HEADER = "X-Hub-Tenant"
@@ -202,15 +203,10 @@ async def launch(request: Request) -> Response:
     token, state = await _launch_form(gate)
     verified, registration, claims = await _validate(gate, token, state)
     hub = gate.tool.runtime.hub
-    stored = await run_in_threadpool(load_launch, hub, registration.tenant, state)
     try:
-        check_login(stored, registration, claims, now_s())
-        parsed = parse_claims(claims)
+        result, parsed = await gate.run(_consume, hub, registration, state, claims, verified)
     except LaunchRejectedError as error:
         await gate.refuse(error)
-    assert stored is not None
-    try:
-        result = await gate.run(accept_launch, hub, stored, registration, parsed, verified)
     except StateReplayedError:
         await gate.reject("state_replayed", "this login's state was already used")
     if parsed.message_type == DEEP_LINKING_REQUEST:
@@ -221,6 +217,22 @@ async def launch(request: Request) -> Response:
         target += "?" + urlencode({"quest": result.quest_id, "lti": "1"})
     redirect = RedirectResponse(target, status_code=status.HTTP_303_SEE_OTHER, headers=_NO_STORE)
     return _signed_in(gate, result, redirect)
+
+
+def _consume(
+    hub: Hub,
+    registration: PlatformRegistration,
+    state: str,
+    claims: dict[str, Any],
+    verified: dict[str, Any],
+) -> tuple[LaunchResult, LaunchClaims]:
+    """Seed 003 §5.2.2 steps 4 to 7, in one trip off the event loop: the login's state and
+    nonce, the LTI claims, and the launch recorded (its commit is the single use)."""
+    stored = load_launch(hub, registration.tenant, state)
+    check_login(stored, registration, claims, now_s())
+    assert stored is not None
+    parsed = parse_claims(claims)
+    return accept_launch(hub, stored, registration, parsed, verified), parsed
 
 
 async def _launch_form(gate: Gate) -> tuple[str, str]:
