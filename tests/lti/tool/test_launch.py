@@ -36,8 +36,20 @@ def head(runtime: Runtime) -> int:
 def test_login_redirects_to_the_platform_with_the_oidc_parameters(
     client: httpx.Client, platform: Platform, hub_url: str
 ) -> None:
-    location, query = login(client, platform, "u-login")
+    response = client.get(
+        "/t/acme/api/lti/tool/login",
+        params={
+            "iss": platform.issuer,
+            "login_hint": "u-login",
+            "target_link_uri": "https://tool.example/launch",
+            "client_id": platform.client_id,
+        },
+    )
 
+    assert response.status_code == 302
+    assert "set-cookie" not in response.headers  # the state is kept in the log, not a cookie
+    location = response.headers["location"]
+    query = {k: v[0] for k, v in parse_qs(urlsplit(location).query).items()}
     assert location.startswith(f"{platform.base_url}/auth?")
     assert query["scope"] == "openid"
     assert query["response_type"] == "id_token"
