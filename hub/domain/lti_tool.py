@@ -187,30 +187,9 @@ class LtiResourceLink(HubAggregate):
         self.client_id = client_id
         self.link_id = link_id
         self.registration_id = registration_id
-        self.quest_id = quest_id
-        self.task_id = task_id
-        self.title = title
-        self.lineitem = lineitem
-        self.scopes = scopes
+        self._set(quest_id, task_id, title, lineitem, scopes)
 
-    def changes(
-        self,
-        quest_id: str | None,
-        task_id: str | None,
-        title: str,
-        lineitem: str | None,
-        scopes: list[str],
-    ) -> bool:
-        return (quest_id, task_id, title, lineitem, scopes) != (
-            self.quest_id,
-            self.task_id,
-            self.title,
-            self.lineitem,
-            self.scopes,
-        )
-
-    @event("Updated")
-    def update(
+    def _set(
         self,
         quest_id: str | None,
         task_id: str | None,
@@ -223,6 +202,21 @@ class LtiResourceLink(HubAggregate):
         self.title = title
         self.lineitem = lineitem
         self.scopes = scopes
+
+    def changes(self, **values: Any) -> bool:
+        """Whether `values` (the `Updated` fields) differ from what the link holds."""
+        return any(getattr(self, name) != value for name, value in values.items())
+
+    @event("Updated")
+    def update(
+        self,
+        quest_id: str | None,
+        task_id: str | None,
+        title: str,
+        lineitem: str | None,
+        scopes: list[str],
+    ) -> None:
+        self._set(quest_id, task_id, title, lineitem, scopes)
 
 
 class LtiTaskLinks(HubAggregate):

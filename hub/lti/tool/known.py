@@ -13,11 +13,12 @@ import threading
 import time
 import weakref
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from hub.application import Hub
 
 TTL_S = 30.0
+T = TypeVar("T")
 MAX_ITEMS = 50_000
 
 
@@ -50,13 +51,18 @@ class Known:
             self._items.clear()
 
 
-_known: weakref.WeakKeyDictionary[Hub, Known] = weakref.WeakKeyDictionary()
-_lock = threading.Lock()
+def per_hub(make: Callable[[], T]) -> Callable[[Hub], T]:
+    """One `make()` per hub application object, made on first use (and gone with the hub)."""
+    made: weakref.WeakKeyDictionary[Hub, T] = weakref.WeakKeyDictionary()
+    lock = threading.Lock()
+
+    def of(hub: Hub) -> T:
+        with lock:
+            if hub not in made:
+                made[hub] = make()
+            return made[hub]
+
+    return of
 
 
-def known_for(hub: Hub) -> Known:
-    with _lock:
-        found = _known.get(hub)
-        if found is None:
-            found = _known[hub] = Known()
-        return found
+known_for = per_hub(Known)

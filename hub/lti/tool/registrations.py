@@ -7,10 +7,6 @@ other processes see a change within `CACHE_TTL_S`.
 
 from __future__ import annotations
 
-import threading
-import time
-import weakref
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,6 +14,7 @@ from eventsourcing.application import AggregateNotFoundError
 
 from hub.application import Hub
 from hub.domain.lti_tool import PlatformRegistration, registration_id
+from hub.lti.tool.known import Known, per_hub
 from schemas.lti_tool import PlatformRegistrationIn
 
 CACHE_TTL_S = 10.0
@@ -75,46 +72,33 @@ def register_platform(hub: Hub, tenant: str, given: PlatformRegistrationIn) -> R
     return Registered(registration, recordings[-1].notification.id)
 
 
+_MISSING = object()
+
+
 class RegistrationCache:
     """(tenant, issuer, client_id) -> the registration or None, for a few seconds."""
 
-    def __init__(
-        self, *, ttl_s: float = CACHE_TTL_S, clock: Callable[[], float] = time.monotonic
-    ) -> None:
-        self.ttl_s = ttl_s
-        self.clock = clock
-        self._items: dict[Key, tuple[PlatformRegistration | None, float]] = {}
-        self._lock = threading.Lock()
+    def __init__(self, *, ttl_s: float = CACHE_TTL_S) -> None:
+        self._known = Known(ttl_s=ttl_s)
 
     def cached(self, key: Key) -> tuple[bool, PlatformRegistration | None]:
         """Never blocks: (True, answer) while fresh, else (False, None)."""
-        item = self._items.get(key)
-        if item is not None and item[1] > self.clock():
-            return True, item[0]
-        return False, None
+        found = self._known.get("\x1f".join(key))
+        if found is None:
+            return False, None
+        return True, None if found is _MISSING else found
 
     def get(self, hub: Hub, key: Key) -> PlatformRegistration | None:
         hit, answer = self.cached(key)
         if hit:
             return answer
         found = _read(hub, key)
-        with self._lock:
-            self._items[key] = (found, self.clock() + self.ttl_s)
+        self._known.put("\x1f".join(key), _MISSING if found is None else found)
         return found
 
     def invalidate(self) -> None:
-        with self._lock:
-            self._items.clear()
+        self._known.clear()
 
 
-_caches: weakref.WeakKeyDictionary[Hub, RegistrationCache] = weakref.WeakKeyDictionary()
-_caches_lock = threading.Lock()
-
-
-def registrations_for(hub: Hub) -> RegistrationCache:
-    """The process's cache for `hub` (one per application object)."""
-    with _caches_lock:
-        cache = _caches.get(hub)
-        if cache is None:
-            cache = _caches[hub] = RegistrationCache()
-        return cache
+registrations_for = per_hub(RegistrationCache)
+"""The process's registration cache of a hub."""
