@@ -75,8 +75,8 @@ class LaunchClaims(_Claims):
     sub: Text
     aud: str | list[str]
     azp: str | None = None
-    exp: int
-    iat: int
+    exp: float
+    iat: float
     nonce: Text
     message_type: Literal["LtiResourceLinkRequest", "LtiDeepLinkingRequest"] = Field(
         alias=LTI + "message_type"

@@ -54,6 +54,7 @@ from hub.spark.sessions import COOKIE_NAME, SessionSigner, session_key
 from schemas.lti_tool import DEEP_LINKING_REQUEST, LaunchClaims, LoginInitiation
 
 router = APIRouter(tags=["lti"])
+LTI_TAG = {"name": "lti", "description": "LTI 1.3: launches, deep linking, keys, services."}
 TENANT_HEADER = "X-Hub-Tenant"
 LAUNCH_PATH = "/api/lti/tool/launch"
 MAX_FORM_BYTES = 64 * 1024
@@ -80,6 +81,8 @@ def install_lti_tool(
         catalogue=catalogue or log_catalogue(runtime.hub),
     )
     app.state.lti_tool = tool
+    if not any(tag["name"] == "lti" for tag in app.openapi_tags or []):
+        app.openapi_tags = [*(app.openapi_tags or []), LTI_TAG]
     app.include_router(router)
     app.include_router(deep_linking.router)
     app.include_router(admin.router)
@@ -97,11 +100,14 @@ def base_url(request: Request) -> str:
 # -- login ---------------------------------------------------------------------------------
 
 
-@router.api_route(
+_LOGIN_ERRORS = problem_responses(400, 404, 503)
+
+
+@router.get("/api/lti/tool/login", status_code=302, responses=_LOGIN_ERRORS)
+@router.post(
     "/api/lti/tool/login",
-    methods=["GET", "POST"],
     status_code=302,
-    responses=problem_responses(400, 404, 503),
+    responses=_LOGIN_ERRORS,
     summary="OIDC third-party login initiation (tenant in ?tenant= or X-Hub-Tenant)",
 )
 async def login(
@@ -110,11 +116,11 @@ async def login(
     return await _login(Gate(request, "lti-login"), tenant or x_hub_tenant)
 
 
-@router.api_route(
+@router.get("/t/{tenant}/api/lti/tool/login", status_code=302, responses=_LOGIN_ERRORS)
+@router.post(
     "/t/{tenant}/api/lti/tool/login",
-    methods=["GET", "POST"],
     status_code=302,
-    responses=problem_responses(400, 404, 503),
+    responses=_LOGIN_ERRORS,
     summary="OIDC third-party login initiation (tenant in the path)",
 )
 async def login_in_path(tenant: str, request: Request) -> RedirectResponse:

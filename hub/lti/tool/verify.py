@@ -104,8 +104,10 @@ def verify_signature(token: str, key: RSAKey) -> None:
 def check_times(claims: dict[str, Any], now: int) -> None:
     """Step 3: `exp` and `iat` numbers, within 60 s of our clock."""
     exp, iat = claims.get("exp"), claims.get("iat")
-    if not isinstance(exp, int) or not isinstance(iat, int):
-        raise LaunchRejectedError("claims_invalid", "exp and iat must be integers")
+    numbers = [v for v in (exp, iat) if isinstance(v, int | float) and not isinstance(v, bool)]
+    if len(numbers) != 2:
+        raise LaunchRejectedError("claims_invalid", "exp and iat must be numbers (NumericDate)")
+    exp, iat = numbers
     if exp < now - MAX_SKEW_S:
         raise LaunchRejectedError("token_expired", "the id_token has expired")
     if iat > now + MAX_SKEW_S:

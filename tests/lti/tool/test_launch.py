@@ -171,3 +171,23 @@ def test_the_accepted_launch_keeps_its_verified_record(
     stored: LtiLaunch = runtime.hub.repository.get(launch_id("acme", query["state"]))
     assert stored.accepted
     assert stored.learner_id is not None
+
+
+def test_a_login_initiation_may_be_posted_as_a_form(
+    client: httpx.Client, platform: Platform
+) -> None:
+    response = client.post(
+        "/api/lti/tool/login?tenant=acme",
+        data={
+            "iss": platform.issuer,
+            "login_hint": "u-post",
+            "target_link_uri": "https://tool.example/launch",
+            "client_id": platform.client_id,
+            "deployment_id": platform.deployment_id,  # Canvas's spelling
+        },
+    )
+
+    assert response.status_code == 302, response.text
+    query = parse_qs(urlsplit(response.headers["location"]).query)
+    assert query["login_hint"] == ["u-post"]
+    assert query["state"][0].startswith("acme.")

@@ -290,3 +290,18 @@ def test_malformed_launch_forms_are_refused(
     assert response.status_code in {400, 401}
     assert response.json()["reason"] == reason
     assert runtime.hub.recorder.max_notification_id() == before
+
+
+def test_fractional_numeric_dates_are_accepted(
+    client: httpx.Client, platform: Platform, fresh: dict[str, str]
+) -> None:
+    now = time.time()
+    claims = claims_for(platform, fresh, iat=now - 5.5, exp=now + 300.25)
+    assert post_launch(client, platform.sign(claims), fresh["state"]).status_code == 303
+
+
+def test_times_that_are_not_numbers_are_refused(
+    client: httpx.Client, platform: Platform, runtime: Runtime, fresh: dict[str, str]
+) -> None:
+    claims = claims_for(platform, fresh, exp="tomorrow")
+    refused(client, runtime, platform.sign(claims), fresh["state"], 422, "claims_invalid")
