@@ -1,8 +1,9 @@
 """What a process has seen of launch mappings, so that a returning learner's launch reads less.
 
-A launch of a known learner in a known course reads its login, the learner, and
-nothing else: who an identity points at never changes, and a course's, a resource link's
-or a task's mapping is remembered as last written or read here, for `TTL_S`. A value
+A launch of a known learner in a known course reads its login and nothing else: who an
+identity points at never changes, and a course's, a resource link's or a task's mapping,
+and a learner's enrolment with the profile claims last applied, are remembered as last
+written or read here, for `TTL_S`. A value
 another process changed meanwhile is seen again within `TTL_S`; a commit that conflicts
 makes the launch forget everything and read again.
 """

@@ -184,14 +184,20 @@ def _accept_once(
 ) -> LaunchResult:
     tenant = registration.tenant
     role = local_role(claims.roles)
-    learner, matched_by = _person(unit, tenant, registration, claims, role)
     quest = _course(unit, tenant, registration, claims)
-    if quest is not None and not learner.is_enrolled(quest):
-        learner.enrol(quest_id=quest, source=SOURCE)
+    learner_id = _returning(unit, tenant, registration, claims, quest)
+    learner: Learner | None = None
+    matched_by = "identity"
+    if learner_id is None:
+        learner, matched_by = _person(unit, tenant, registration, claims, role)
+        if quest is not None and not learner.is_enrolled(quest):
+            learner.enrol(quest_id=quest, source=SOURCE)
+        learner_id = learner.id
+    unit.learn(f"{learner_id}\x1f{quest}", _profile(claims))
     task = _task_of(unit, tenant, claims)
     link = _resource_link(unit, registration, claims, quest, task)
     launch.accept(
-        learner_id=learner.id,
+        learner_id=learner_id,
         role=role,
         matched_by=matched_by,
         message_type=claims.message_type,
@@ -204,7 +210,7 @@ def _accept_once(
     recordings = unit.save(launch, learner)
     return LaunchResult(
         launch_id=launch.id,
-        learner_id=learner.id,
+        learner_id=learner_id,
         role=role,
         matched_by=matched_by,
         quest_id=quest,
@@ -212,6 +218,26 @@ def _accept_once(
         position=max(int(r.notification.id) for r in recordings),
         events=tuple(type(r.domain_event).__qualname__ for r in recordings),
     )
+
+
+def _profile(claims: LaunchClaims) -> tuple[str, str, str]:
+    return (claims.email, *_names(claims))
+
+
+def _returning(
+    unit: _Unit,
+    tenant: str,
+    registration: PlatformRegistration,
+    claims: LaunchClaims,
+    quest: str | None,
+) -> str | None:
+    """The learner's id when this process saw them launch into `quest` with the same profile
+    claims: enrolled, nothing to fill, so the learner need not be read (the hot path)."""
+    key = person_key(registration.issuer, registration.client_id, claims.sub)
+    points_at = unit.known.get(identity_id(tenant, SOURCE, key))
+    if points_at is None or not unit.seen(f"{points_at}\x1f{quest}", _profile(claims)):
+        return None
+    return str(points_at)
 
 
 def _person(
