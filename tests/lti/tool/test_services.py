@@ -299,3 +299,26 @@ def test_a_launch_reads_the_course_roster_through_every_page(
 
 def test_scores_url_keeps_the_line_item_query() -> None:
     assert scores_url("https://lms.example/li/7?type=1") == "https://lms.example/li/7/scores?type=1"
+
+
+def test_a_refused_token_is_dropped_and_a_new_one_fetched(
+    env: dict[str, str],
+    client: httpx.Client,
+    platform: Platform,
+    runtime: Runtime,
+    services: Logs,
+    task: str,
+) -> None:
+    launch_activity(client, platform, "s-token", task)
+    platform.score_failures[:] = [401]
+    before = platform.token_requests
+
+    submission = complete(env, learner_of(runtime, platform, "s-token"), task, grade=7.0)
+
+    the_id = delivery_id("acme", SCORES, f"{submission}|{link_of(platform, task)}")
+    services.wait(NAME, the_id, "delivered", lambda d: d.status == DELIVERED)
+    events = services.reader(NAME).repository.event_store.get(the_id)
+    attempts = [(e.outcome, e.status_code) for e in events if hasattr(e, "outcome")]
+    assert attempts == [("retrying", 401), ("delivered", 200)]
+    assert platform.token_requests > before  # the refused token was dropped, a new one fetched
+    assert [s["scoreGiven"] for s in platform.scores if s["userId"] == "s-token"] == [7.0]
