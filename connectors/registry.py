@@ -14,7 +14,17 @@ from dataclasses import dataclass
 import structlog
 from eventsourcing.application import Application
 
-from connectors import caliper_delivery, caliper_emitter, evidence, passback, progress, schedule
+from connectors import (
+    caliper_delivery,
+    caliper_emitter,
+    evidence,
+    lti_ags,
+    lti_nrps,
+    lti_services,
+    passback,
+    progress,
+    schedule,
+)
 from connectors.runner import UpstreamLog
 
 log = structlog.get_logger(__name__)
@@ -36,12 +46,17 @@ CONNECTORS: tuple[ConnectorSpec, ...] = (
     ConnectorSpec(caliper_emitter.SPEC.name, caliper_emitter.SPEC.run),
     ConnectorSpec(caliper_delivery.NAME, caliper_delivery.run_batcher_logged),
     ConnectorSpec(caliper_delivery.SENDER, caliper_delivery.run_sender_logged),
+    # LTI as a tool: scores to the platforms' AGS, their NRPS rosters read.
+    ConnectorSpec(lti_services.SPEC.name, lti_services.SPEC.run),
+    ConnectorSpec(lti_services.SCHEDULER, lti_services.run_deliveries_logged),
 )
 
 
 DELIVERY_LOGS: dict[str, str] = {
     passback.CONNECTOR: passback.NAME,
     caliper_delivery.CONNECTOR: caliper_delivery.NAME,
+    lti_ags.CONNECTOR: lti_services.NAME,
+    lti_nrps.CONNECTOR: lti_services.NAME,
 }
 """Connector of a `Delivery` -> the application whose log holds it (`hub deliveries`)."""
 

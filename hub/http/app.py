@@ -22,6 +22,7 @@ from hub.http.readiness import Readiness, no_projections, runtime_readiness
 from hub.http.spark_admin import install_spark_admin
 from hub.lti.platform.install import install_lti_platform, set_lti_readers
 from hub.lti.platform.readers import LtiReadersOf
+from hub.lti.tool.routes import install_lti_tool
 from hub.spark.routes import install_spark
 from infra.jetstream.loop_wires import close_wires_here
 from infra.sql import make_engine
@@ -89,6 +90,7 @@ def create_app(
     install_family(app, runtime)
     install_caliper(app, runtime)
     install_lti_platform(app, runtime)
+    install_lti_tool(app, runtime)
     return app
 
 
