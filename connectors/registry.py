@@ -18,6 +18,9 @@ from connectors import (
     caliper_delivery,
     caliper_emitter,
     evidence,
+    lti_ags,
+    lti_nrps,
+    lti_services,
     notifications,
     outbox,
     passback,
@@ -45,6 +48,9 @@ CONNECTORS: tuple[ConnectorSpec, ...] = (
     ConnectorSpec(caliper_emitter.SPEC.name, caliper_emitter.SPEC.run),
     ConnectorSpec(caliper_delivery.NAME, caliper_delivery.run_batcher_logged),
     ConnectorSpec(caliper_delivery.SENDER, caliper_delivery.run_sender_logged),
+    # LTI as a tool: scores to the platforms' AGS, their NRPS rosters read.
+    ConnectorSpec(lti_services.SPEC.name, lti_services.SPEC.run),
+    ConnectorSpec(lti_services.SCHEDULER, lti_services.run_deliveries_logged),
     ConnectorSpec(notifications.SPEC.name, notifications.SPEC.run),
     ConnectorSpec(outbox.SPEC.name, outbox.SPEC.run),
     ConnectorSpec(outbox.SCHEDULER, outbox.run_deliveries_logged),
@@ -54,6 +60,8 @@ CONNECTORS: tuple[ConnectorSpec, ...] = (
 DELIVERY_LOGS: dict[str, str] = {
     passback.CONNECTOR: passback.NAME,
     caliper_delivery.CONNECTOR: caliper_delivery.NAME,
+    lti_ags.CONNECTOR: lti_services.NAME,
+    lti_nrps.CONNECTOR: lti_services.NAME,
 }
 """Connector of a `Delivery` -> the application whose log holds it (`hub deliveries`)."""
 DELIVERY_LOGS[outbox.CONNECTOR] = outbox.NAME

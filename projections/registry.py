@@ -16,6 +16,7 @@ from projections.errors import UnknownProjectionError
 from projections.event_counts import EventCountsProjection, EventCountsView
 from projections.family_events import FamilyProjection
 from projections.family_view import FamilyView
+from projections.gradebook import GradebookProjection, GradebookView
 from projections.portfolio import PortfolioProjection
 from projections.portfolio_view import PortfolioView
 from projections.view import SqlView
@@ -47,6 +48,7 @@ PROJECTIONS: dict[str, ProjectionSpec] = {
     spec.name: spec
     for spec in (
         ProjectionSpec("event_counts", EventCountsProjection, EventCountsView),
+        ProjectionSpec("gradebook", GradebookProjection, GradebookView),
         ProjectionSpec(
             "portfolio", PortfolioProjection, PortfolioView, upstreams=("hub", "progress")
         ),

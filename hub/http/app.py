@@ -21,6 +21,9 @@ from hub.http.middleware import RequestContextMiddleware
 from hub.http.problems import install_problem_handlers
 from hub.http.readiness import Readiness, no_projections, runtime_readiness
 from hub.http.spark_admin import install_spark_admin
+from hub.lti.platform.install import install_lti_platform, set_lti_readers
+from hub.lti.platform.readers import LtiReadersOf
+from hub.lti.tool.routes import install_lti_tool
 from hub.spark.routes import install_spark
 from infra.jetstream.loop_wires import close_wires_here
 from infra.sql import make_engine
@@ -87,6 +90,8 @@ def create_app(
     install_spark_admin(app, runtime)
     install_family(app, runtime)
     install_caliper(app, runtime)
+    install_lti_platform(app, runtime)
+    install_lti_tool(app, runtime)
     install_accounts(app, runtime)
     return app
 
@@ -97,6 +102,7 @@ def build_http_app(
     admin_token: str | None = None,
     projection_statuses: StatusesOf | None = None,
     portfolio: PortfolioOf | None = None,
+    lti_readers: LtiReadersOf | None = None,
 ) -> FastAPI:
     """The app as `hub serve` and `hub run` start it: readiness on the runtime's NATS, the
     read-model database of its settings, `projection_statuses(runtime.hub, engine)` and
@@ -118,10 +124,13 @@ def build_http_app(
         def progress(tenant: str, learner_id: str) -> Any:
             return portfolio(engine, tenant, learner_id)
 
-    return create_app(
+    app = create_app(
         runtime,
         readiness=readiness,
         admin_token=admin_token,
         on_shutdown=[engine.dispose],
         learning_progress=progress,
     )
+    if lti_readers is not None:  # NRPS and AGS results (pass projections.gradebook.lti_readers)
+        set_lti_readers(app, *lti_readers(engine))
+    return app

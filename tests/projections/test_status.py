@@ -79,5 +79,6 @@ def test_public_api_is_what_all_lists() -> None:
         "caliper_deliveries",
         "event_counts",
         "family",
+        "gradebook",
         "portfolio",
     ]
