@@ -1,42 +1,36 @@
-"""`/dashboard`: the signed-in learner's page, server-rendered (Jinja2, no script, no CDN).
+"""`/dashboard`: the signed-in learner's page (quests, XP per pillar, completed tasks, badges,
+their showcase's settings, comments from observers).
 
 Who the learner is and what they are enrolled in come from the `hub` app's log itself,
 so the page shows a learner who just signed in at once (read your own writes). Their
-learning progress (XP, completed tasks) is recorded by the `progress` connector and
-read from the portfolio read model, through `learning_progress(tenant, learner_id)`
-which the composition root gives the app (`hub` does not import `projections`).
+learning progress (XP, completed tasks) comes from the portfolio read model, badge
+progress and comments from theirs, through the readers the composition root gives.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from functools import cache
-from pathlib import Path
-from typing import Annotated, Any
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
 
 from eventsourcing.application import AggregateNotFoundError
-from fastapi import APIRouter, Cookie, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
-from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.concurrency import run_in_threadpool
 
 from hub.bootstrap import Runtime
 from hub.domain.base import tenant_of
 from hub.domain.learners import Learner
 from hub.domain.quests import Quest
-from hub.http.deps import ProgressOf, RuntimeDep
-from hub.http.problems import SESSION_REQUIRED, ProblemError, problem_responses
-from hub.spark.ingress import now_s, spark_ingress
-from hub.spark.sessions import COOKIE_NAME, Session, SessionInvalidError
+from hub.domain.showcases import VISIBILITIES
+from hub.http.deps import RuntimeDep
+from hub.http.problems import SESSION_REQUIRED, problem_responses
+from hub.pages.commands import ShowcaseState, showcase_of
+from hub.pages.readers import PageReaders, page_readers
+from hub.pages.web import PageError, SessionCookie, page, required_session
+from hub.spark.sessions import Session
 
 router = APIRouter(tags=["pages"])
-_HEADERS = {
-    "Cache-Control": "no-store",
-    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; "
-    "base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
-}
 
 
 @dataclass(frozen=True)
@@ -65,6 +59,10 @@ class DashboardView:
     xp: list[tuple[str, int]]
     total_xp: int
     tasks: list[TaskLine]
+    showcase: ShowcaseState | None = None
+    visibilities: tuple[str, ...] = VISIBILITIES
+    badges: Sequence[Any] | None = None
+    comments: Sequence[Any] = field(default_factory=tuple)
 
 
 def _quest_line(runtime: Runtime, quest_id: str) -> QuestLine:
@@ -90,21 +88,23 @@ def _progress(progress: Any) -> tuple[list[tuple[str, int]], list[TaskLine]]:
 
 
 def dashboard_view(
-    runtime: Runtime, session: Session, learning_progress: ProgressOf | None = None
+    runtime: Runtime, session: Session, readers: PageReaders | None = None
 ) -> DashboardView | None:
     """What the page shows for `session`, or None if its learner is not (or no longer) known."""
+    readers = readers or PageReaders()
     if tenant_of(session.learner_id) != session.tenant:
         return None
     try:
         learner: Learner = runtime.hub.repository.get(session.learner_id)
     except AggregateNotFoundError:
         return None
-    progress = (
-        None if learning_progress is None else learning_progress(session.tenant, session.learner_id)
-    )
+    tenant = session.tenant
+    progress = None if readers.portfolio is None else readers.portfolio(tenant, learner.id)
     xp, tasks = _progress(progress)
+    badges = None if readers.badge_progress is None else readers.badge_progress(tenant, learner.id)
+    comments = () if readers.comments_on is None else readers.comments_on(tenant, learner.id)
     return DashboardView(
-        tenant=session.tenant,
+        tenant=tenant,
         learner_id=learner.id,
         name=learner.display_name or "Spark learner",
         email=learner.email,
@@ -113,20 +113,10 @@ def dashboard_view(
         xp=xp,
         total_xp=sum(points for _, points in xp),
         tasks=tasks,
+        showcase=showcase_of(runtime.hub, tenant, learner.id),
+        badges=badges,
+        comments=comments,
     )
-
-
-@cache
-def _templates() -> Environment:
-    return Environment(
-        loader=FileSystemLoader(Path(__file__).parent / "templates"),
-        autoescape=select_autoescape(default=True),
-        auto_reload=False,
-    )
-
-
-def render_dashboard(view: DashboardView) -> str:
-    return _templates().get_template("dashboard.html").render(view=view)
 
 
 @router.get(
@@ -136,18 +126,12 @@ def render_dashboard(view: DashboardView) -> str:
     summary="The signed-in learner's dashboard",
 )
 async def show_dashboard(
-    request: Request,
-    runtime: RuntimeDep,
-    session_cookie: Annotated[str | None, Cookie(alias=COOKIE_NAME)] = None,
+    request: Request, runtime: RuntimeDep, cookie: SessionCookie = None
 ) -> HTMLResponse:
-    try:
-        session = spark_ingress(request).signer.read(session_cookie, now=now_s())
-    except SessionInvalidError as error:
-        raise ProblemError(SESSION_REQUIRED, str(error)) from error
-    view = await run_in_threadpool(
-        dashboard_view, runtime, session, request.app.state.learning_progress
-    )
+    session = required_session(request, cookie)
+    view = await run_in_threadpool(dashboard_view, runtime, session, page_readers(request))
     if view is None:
-        raise ProblemError(SESSION_REQUIRED, "this session's learner is not known: sign in again")
-    html = await run_in_threadpool(render_dashboard, view)
-    return HTMLResponse(html, headers=_HEADERS)
+        raise PageError(SESSION_REQUIRED, "this session's learner is not known: sign in again")
+    return await page(
+        "dashboard.html", view=view, session=session, saved=request.query_params.get("saved")
+    )
