@@ -223,7 +223,13 @@ def _view(engine: Engine, version: int) -> PortfolioView:
 
 
 def _read(conn: Connection, version: int, tenant: str, learner_id: str) -> Portfolio | None:
-    view = _view(conn.engine, version)
+    return read_portfolio(conn, _view(conn.engine, version), tenant, learner_id)
+
+
+def read_portfolio(
+    conn: Connection, view: PortfolioView, tenant: str, learner_id: str
+) -> Portfolio | None:
+    """The portfolio of `learner_id` in `view`'s tables (the live ones, or a replay's)."""
     learner = conn.execute(
         select(view.learners.c.name, view.learners.c.email, view.learners.c.role).where(
             view.learners.c.tenant == tenant, view.learners.c.learner_id == learner_id

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
@@ -11,7 +11,7 @@ from eventsourcing.application import Application
 from fastapi import FastAPI
 from sqlalchemy import Engine
 
-from hub.bootstrap import Runtime
+from hub.bootstrap import Runtime, eventsourcing_env
 from hub.http import admin, health
 from hub.http.deps import ProgressOf
 from hub.http.middleware import RequestContextMiddleware
@@ -19,6 +19,7 @@ from hub.http.problems import install_problem_handlers
 from hub.http.readiness import Readiness, no_projections, runtime_readiness
 from hub.http.spark_admin import install_spark_admin
 from hub.pages import install_pages
+from hub.pages.readers import PageReaders
 from hub.spark.routes import install_spark
 from infra.sql import make_engine
 
@@ -30,6 +31,7 @@ TAGS = [
 ]
 StatusesOf = Callable[[Application[Any], Engine], Sequence[object]]
 PortfolioOf = Callable[[Engine, str, str], Any]
+PagesOf = Callable[[Engine, Mapping[str, str]], PageReaders]  # projections.portfolio_pages
 
 
 def _version() -> str:
@@ -91,6 +93,7 @@ def build_http_app(
     admin_token: str | None = None,
     projection_statuses: StatusesOf | None = None,
     portfolio: PortfolioOf | None = None,
+    pages: PagesOf | None = None,
 ) -> FastAPI:
     """The app as `hub serve` and `hub run` start it: readiness on the runtime's NATS, the
     read-model database of its settings, `projection_statuses(runtime.hub, engine)` and
@@ -112,10 +115,14 @@ def build_http_app(
         def progress(tenant: str, learner_id: str) -> Any:
             return portfolio(engine, tenant, learner_id)
 
-    return create_app(
+    app = create_app(
         runtime,
         readiness=readiness,
         admin_token=admin_token,
         on_shutdown=[engine.dispose],
         learning_progress=progress,
     )
+    if pages is not None:  # the pages' readers (portfolio as of a date, badges, family)
+        env = eventsourcing_env(runtime.settings, runtime.nats_url)
+        app.state.page_readers = pages(engine, env)
+    return app

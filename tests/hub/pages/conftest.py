@@ -2,6 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
+import pytest
+
+from tests.hub.pages.site import Site, running_site
 from tests.hub.spark.conftest import acme, app, beta, client, readiness, runtime
 
 __all__ = ["acme", "app", "beta", "client", "readiness", "runtime"]
+
+
+@pytest.fixture(scope="module")
+def site(nats_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    """One running hub per test module (its tests use their own learners)."""
+    with running_site(nats_url, tmp_path_factory.mktemp("site")) as made:
+        yield made
