@@ -59,7 +59,8 @@ def test_the_learner_sees_tasks_by_course_with_source_and_evidence_text_escaped(
     # Grouped by course: each course's heading, then its task.
     art, bio = html.index("Spark: Digital Art</h2>"), html.index("Spark: Minecraft Biology</h2>")
     assert art < html.index("Draw a poster art") < bio < html.index("Map a biome science")
-    assert ">Spark</span>" in html and ">LTI</span>" in html
+    assert ">Spark</span>" in html
+    assert ">LTI</span>" in html
     assert XSS not in html
     assert "&lt;script&gt;document.title=&#34;pwned&#34;&lt;/script&gt;" in html
     assert f'src="/evidence/{cast.sam}/{cast.image}"' in html
