@@ -71,10 +71,12 @@ def _out(state: ShowcaseState, tenant: str) -> ShowcaseOut:
 
 
 def check_same_origin(request: Request) -> None:
-    """Refuse a state change a page of another site sent (browsers send `Origin` on it)."""
+    """Refuse a state change a page of another site sent: browsers say so in `Origin` and
+    `Sec-Fetch-Site` (clients that are not browsers send neither)."""
     origin = request.headers.get("origin")
     own = f"{request.url.scheme}://{request.url.netloc}"
-    if origin is not None and origin != own:
+    site = request.headers.get("sec-fetch-site", "same-origin")
+    if (origin is not None and origin != own) or site not in {"same-origin", "none"}:
         raise PageError(CROSS_SITE_FORM, f"this hub accepts its own forms only, not {origin}'s")
 
 

@@ -30,7 +30,9 @@ HTML_HEADERS = {
     "Content-Security-Policy": "default-src 'none'; style-src 'self'; img-src 'self'; "
     "base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
     "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
+    # same-origin, not no-referrer: with no-referrer a browser sends `Origin: null` on the
+    # pages' own forms, and the origin check could not tell them from another site's.
+    "Referrer-Policy": "same-origin",
 }
 
 FORBIDDEN = ProblemType("forbidden", "You may not see this", 403)
