@@ -13,6 +13,7 @@ from sqlalchemy import Engine
 
 from hub.bootstrap import Runtime
 from hub.http import admin, health
+from hub.http.badges_admin import install_badges_admin
 from hub.http.deps import ProgressOf
 from hub.http.middleware import RequestContextMiddleware
 from hub.http.problems import install_problem_handlers
@@ -80,6 +81,7 @@ def create_app(
     app.include_router(admin.router)
     install_spark(app, runtime)
     install_spark_admin(app, runtime)
+    install_badges_admin(app, runtime)
     return app
 
 
