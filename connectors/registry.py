@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import structlog
 from eventsourcing.application import Application
 
-from connectors import evidence, passback, progress, schedule
+from connectors import badges, evidence, passback, progress, schedule
 from connectors.runner import UpstreamLog
 
 log = structlog.get_logger(__name__)
@@ -32,6 +32,7 @@ CONNECTORS: tuple[ConnectorSpec, ...] = (
     ConnectorSpec(passback.SPEC.name, passback.SPEC.run),
     ConnectorSpec(passback.SCHEDULER, passback.run_deliveries_logged),
     ConnectorSpec(schedule.NAME, schedule.run_daily_sync_logged),
+    ConnectorSpec(badges.SPEC.name, badges.SPEC.run),
 )
 
 

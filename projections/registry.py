@@ -11,6 +11,7 @@ import structlog
 from eventsourcing.application import Application
 from eventsourcing.projection import Projection
 
+from projections.badges import BadgesProjection, BadgesView
 from projections.errors import UnknownProjectionError
 from projections.event_counts import EventCountsProjection, EventCountsView
 from projections.family_events import FamilyProjection
@@ -50,6 +51,9 @@ PROJECTIONS: dict[str, ProjectionSpec] = {
             "portfolio", PortfolioProjection, PortfolioView, upstreams=("hub", "progress")
         ),
         ProjectionSpec("family", FamilyProjection, FamilyView, upstreams=("hub", "progress")),
+        ProjectionSpec(
+            "badges", BadgesProjection, BadgesView, upstreams=("hub", "progress", "badges")
+        ),
     )
 }
 

@@ -15,6 +15,7 @@ from typing import Any
 import structlog
 import typer
 
+from hub.badges import ensure_demo_badges
 from hub.bootstrap import Runtime, build_runtime, eventsourcing_env
 from hub.endpoint import nats_endpoint
 from hub.replay import ReplayFilter, replay, to_json_line
@@ -183,6 +184,7 @@ def run_embedded(settings: Settings) -> None:
     with nats_endpoint(settings) as url:
         runtime = build_runtime(settings, url)
         demo = ensure_demo_tenant(runtime)
+        ensure_demo_badges(runtime.hub, runtime.settings.demo_tenant)
         admin_token = ensure_admin_token(settings)
         stop = threading.Event()
         threads = start_background(runtime, stop, projections=True, connectors=True)

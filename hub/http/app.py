@@ -14,6 +14,7 @@ from sqlalchemy import Engine
 from hub.bootstrap import Runtime, eventsourcing_env
 from hub.family.routes import install_family
 from hub.http import admin, health
+from hub.http.badges_admin import install_badges_admin
 from hub.http.deps import ProgressOf
 from hub.http.middleware import RequestContextMiddleware
 from hub.http.problems import install_problem_handlers
@@ -86,6 +87,7 @@ def create_app(
     install_spark_admin(app, runtime)
     install_pages(app, runtime)
     install_family(app, runtime)
+    install_badges_admin(app, runtime)
     return app
 
 
