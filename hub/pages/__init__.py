@@ -9,7 +9,14 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from hub.bootstrap import Runtime
-from hub.pages import evidence, learner, portfolio_routes, showcase_routes, static
+from hub.pages import (
+    evidence,
+    family_pages,
+    learner,
+    portfolio_routes,
+    showcase_routes,
+    static,
+)
 from hub.pages.web import install_page_errors
 from hub.spark.sessions import SessionSigner, session_key
 from infra.blobs import FolderBlobStore
@@ -21,5 +28,5 @@ def install_pages(app: FastAPI, runtime: Runtime) -> None:
     app.state.page_signer = SessionSigner(session_key(runtime.settings))
     app.state.page_blobs = FolderBlobStore(runtime.settings.data_dir / "blobs")
     install_page_errors(app)
-    for module in (learner, portfolio_routes, showcase_routes, evidence, static):
+    for module in (learner, portfolio_routes, showcase_routes, evidence, family_pages, static):
         app.include_router(module.router)

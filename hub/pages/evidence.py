@@ -18,9 +18,10 @@ from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from hub.domain.base import tenant_of
+from hub.domain.showcases import PUBLIC
 from hub.http.deps import RuntimeDep
 from hub.http.problems import problem_responses
-from hub.pages.access import decide_showcase
+from hub.pages.access import ANYONE, decide, refusal
 from hub.pages.commands import showcase_of
 from hub.pages.portfolio_page import INLINE_TYPES, find_evidence
 from hub.pages.readers import PageReaders, page_readers
@@ -94,11 +95,13 @@ async def evidence_file(
         raise PageError(EVIDENCE_NOT_FOUND, "an evidence file is named by its SHA-256 (hex)")
     readers = page_readers(request)
     showcase = await run_in_threadpool(showcase_of, runtime.hub, tenant_of(learner_id), learner_id)
-    access = await run_in_threadpool(
-        decide_showcase, readers, session, learner_id, showcase.visibility
-    )
+    access = await run_in_threadpool(decide, readers, session, learner_id)
+    if not access.can_view_evidence and showcase.visibility == PUBLIC:
+        access = ANYONE
+    if not access.can_view:
+        raise refusal(access)
     if not access.can_view_evidence:
-        raise PageError(FORBIDDEN, "you may not see this learner's evidence")
+        raise PageError(FORBIDDEN, "the student has not shared their evidence with you")
     found = await run_in_threadpool(
         _locate, readers, request.app.state.page_blobs, learner_id, sha256
     )

@@ -15,13 +15,12 @@ from starlette.concurrency import run_in_threadpool
 from hub.bootstrap import Runtime
 from hub.http.deps import RuntimeDep
 from hub.http.problems import problem_responses
-from hub.pages.access import decide, decide_showcase
+from hub.pages.access import decide, decide_showcase, refusal
 from hub.pages.commands import showcase_by_slug, showcase_of
 from hub.pages.portfolio_page import AsOfInvalidError, PortfolioPage, parse_as_of, portfolio_page
 from hub.pages.readers import Access, PageReaders, page_readers
 from hub.pages.web import (
     AS_OF_INVALID,
-    FORBIDDEN,
     PORTFOLIO_NOT_FOUND,
     TENANT_REQUIRED,
     PageError,
@@ -64,12 +63,6 @@ def load_page(
     )
 
 
-def _refuse(session: Session | None) -> PageError:
-    if session is None:
-        return PageError(FORBIDDEN, "sign in as someone who may see this portfolio")
-    return PageError(FORBIDDEN, "you may not see this learner's portfolio")
-
-
 @router.get("/portfolio", response_class=HTMLResponse, responses=_ERRORS)
 async def own_portfolio(
     request: Request, runtime: RuntimeDep, cookie: SessionCookie = None, as_of: AsOf = None
@@ -99,7 +92,7 @@ async def _show(
     readers = page_readers(request)
     access = await run_in_threadpool(decide, readers, session, learner_id)
     if not access.can_view:
-        raise _refuse(session)
+        raise refusal(access)
     shown = await run_in_threadpool(load_page, readers, learner_id, access, as_of)
     showcase = await run_in_threadpool(showcase_of, runtime.hub, session.tenant, learner_id)
     return await page("portfolio.html", view=shown, session=session, slug=showcase.slug)
@@ -154,6 +147,6 @@ async def _showcase(
         decide_showcase, readers, session, found.learner_id, found.visibility
     )
     if not access.can_view:
-        raise _refuse(session)
+        raise refusal(access)
     shown = await run_in_threadpool(load_page, readers, found.learner_id, access, as_of, slug)
     return await page("portfolio.html", view=shown, session=session, slug=slug)

@@ -28,18 +28,28 @@ class Access(Protocol):
     @property
     def can_comment(self) -> bool: ...
 
+    @property
+    def reason(self) -> str:
+        """Why (`projections.family`'s reasons: self, guardian, observer, other_tenant,
+        not_linked, link_removed; and the pages' own: anonymous, private, public)."""
+
 
 @dataclass(frozen=True)
 class Decision:
-    """An `Access` the pages decide themselves (the learner, or nobody)."""
+    """An `Access` the pages decide themselves."""
 
     can_view: bool
     can_view_evidence: bool
     can_comment: bool
+    reason: str
+
+    @classmethod
+    def denied(cls, reason: str) -> Decision:
+        return cls(can_view=False, can_view_evidence=False, can_comment=False, reason=reason)
 
 
-SELF = Decision(can_view=True, can_view_evidence=True, can_comment=False)
-NOBODY = Decision(can_view=False, can_view_evidence=False, can_comment=False)
+SELF = Decision(can_view=True, can_view_evidence=True, can_comment=False, reason="self")
+ANONYMOUS = Decision.denied("anonymous")
 
 # (tenant, learner id) -> projections.portfolio.Portfolio | None
 PortfolioReader = Callable[[str, str], Any]

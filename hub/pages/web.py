@@ -21,6 +21,7 @@ from hub.http.problems import (
     ProblemType,
     problem_response,
 )
+from hub.pages.portfolio_page import SOURCES
 from hub.spark.ingress import now_s
 from hub.spark.sessions import COOKIE_NAME, Session, SessionInvalidError, SessionSigner
 
@@ -53,11 +54,13 @@ class PageError(ProblemError):
 
 @cache
 def templates() -> Environment:
-    return Environment(
+    env = Environment(
         loader=FileSystemLoader(HERE / "templates"),
         autoescape=select_autoescape(default=True),
         auto_reload=False,
     )
+    env.globals["sources"] = SOURCES
+    return env
 
 
 def render(template: str, **context: Any) -> str:

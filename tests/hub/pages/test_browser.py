@@ -131,7 +131,12 @@ def test_the_public_showcase_and_a_403_page(browser: Browser, site: Site, people
     refused = yan.goto(f"/learners/{people.zoe}/portfolio")
     assert refused is not None
     assert refused.status == 403
-    assert yan.get_by_role("alert").inner_text() == "you may not see this learner's portfolio"
+    alert = yan.get_by_role("alert")
+    assert (
+        alert.inner_text()
+        == "only the learner, their linked parents and their observers can see this"
+    )
+    assert alert.get_attribute("data-problem") == "not-linked"
     check_accessible(yan)
     screenshot(yan, "forbidden")
     yan.context.close()

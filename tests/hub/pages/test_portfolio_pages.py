@@ -88,9 +88,9 @@ def test_an_evidence_file_is_served_with_its_type_to_the_learner(
     ("who", "status", "problem"),
     [
         ("nobody", 403, "forbidden"),
-        ("ana", 403, "forbidden"),
-        ("bea", 403, "forbidden"),
-        ("beta-session-for-sam", 403, "forbidden"),
+        ("ana", 403, "not-linked"),
+        ("bea", 403, "other-tenant"),
+        ("beta-session-for-sam", 403, "other-tenant"),
     ],
 )
 def test_evidence_is_refused_to_anyone_else_while_private(
@@ -120,9 +120,15 @@ def test_a_blob_that_is_not_the_learner_s_evidence_is_not_served(
 def test_another_learner_s_portfolio_is_403_for_a_student_and_across_tenants(
     site: Site, cast: Cast, http: httpx.Client
 ) -> None:
-    for headers in (site.headers("acme", cast.ana), site.headers("beta", cast.bea)):
+    for headers, problem in (
+        (site.headers("acme", cast.ana), "not-linked"),
+        (site.headers("acme", cast.ana, "parent"), "not-linked"),
+        (site.headers("acme", cast.ana, "observer"), "not-linked"),
+        (site.headers("beta", cast.bea), "other-tenant"),
+    ):
         response = http.get(f"/learners/{cast.sam}/portfolio", headers=headers)
         assert response.status_code == 403
+        assert response.json()["type"] == f"https://hub.example/problems/{problem}"
     own = http.get(f"/learners/{cast.sam}/portfolio", headers=site.headers("acme", cast.sam))
     assert own.status_code == 200
 
@@ -132,8 +138,8 @@ def test_a_browser_gets_a_403_page_not_json(site: Site, cast: Cast, http: httpx.
     page = http.get(f"/learners/{cast.sam}/portfolio", headers=headers)
     assert page.status_code == 403
     assert page.headers["content-type"].startswith("text/html")
-    assert 'data-problem="forbidden"' in page.text
-    assert "<h1>You may not see this</h1>" in page.text
+    assert 'data-problem="not-linked"' in page.text
+    assert "<h1>You are not linked to this learner</h1>" in page.text
 
 
 def test_without_a_session_the_own_portfolio_is_401(http: httpx.Client) -> None:

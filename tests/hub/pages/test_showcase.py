@@ -82,10 +82,12 @@ def test_a_private_or_observers_only_page_is_403_to_others(
 ) -> None:
     kim = learners["kim"]
     put(http, site, "acme", kim, slug="kim-civics", visibility=visibility)
-    for headers in ({}, site.headers("acme", learners["lee"])):
+    lee = site.headers("acme", learners["lee"])
+    as_lee = "forbidden" if visibility == "private" else "not-linked"
+    for headers, problem in (({}, "forbidden"), (lee, as_lee)):
         refused = http.get("/t/acme/portfolio/kim-civics", headers=headers)
         assert refused.status_code == 403
-        assert refused.json()["type"] == PROBLEM + "forbidden"
+        assert refused.json()["type"] == PROBLEM + problem
     assert http.get("/t/acme/portfolio/kim-civics", headers=site.headers("acme", kim)).is_success
     put(http, site, "acme", kim, slug="kim-civics", visibility="public")
     assert names(site, showcase_id("acme", kim))[-1] == "Showcase.VisibilityChanged"
