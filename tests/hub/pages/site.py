@@ -24,6 +24,7 @@ from infra.blobs import FolderBlobStore
 from infra.nats_client import NatsConnection
 from infra.settings import Settings
 from infra.sql import make_engine
+from projections import family
 from projections.portfolio import wait_for
 from projections.portfolio_pages import page_readers
 from projections.registry import start_projections
@@ -126,8 +127,15 @@ class Site:
         return evidence
 
     def settle(self) -> None:
-        """Wait until the portfolio read model has applied everything recorded so far."""
-        wait_for(self.engine, self.world.positions.last, timeout=30)
+        """Wait until the portfolio, family and badge read models have applied everything
+        recorded so far (in both logs)."""
+        heads = {
+            "hub": self.runtime.hub.recorder.max_notification_id() or 0,
+            "progress": self.world.progress.recorder.max_notification_id() or 0,
+        }
+        positions = {name: position for name, position in heads.items() if position}
+        wait_for(self.engine, positions, timeout=30)
+        family.wait_for(self.engine, positions, timeout=30)
 
 
 @contextmanager

@@ -5,10 +5,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page
 
+from hub.family import commands
+from tests.hub.family.people import person
 from tests.hub.pages.browser import DESKTOP, LOWEST_CONTRAST_JS, PHONE, chromium, screenshot
 from tests.hub.pages.site import Site, png
 
@@ -19,6 +22,7 @@ XSS = '<script>document.title="pwned"</script><img src=x onerror="alert(1)"> & <
 class People:
     zoe: str
     yan: str
+    pat: str  # Zoe's parent
 
 
 @pytest.fixture(scope="module")
@@ -43,12 +47,19 @@ def people(site: Site) -> People:
         "acme", zoe, "a-bot", text=XSS, files=(("robot.png", "image/png", png(8, 8, (9, 90, 200))),)
     )
     site.complete("acme", zoe, "a-talk", text="Slides attached.", source="oneroster")
+    pat = person(site.runtime.hub, "acme", "pat", role="parent")
+    commands.link_guardian(site.runtime.hub, "acme", pat, zoe, relationship="father", source="sso")
     site.settle()
-    return People(zoe, yan)
+    return People(zoe, yan, pat)
 
 
 def signed_in(
-    browser: Browser, site: Site, person: str, *, viewport: dict[str, int] = DESKTOP
+    browser: Browser,
+    site: Site,
+    someone: str,
+    *,
+    role: str = "student",
+    viewport: dict[str, int] = DESKTOP,
 ) -> BrowserContext:
     context = browser.new_context(
         viewport=viewport,  # type: ignore[arg-type]
@@ -56,7 +67,7 @@ def signed_in(
         has_touch=viewport == PHONE,
         base_url=site.url,
     )
-    cookie = site.cookie("acme", person)
+    cookie = site.cookie("acme", someone, role)
     context.add_cookies([{"name": "hub_session", "value": cookie, "url": site.url}])
     return context
 
@@ -178,3 +189,53 @@ def test_the_dashboard_works_from_the_keyboard_alone(zoe_page: Page) -> None:
     assert zoe_page.get_by_role("status").inner_text() == "Your portfolio settings are saved."
     assert zoe_page.get_by_role("link", name="/t/acme/portfolio/zoe-keys").is_visible()
     assert zoe_page.locator("#visibility").input_value() == "public"
+
+
+def test_the_parent_dashboard(browser: Browser, site: Site, people: People) -> None:
+    context = signed_in(browser, site, people.pat, role="parent")
+    page = context.new_page()
+    page.goto("/parent")
+    student = page.get_by_role("region", name="Zoe Okafor")
+    assert student.get_by_text("Learning rhythm: yellow").is_visible()  # submitted long ago
+    assert student.get_by_role("rowheader", name="Spark: Robotics").is_visible()
+    check_accessible(page)
+    screenshot(page, "parent")
+    student.get_by_role("link", name="Portfolio").click()
+    assert page.get_by_role("heading", name="Zoe Okafor's portfolio").is_visible()
+    context.close()
+
+
+def test_the_invitation_page_and_the_observer_dashboard(
+    browser: Browser, site: Site, people: People
+) -> None:
+    sent = commands.invite_observer(
+        site.runtime.hub,
+        "acme",
+        people.zoe,
+        email="aunt@example.org",
+        name="Aunt May",
+        relationship="aunt",
+        now=datetime.now(UTC),
+    )
+    context = browser.new_context(viewport=DESKTOP, base_url=site.url)  # type: ignore[arg-type]
+    page = context.new_page()
+    page.goto(f"/observer/accept/{sent.code}")
+    assert page.get_by_role("heading", name="Zoe Okafor invites you").is_visible()
+    check_accessible(page)
+    screenshot(page, "invitation")
+    page.get_by_label("Your name").fill("May Parker")
+    page.get_by_role("button", name="Accept the invitation").click()
+    page.wait_for_url("**/observer")
+    site.settle()
+    page.reload()
+    student = page.get_by_role("region", name="Zoe Okafor")
+    assert student.get_by_role("heading", name="Build a robot science").is_visible()
+    comment = student.get_by_label("Encourage Zoe Okafor on “Build a robot science”")
+    comment.fill("Great robot!")
+    check_accessible(page)
+    screenshot(page, "observer")
+    comment.press("Tab")
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/observer?commented=1")
+    assert page.get_by_role("status").inner_text() == "Your comment was sent."
+    context.close()
