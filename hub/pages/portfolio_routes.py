@@ -16,17 +16,18 @@ from hub.bootstrap import Runtime
 from hub.http.deps import RuntimeDep
 from hub.http.problems import problem_responses
 from hub.pages.access import decide, decide_showcase, refusal
-from hub.pages.commands import showcase_by_slug, showcase_of
+from hub.pages.commands import showcase_by_slug
 from hub.pages.portfolio_page import AsOfInvalidError, PortfolioPage, parse_as_of, portfolio_page
 from hub.pages.readers import Access, PageReaders, page_readers
 from hub.pages.web import (
     AS_OF_INVALID,
+    HTML_HEADERS,
     PORTFOLIO_NOT_FOUND,
     TENANT_REQUIRED,
     PageError,
     SessionCookie,
     optional_session,
-    page,
+    render,
     required_session,
 )
 from hub.spark.sessions import Session
@@ -65,37 +66,39 @@ def load_page(
 
 @router.get("/portfolio", response_class=HTMLResponse, responses=_ERRORS)
 async def own_portfolio(
-    request: Request, runtime: RuntimeDep, cookie: SessionCookie = None, as_of: AsOf = None
+    request: Request, cookie: SessionCookie = None, as_of: AsOf = None
 ) -> HTMLResponse:
     """The signed-in learner's portfolio."""
     session = required_session(request, cookie)
-    return await _show(request, runtime, session, session.person_id, as_of)
+    return await _show(request, session, session.person_id, as_of)
 
 
 @router.get("/learners/{learner_id}/portfolio", response_class=HTMLResponse, responses=_ERRORS)
 async def learner_portfolio(
     learner_id: str,
-    *,
     request: Request,
-    runtime: RuntimeDep,
     cookie: SessionCookie = None,
     as_of: AsOf = None,
 ) -> HTMLResponse:
     """A linked learner's portfolio, for their parents and observers (403 for anyone else)."""
     session = required_session(request, cookie)
-    return await _show(request, runtime, session, learner_id, as_of)
+    return await _show(request, session, learner_id, as_of)
+
+
+def _linked_page(readers: PageReaders, session: Session, learner_id: str, as_of: str | None) -> str:
+    access = decide(readers, session, learner_id)
+    if not access.can_view:
+        raise refusal(access)
+    shown = load_page(readers, learner_id, access, as_of)
+    return render("portfolio.html", view=shown, session=session)
 
 
 async def _show(
-    request: Request, runtime: Runtime, session: Session, learner_id: str, as_of: str | None
+    request: Request, session: Session, learner_id: str, as_of: str | None
 ) -> HTMLResponse:
-    readers = page_readers(request)
-    access = await run_in_threadpool(decide, readers, session, learner_id)
-    if not access.can_view:
-        raise refusal(access)
-    shown = await run_in_threadpool(load_page, readers, learner_id, access, as_of)
-    showcase = await run_in_threadpool(showcase_of, runtime.hub, session.tenant, learner_id)
-    return await page("portfolio.html", view=shown, session=session, slug=showcase.slug)
+    # One hop off the loop for the whole page: access, the read model, the template.
+    html = await run_in_threadpool(_linked_page, page_readers(request), session, learner_id, as_of)
+    return HTMLResponse(html, headers=HTML_HEADERS)
 
 
 @router.get("/t/{tenant}/portfolio/{slug}", response_class=HTMLResponse, responses=_ERRORS)
@@ -139,14 +142,32 @@ async def _showcase(
     tenant = tenant or (session.tenant if session is not None else None)
     if not tenant:
         raise PageError(TENANT_REQUIRED, "name the tenant: /t/<tenant>/portfolio/<slug>")
-    found = await run_in_threadpool(showcase_by_slug, runtime.hub, tenant, slug)
+    html = await run_in_threadpool(
+        _showcase_page,
+        runtime,
+        page_readers(request),
+        session,
+        tenant=tenant,
+        slug=slug,
+        as_of=as_of,
+    )
+    return HTMLResponse(html, headers=HTML_HEADERS)
+
+
+def _showcase_page(
+    runtime: Runtime,
+    readers: PageReaders,
+    session: Session | None,
+    *,
+    tenant: str,
+    slug: str,
+    as_of: str | None,
+) -> str:
+    found = showcase_by_slug(runtime.hub, tenant, slug)
     if found is None:
         raise PageError(PORTFOLIO_NOT_FOUND, f"no portfolio is shown at {slug!r}")
-    readers = page_readers(request)
-    access = await run_in_threadpool(
-        decide_showcase, readers, session, found.learner_id, found.visibility
-    )
+    access = decide_showcase(readers, session, found.learner_id, found.visibility)
     if not access.can_view:
         raise refusal(access)
-    shown = await run_in_threadpool(load_page, readers, found.learner_id, access, as_of, slug)
-    return await page("portfolio.html", view=shown, session=session, slug=slug)
+    shown = load_page(readers, found.learner_id, access, as_of, slug)
+    return render("portfolio.html", view=shown, session=session)
