@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 from urllib.parse import parse_qs, quote
 
 from eventsourcing.application import AggregateNotFoundError
-from fastapi import APIRouter, Request, status
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
@@ -30,7 +30,7 @@ from hub.http.deps import RuntimeDep
 from hub.http.problems import ProblemError, problem_responses
 from hub.pages.readers import page_readers
 from hub.pages.showcase_routes import check_same_origin
-from hub.pages.web import PageError, SessionCookie, page, required_session, signer_of
+from hub.pages.web import PageError, SessionCookie, page, required_session, see_other, signer_of
 from hub.spark.ingress import now_s
 from hub.spark.sessions import OBSERVER, Session, set_session_cookie
 
@@ -131,11 +131,7 @@ async def comment_form(
     except ValidationError as error:
         raise PageError(COMMENT_TOO_LONG, "a comment is at most 2,000 characters") from error
     await paged(family_routes.comment(student_id, body, request, session, family_api(request)))
-    return RedirectResponse(
-        "/observer?commented=1",
-        status_code=status.HTTP_303_SEE_OTHER,
-        headers={"Cache-Control": "no-store"},
-    )
+    return see_other("/observer?commented=1")
 
 
 # -- invitations ---------------------------------------------------------------------------
@@ -206,8 +202,6 @@ async def accept_form(code: str, request: Request, runtime: RuntimeDep) -> Redir
         position=done.position,
         now=now_s(),
     )
-    response = RedirectResponse(
-        "/observer", status_code=status.HTTP_303_SEE_OTHER, headers={"Cache-Control": "no-store"}
-    )
+    response = see_other("/observer")
     set_session_cookie(response, signer, cookie)
     return response

@@ -10,7 +10,7 @@ from urllib.parse import parse_qs
 from uuid import uuid4
 
 from eventsourcing.persistence import IntegrityError
-from fastapi import APIRouter, Request, status
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, RedirectResponse
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
@@ -35,6 +35,7 @@ from hub.pages.web import (
     PageError,
     SessionCookie,
     required_session,
+    see_other,
 )
 from hub.spark.sessions import Session
 
@@ -167,8 +168,4 @@ async def post_showcase_form(
         visibility=fields.get("visibility", [""])[0],
     )
     await _set(request, runtime, session, settings)
-    return RedirectResponse(
-        "/dashboard?saved=showcase",
-        status_code=status.HTTP_303_SEE_OTHER,
-        headers={"Cache-Control": "no-store"},
-    )
+    return see_other("/dashboard?saved=showcase")

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import Cookie, FastAPI, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.concurrency import run_in_threadpool
 
@@ -70,6 +70,11 @@ def render(template: str, **context: Any) -> str:
 async def page(template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
     html = await run_in_threadpool(render, template, **context)
     return HTMLResponse(html, status_code=status_code, headers=HTML_HEADERS)
+
+
+def see_other(location: str) -> RedirectResponse:
+    """The 303 after a form's change (never cached)."""
+    return RedirectResponse(location, status_code=303, headers={"Cache-Control": "no-store"})
 
 
 def signer_of(request: Request) -> SessionSigner:

@@ -3,10 +3,8 @@ on loopback; learners, courses and completions with real evidence files; session
 
 from __future__ import annotations
 
-import struct
 import threading
 import time
-import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
@@ -18,6 +16,7 @@ from sqlalchemy import Engine
 
 from connectors.domain import Progress, progress_id
 from hub.bootstrap import Runtime, build_runtime, eventsourcing_env
+from hub.dev.spark_demo import png_bytes
 from hub.http.app import build_http_app
 from hub.spark.sessions import SessionSigner, session_key
 from infra.blobs import FolderBlobStore
@@ -37,19 +36,7 @@ ADMIN_TOKEN = "the page tests' admin token"
 
 def png(width: int, height: int, rgb: tuple[int, int, int]) -> bytes:
     """A real PNG of one colour."""
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        body = kind + data
-        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
-
-    row = b"\x00" + bytes(rgb) * width
-    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", header)
-        + chunk(b"IDAT", zlib.compress(row * height))
-        + chunk(b"IEND", b"")
-    )
+    return png_bytes(width, height, rgb)
 
 
 @dataclass
