@@ -17,7 +17,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
-from hub.domain.base import tenant_of
+from hub.application import Hub
+from hub.domain.base import TENANT_SLUG, tenant_of
 from hub.domain.showcases import PUBLIC
 from hub.http.deps import RuntimeDep
 from hub.http.problems import problem_responses
@@ -32,6 +33,7 @@ from hub.pages.web import (
     SessionCookie,
     optional_session,
 )
+from hub.spark.sessions import Session
 from infra.blobs import BlobStore
 from infra.sniff import base_type
 
@@ -76,6 +78,31 @@ def _locate(
     return None if entry is None else read_evidence(blobs, entry)
 
 
+def _allowed_file(
+    hub: Hub,
+    readers: PageReaders,
+    blobs: BlobStore,
+    session: Session | None,
+    *,
+    learner_id: str,
+    sha256: str,
+) -> EvidenceFile:
+    """The file, once the viewer may see the learner's evidence and it is theirs."""
+    access = decide(readers, session, learner_id)
+    if not access.can_view_evidence:
+        showcase = showcase_of(hub, tenant_of(learner_id), learner_id)
+        if showcase.visibility == PUBLIC:
+            access = ANYONE
+    if not access.can_view:
+        raise refusal(access)
+    if not access.can_view_evidence:
+        raise PageError(FORBIDDEN, "the student has not shared their evidence with you")
+    found = _locate(readers, blobs, learner_id, sha256)
+    if found is None:
+        raise PageError(EVIDENCE_NOT_FOUND, "this learner's portfolio shows no such file")
+    return found
+
+
 @router.get(
     "/evidence/{learner_id}/{sha256}",
     response_class=Response,
@@ -93,20 +120,17 @@ async def evidence_file(
     session = optional_session(request, cookie)
     if len(sha256) != 64 or not set(sha256) <= _HEX:
         raise PageError(EVIDENCE_NOT_FOUND, "an evidence file is named by its SHA-256 (hex)")
-    readers = page_readers(request)
-    showcase = await run_in_threadpool(showcase_of, runtime.hub, tenant_of(learner_id), learner_id)
-    access = await run_in_threadpool(decide, readers, session, learner_id)
-    if not access.can_view_evidence and showcase.visibility == PUBLIC:
-        access = ANYONE
-    if not access.can_view:
-        raise refusal(access)
-    if not access.can_view_evidence:
-        raise PageError(FORBIDDEN, "the student has not shared their evidence with you")
+    if not TENANT_SLUG.match(tenant_of(learner_id)):
+        raise PageError(EVIDENCE_NOT_FOUND, "no learner has this id")
     found = await run_in_threadpool(
-        _locate, readers, request.app.state.page_blobs, learner_id, sha256
+        _allowed_file,
+        runtime.hub,
+        page_readers(request),
+        request.app.state.page_blobs,
+        session,
+        learner_id=learner_id,
+        sha256=sha256,
     )
-    if found is None:
-        raise PageError(EVIDENCE_NOT_FOUND, "this learner's portfolio shows no such file")
     return Response(
         found.data,
         media_type=found.content_type,

@@ -13,6 +13,7 @@ from fastapi.responses import HTMLResponse
 from starlette.concurrency import run_in_threadpool
 
 from hub.bootstrap import Runtime
+from hub.domain.base import TENANT_SLUG
 from hub.http.deps import RuntimeDep
 from hub.http.problems import problem_responses
 from hub.pages.access import decide, decide_showcase, refusal
@@ -142,6 +143,8 @@ async def _showcase(
     tenant = tenant or (session.tenant if session is not None else None)
     if not tenant:
         raise PageError(TENANT_REQUIRED, "name the tenant: /t/<tenant>/portfolio/<slug>")
+    if not TENANT_SLUG.match(tenant):
+        raise PageError(PORTFOLIO_NOT_FOUND, f"no tenant is called {tenant!r}")
     html = await run_in_threadpool(
         _showcase_page,
         runtime,

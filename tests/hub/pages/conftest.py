@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+import httpx
 import pytest
 
 from tests.hub.pages.site import Site, running_site
@@ -17,3 +18,10 @@ def site(nats_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Si
     """One running hub per test module (its tests use their own learners)."""
     with running_site(nats_url, tmp_path_factory.mktemp("site")) as made:
         yield made
+
+
+@pytest.fixture(scope="module")
+def http(site: Site) -> Iterator[httpx.Client]:
+    """An HTTP client of the module's hub."""
+    with httpx.Client(base_url=site.url, timeout=30) as client:
+        yield client

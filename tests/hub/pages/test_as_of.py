@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from urllib.parse import quote
 
@@ -15,12 +14,6 @@ from hub.pages.portfolio_page import AsOfInvalidError, parse_as_of
 from projections.portfolio import portfolio
 from projections.portfolio_asof import portfolio_as_of, progress_id
 from tests.hub.pages.site import Site
-
-
-@pytest.fixture(scope="module")
-def http(site: Site) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=site.url, timeout=30) as client:
-        yield client
 
 
 @pytest.fixture(scope="module")

@@ -3,7 +3,6 @@ refusal with its precise problem, and the comment an observer leaves on the stud
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -41,12 +40,6 @@ def family(site: Site) -> Family:
     site.complete("acme", ivy, "a-poem", text="<i>Roses</i> are red", submitted_at=recent)
     site.settle()
     return Family(ivy, oli, mum, dad)
-
-
-@pytest.fixture(scope="module")
-def http(site: Site) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=site.url, timeout=30) as client:
-        yield client
 
 
 def invite(site: Site, student: str, email: str, *, days_ago: int = 0, comment: bool = True) -> str:

@@ -4,7 +4,6 @@ served to those allowed, the showcase and its visibility, and nothing across ten
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
 from dataclasses import dataclass
 
 import httpx
@@ -42,12 +41,6 @@ def cast(site: Site) -> Cast:
     return Cast(
         sam, ana, bea, hashlib.sha256(image).hexdigest(), hashlib.sha256(b"<b>x</b>").hexdigest()
     )
-
-
-@pytest.fixture(scope="module")
-def http(site: Site) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=site.url, timeout=30) as client:
-        yield client
 
 
 def test_the_learner_sees_tasks_by_course_with_source_and_evidence_text_escaped(
@@ -153,3 +146,19 @@ def test_the_stylesheet_is_served_by_the_hub(http: httpx.Client) -> None:
     assert css.status_code == 200
     assert css.headers["content-type"].startswith("text/css")
     assert ":focus-visible" in css.text
+
+
+@pytest.mark.parametrize(
+    ("path", "problem"),
+    [
+        (f"/evidence/NOT A TENANT.Learner.x/{'a' * 64}", "evidence-not-found"),
+        ("/t/NOT-A-TENANT/portfolio/some-slug", "portfolio-not-found"),
+        (f"/t/acme/portfolio/{'x' * 300}", "portfolio-not-found"),
+        ("/observer/accept/NOT.A.CODE", "invitation-not-found"),
+        ("/observer/accept/UPPER.ObserverCircle.code", "invitation-not-found"),
+    ],
+)
+def test_ids_that_cannot_exist_are_404_not_500(http: httpx.Client, path: str, problem: str) -> None:
+    response = http.get(path)
+    assert response.status_code == 404
+    assert response.json()["type"] == f"https://hub.example/problems/{problem}"

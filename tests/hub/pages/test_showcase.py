@@ -3,8 +3,6 @@ shows the portfolio to whom the visibility allows, in its tenant only."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import httpx
 import pytest
 
@@ -12,12 +10,6 @@ from hub.domain.showcases import ShowcaseInvalidError, check_slug, showcase_id, 
 from tests.hub.pages.site import Site
 
 PROBLEM = "https://hub.example/problems/"
-
-
-@pytest.fixture(scope="module")
-def http(site: Site) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=site.url, timeout=30) as client:
-        yield client
 
 
 @pytest.fixture(scope="module")
