@@ -2,7 +2,9 @@
 
 `Showcase` is one per learner (its id derived from the learner's); `ShowcaseSlug` is one
 per tenant and slug (its id derived from the slug), so that claiming a slug is atomic
-with the learner's own event and two learners can never hold the same slug.
+with the learner's own event and two learners can never hold the same slug. The slug
+also keeps its holder's visibility (changed in the same save as the learner's), so the
+public page at a slug is decided with one read.
 """
 
 from __future__ import annotations
@@ -78,14 +80,21 @@ class ShowcaseSlug(HubAggregate):
         return showcase_slug_id(tenant, slug)
 
     @event("Claimed")
-    def __init__(self, tenant: str, slug: str, learner_id: str) -> None:
+    def __init__(self, tenant: str, slug: str, learner_id: str, visibility: str) -> None:
         self.slug = slug
         self.learner_id: str | None = learner_id
+        self.visibility = visibility
 
     @event("Released")
     def release(self, learner_id: str) -> None:
         self.learner_id = None
+        self.visibility = PRIVATE
 
     @event("Reclaimed")
-    def reclaim(self, learner_id: str) -> None:
+    def reclaim(self, learner_id: str, visibility: str) -> None:
         self.learner_id = learner_id
+        self.visibility = visibility
+
+    @event("VisibilityChanged")
+    def change_visibility(self, visibility: str) -> None:
+        self.visibility = visibility

@@ -1,7 +1,8 @@
 """The pages' one command, `set_showcase`, and the reads of a showcase (from the `hub` app).
 
     set_showcase   Showcase.Opened | SlugChanged + VisibilityChanged, with
-                   ShowcaseSlug.Claimed | Reclaimed (new slug), ShowcaseSlug.Released (old)
+                   ShowcaseSlug.Claimed | Reclaimed (new slug), ShowcaseSlug.Released (old),
+                   ShowcaseSlug.VisibilityChanged (same slug, new visibility)
 
 A change of slug claims the new one and releases the old one in the same save, so a slug
 is never held twice and never lost half way. Nothing is recorded when nothing changes.
@@ -64,25 +65,28 @@ def showcase_of(hub: Hub, tenant: str, learner_id: str) -> ShowcaseState:
 
 
 def showcase_by_slug(hub: Hub, tenant: str, slug: str) -> ShowcaseState | None:
-    """The showcase at `slug` in `tenant`, or None if nobody holds it."""
+    """The showcase at `slug` in `tenant`, or None if nobody holds it (one read)."""
     claim = _get(hub, showcase_slug_id(tenant, slug), ShowcaseSlug)
     if claim is None or claim.learner_id is None:
         return None
-    return showcase_of(hub, tenant, claim.learner_id)
+    return ShowcaseState(claim.learner_id, slug, claim.visibility)
 
 
-def _claim(hub: Hub, tenant: str, slug: str, learner_id: str) -> ShowcaseSlug | None:
-    """The slug's aggregate with `learner_id` as holder, or None if they hold it already."""
+def _claim(
+    hub: Hub, tenant: str, slug: str, learner_id: str, visibility: str
+) -> ShowcaseSlug | None:
+    """The slug's aggregate held by `learner_id` with `visibility`; None if unchanged."""
     claim = _get(hub, showcase_slug_id(tenant, slug), ShowcaseSlug)
     if claim is None:
-        return ShowcaseSlug(tenant=tenant, slug=slug, learner_id=learner_id)
-    if claim.learner_id == learner_id:
-        return None
-    if claim.learner_id is not None:
+        return ShowcaseSlug(tenant=tenant, slug=slug, learner_id=learner_id, visibility=visibility)
+    if claim.learner_id is None:
+        claim.reclaim(learner_id, visibility)
+    elif claim.learner_id != learner_id:
         msg = f"the slug {slug!r} is taken: choose another"
         raise SlugTakenError(msg)
-    claim.reclaim(learner_id)
-    return claim
+    elif claim.visibility != visibility:
+        claim.change_visibility(visibility)
+    return claim if claim.pending_events else None
 
 
 def set_showcase(
@@ -96,7 +100,7 @@ def set_showcase(
     check_visibility(visibility)
     changed: list[Any] = []
     showcase = _get(hub, showcase_id(tenant, learner_id), Showcase)
-    claim = _claim(hub, tenant, slug, learner_id)
+    claim = _claim(hub, tenant, slug, learner_id, visibility)
     if claim is not None:
         changed.append(claim)
     if showcase is None:
