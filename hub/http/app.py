@@ -30,6 +30,7 @@ TAGS = [
     {"name": "admin", "description": "Tenants and partners; needs the admin bearer token."},
     {"name": "spark", "description": "Spark LMS: SSO sign-in and signed webhooks."},
     {"name": "pages", "description": "Server-rendered pages for learners and families."},
+    {"name": "family", "description": "Parents, guardians and observers: invitations, comments."},
 ]
 StatusesOf = Callable[[Application[Any], Engine], Sequence[object]]
 PortfolioOf = Callable[[Engine, str, str], Any]

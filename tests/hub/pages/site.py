@@ -126,9 +126,10 @@ class Site:
 
 
 @contextmanager
-def running_site(nats_url: str, folder: Path) -> Iterator[Site]:
+def running_site(nats_url: str, folder: Path, database_url: str | None = None) -> Iterator[Site]:
+    """The hub on fresh streams; its read models in `database_url` (default: SQLite)."""
     prefix = new_prefix()
-    database_url = f"sqlite:///{folder / 'read.sqlite3'}"
+    database_url = database_url or f"sqlite:///{folder / 'read.sqlite3'}"
     settings = Settings(
         data_dir=folder, stream_prefix=prefix, database_url=database_url, demo_tenant=None
     )
