@@ -13,6 +13,7 @@ from hub.pages import (
     evidence,
     family_pages,
     learner,
+    observers_pages,
     portfolio_routes,
     showcase_routes,
     static,
@@ -28,5 +29,13 @@ def install_pages(app: FastAPI, runtime: Runtime) -> None:
     app.state.page_signer = SessionSigner(session_key(runtime.settings))
     app.state.page_blobs = FolderBlobStore(runtime.settings.data_dir / "blobs")
     install_page_errors(app)
-    for module in (learner, portfolio_routes, showcase_routes, evidence, family_pages, static):
+    for module in (
+        learner,
+        portfolio_routes,
+        showcase_routes,
+        evidence,
+        family_pages,
+        observers_pages,
+        static,
+    ):
         app.include_router(module.router)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from eventsourcing.application import AggregateNotFoundError
@@ -23,14 +24,22 @@ from hub.domain.base import tenant_of
 from hub.domain.learners import Learner
 from hub.domain.quests import Quest
 from hub.domain.showcases import VISIBILITIES
+from hub.family import commands as family_commands
+from hub.family.api import family_api
+from hub.family.circle_json import circle_json
 from hub.http.deps import RuntimeDep
 from hub.http.problems import SESSION_REQUIRED, problem_responses
 from hub.pages.commands import ShowcaseState, showcase_of
 from hub.pages.readers import PageReaders, page_readers
 from hub.pages.web import PageError, SessionCookie, page, required_session
-from hub.spark.sessions import Session
+from hub.spark.sessions import STUDENT, Session
 
 router = APIRouter(tags=["pages"])
+SAVED = {  # ?saved=... after a form: what the notice says
+    "showcase": "Your portfolio settings are saved.",
+    "observer-removed": "The observer was removed: their access has ended.",
+    "invitation-cancelled": "The invitation was cancelled.",
+}
 
 
 @dataclass(frozen=True)
@@ -63,6 +72,7 @@ class DashboardView:
     visibilities: tuple[str, ...] = VISIBILITIES
     badges: Sequence[Any] | None = None
     comments: Sequence[Any] = field(default_factory=tuple)
+    circle: dict[str, Any] | None = None  # a student's invitations and observers
 
 
 def _quest_line(runtime: Runtime, quest_id: str) -> QuestLine:
@@ -88,7 +98,10 @@ def _progress(progress: Any) -> tuple[list[tuple[str, int]], list[TaskLine]]:
 
 
 def dashboard_view(
-    runtime: Runtime, session: Session, readers: PageReaders | None = None
+    runtime: Runtime,
+    session: Session,
+    readers: PageReaders | None = None,
+    now: datetime | None = None,
 ) -> DashboardView | None:
     """What the page shows for `session`, or None if its learner is not (or no longer) known."""
     readers = readers or PageReaders()
@@ -116,7 +129,14 @@ def dashboard_view(
         showcase=showcase_of(runtime.hub, tenant, learner.id),
         badges=badges,
         comments=comments,
+        circle=_circle(runtime, session, now) if session.role == STUDENT else None,
     )
+
+
+def _circle(runtime: Runtime, session: Session, now: datetime | None) -> dict[str, Any]:
+    """The student's invitations and observers, from the log (read your own writes)."""
+    found = family_commands.circle(runtime.hub, session.tenant, session.person_id)
+    return circle_json(found, now or datetime.now(UTC))
 
 
 @router.get(
@@ -129,9 +149,13 @@ async def show_dashboard(
     request: Request, runtime: RuntimeDep, cookie: SessionCookie = None
 ) -> HTMLResponse:
     session = required_session(request, cookie)
-    view = await run_in_threadpool(dashboard_view, runtime, session, page_readers(request))
+    now = family_api(request).clock()
+    view = await run_in_threadpool(dashboard_view, runtime, session, page_readers(request), now)
     if view is None:
         raise PageError(SESSION_REQUIRED, "this session's learner is not known: sign in again")
     return await page(
-        "dashboard.html", view=view, session=session, saved=request.query_params.get("saved")
+        "dashboard.html",
+        view=view,
+        session=session,
+        saved=SAVED.get(request.query_params.get("saved", "")),
     )

@@ -171,3 +171,54 @@ def test_an_observer_without_comment_rights_cannot_comment(
     )
     assert refused.status_code == 403
     assert refused.json()["type"] == PROBLEM + "comment-not-allowed"
+
+
+def test_a_student_invites_cancels_and_removes_from_the_dashboard(
+    site: Site, http: httpx.Client, family: Family
+) -> None:
+    oli = {**site.headers("acme", family.oli), **FORM, "Origin": site.url}
+    form = "email=uncle%40example.org&name=Uncle+Bo&relationship=uncle&can_view_evidence=on"
+    sent = http.post("/dashboard/observers/invite", content=form, headers=oli)
+    assert sent.status_code == 200, sent.text
+    code = sent.text.split(f'value="{site.url}/observer/accept/', 1)[1].split('"', 1)[0]
+    assert http.get(f"/observer/accept/{code}").status_code == 200
+    dashboard = http.get("/dashboard", headers=site.headers("acme", family.oli)).text
+    assert "Cancel the invitation of Uncle Bo" in dashboard
+    invitation = dashboard.split('action="/dashboard/invitations/', 1)[1].split("/cancel", 1)[0]
+    cancelled = http.post(f"/dashboard/invitations/{invitation}/cancel", headers=oli)
+    assert cancelled.status_code == 303
+    assert cancelled.headers["location"] == "/dashboard?saved=invitation-cancelled"
+    refused = http.get(f"/observer/accept/{code}")
+    assert refused.status_code == 410
+    assert refused.json()["type"] == PROBLEM + "invitation-cancelled"
+    # A second invitation, accepted, then the observer removed from the dashboard.
+    sent = http.post("/dashboard/observers/invite", content=form, headers=oli)
+    code = sent.text.split(f'value="{site.url}/observer/accept/', 1)[1].split('"', 1)[0]
+    uncle = signed_in_cookie(accept(http, site, code))
+    site.settle()
+    assert http.get(f"/learners/{family.oli}/portfolio", headers=uncle).status_code == 200
+    dashboard = http.get("/dashboard", headers=site.headers("acme", family.oli)).text
+    assert "Remove Uncle Bo" in dashboard
+    observer = dashboard.split('action="/dashboard/observers/', 1)[1].split("/remove", 1)[0]
+    removed = http.post(f"/dashboard/observers/{observer}/remove", headers=oli)
+    assert removed.status_code == 303
+    site.settle()
+    gone = http.get(f"/learners/{family.oli}/portfolio", headers=uncle)
+    assert gone.status_code == 403
+    assert gone.json()["type"] == PROBLEM + "observer-removed"
+    again = http.post(f"/dashboard/observers/{observer}/remove", headers=oli)
+    assert again.status_code == 409
+    assert again.json()["type"] == PROBLEM + "observer-already-removed"
+
+
+def test_an_invitation_form_with_a_bad_address_is_422(
+    site: Site, http: httpx.Client, family: Family
+) -> None:
+    headers = {**site.headers("acme", family.oli), **FORM, "Origin": site.url}
+    response = http.post(
+        "/dashboard/observers/invite",
+        content="email=not-an-address&name=X&relationship=y",
+        headers=headers,
+    )
+    assert response.status_code == 422
+    assert response.json()["type"] == PROBLEM + "validation-failed"
