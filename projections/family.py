@@ -17,27 +17,69 @@ The projection itself is in `projections.family_events`.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from functools import lru_cache
 from time import monotonic
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, func, select
+from sqlalchemy import Connection, Engine, Select, and_, select
 
-from hub.domain.base import tenant_of
-from hub.domain.guardians import DEFAULT_RHYTHM_DAYS
 from projections import status
 from projections.family_events import UPSTREAMS, FamilyProjection
+from projections.family_models import (
+    GUARDIAN,
+    LINK_REMOVED,
+    NOT_LINKED,
+    OBSERVER,
+    OTHER_TENANT,
+    SELF,
+    Access,
+    ActiveQuest,
+    Comment,
+    DueTask,
+    InvitationLine,
+    ObservedStudent,
+    ObserverLine,
+    Observers,
+    ObserverView,
+    ParentView,
+    RecentWork,
+    StudentSummary,
+)
 from projections.family_view import NAME, FamilyView
-from projections.schema import read_live
+from projections.family_work import (
+    LEARNER,
+    TENANT,
+    active_quests,
+    due_tasks,
+    in_tenant,
+    instant,
+    name_of,
+    now_or_utc,
+    param,
+    read_view,
+    recent_work,
+    rhythm,
+    rhythm_days,
+)
 
 __all__ = [
     "NAME",
     "Access",
+    "ActiveQuest",
+    "Comment",
+    "DueTask",
     "FamilyProjection",
     "FamilyReader",
     "FamilyView",
+    "InvitationLine",
+    "ObservedStudent",
+    "ObserverLine",
+    "ObserverView",
+    "Observers",
+    "ParentView",
+    "RecentWork",
+    "StudentSummary",
     "access",
     "all_rows",
     "comments_on",
@@ -45,180 +87,13 @@ __all__ = [
     "observer_view",
     "observers_of",
     "parent_view",
+    "rhythm",
     "wait_for",
 ]
 
-RECENT = 5
-GREEN, YELLOW = "green", "yellow"
-PARENT_ROLES = frozenset({"parent", "guardian"})
-OBSERVER_ROLE = "observer"
-
-# Why access was given or refused (`Access.reason`): hub.family.problems maps each refusal
-# to its problem type.
-SELF, GUARDIAN, OBSERVER = "self", "guardian", "observer"
-OTHER_TENANT, NOT_LINKED, LINK_REMOVED = "other_tenant", "not_linked", "link_removed"
-
-
-@dataclass(frozen=True)
-class Access:
-    """What a viewer may do with a learner's pages; `reason` says why."""
-
-    can_view: bool
-    can_view_evidence: bool
-    can_comment: bool
-    reason: str
-
-    @classmethod
-    def denied(cls, reason: str) -> Access:
-        return cls(can_view=False, can_view_evidence=False, can_comment=False, reason=reason)
-
-
-@dataclass(frozen=True)
-class ActiveQuest:
-    quest_id: str
-    title: str
-    done: int
-    total: int  # tasks known in the quest (0 before its course is synced)
-
-    @property
-    def percent(self) -> int:
-        return 0 if not self.total else min(100, round(100 * self.done / self.total))
-
-
-@dataclass(frozen=True)
-class RecentWork:
-    """A completed task's latest work (evidence and text empty when not allowed)."""
-
-    task_id: str
-    title: str
-    quest_id: str
-    quest_title: str
-    submitted_at: str
-    source: str
-    evidence: tuple[dict[str, Any], ...]
-    text: str
-
-
-@dataclass(frozen=True)
-class DueTask:
-    task_id: str
-    title: str
-    quest_id: str
-    quest_title: str
-    due_at: str
-    overdue: bool
-
-
-@dataclass(frozen=True)
-class StudentSummary:
-    """What a parent sees of one linked student."""
-
-    learner_id: str
-    name: str
-    relationship: str
-    rhythm: str  # GREEN: a submission within the tenant's rhythm days; else YELLOW
-    last_submitted_at: str | None
-    active_quests: tuple[ActiveQuest, ...]
-    recent_work: tuple[RecentWork, ...]
-    due: tuple[DueTask, ...]
-
-
-@dataclass(frozen=True)
-class ParentView:
-    tenant: str
-    parent_id: str
-    name: str
-    rhythm_days: int
-    students: tuple[StudentSummary, ...]
-
-
-@dataclass(frozen=True)
-class ObservedStudent:
-    learner_id: str
-    name: str
-    relationship: str
-    can_view_evidence: bool
-    can_comment: bool
-    recent_work: tuple[RecentWork, ...]
-
-
-@dataclass(frozen=True)
-class ObserverView:
-    tenant: str
-    observer_id: str
-    name: str
-    students: tuple[ObservedStudent, ...]
-
-
-@dataclass(frozen=True)
-class InvitationLine:
-    invitation_id: str
-    email: str
-    name: str
-    relationship: str
-    status: str  # pending, expired (pending past its date), accepted, cancelled
-    sent_at: str
-    expires_at: str
-    can_view_evidence: bool
-    can_comment: bool
-
-
-@dataclass(frozen=True)
-class ObserverLine:
-    observer_id: str
-    name: str
-    email: str
-    relationship: str
-    can_view_evidence: bool
-    can_comment: bool
-    linked_at: str
-
-
-@dataclass(frozen=True)
-class Observers:
-    """A student's invitations (every one, newest first) and active observers."""
-
-    invitations: tuple[InvitationLine, ...]
-    observers: tuple[ObserverLine, ...]
-
-
-@dataclass(frozen=True)
-class Comment:
-    comment_id: str
-    observer_id: str
-    observer_name: str
-    task_id: str
-    task_title: str
-    text: str
-    left_at: str
-
-
-@lru_cache(maxsize=32)
-def _view(engine: Engine, version: int) -> FamilyView:
-    """One view object per version, so SQLAlchemy reuses its compiled statements."""
-    return FamilyView(engine, version)
-
-
-def _read(engine: Engine, read: Any, missing: Any) -> Any:
-    return read_live(engine, NAME, lambda conn, v: read(conn, _view(conn.engine, v)), missing)
-
-
-def _in(tenant: str, *ids: str) -> bool:
-    return all(tenant_of(found) == tenant for found in ids)
-
-
-def _instant(text: str) -> datetime | None:
-    if not text:
-        return None
-    try:
-        found = datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    return found if found.tzinfo else found.replace(tzinfo=UTC)
-
-
-def _now(now: datetime | None) -> datetime:
-    return now if now is not None else datetime.now(UTC)
+# Bound parameters of the prepared queries (`family_work` says why they are prepared).
+GUARDIAN_ID, OBSERVER_ID = param("guardian_id"), param("observer_id")
+STUDENT_ID = param("student_id")
 
 
 # -- access -------------------------------------------------------------------------------
@@ -227,45 +102,58 @@ def _now(now: datetime | None) -> datetime:
 def access(
     engine: Engine, tenant: str, viewer_id: str, viewer_role: str, learner_id: str
 ) -> Access:
-    """May `viewer_id` (signed in as `viewer_role`) see `learner_id`'s pages, and how much."""
-    if not _in(tenant, viewer_id, learner_id):
+    """May `viewer_id` see `learner_id`'s pages, and how much.
+
+    Decided by the viewer's links, whatever role the session names (`viewer_role`, kept
+    for the callers' logs): a parent who also observes another student reaches that one as
+    an observer. The learner themself; a guardian's live link; an observer's live link, with
+    its rights; anything else is refused, with the reason.
+    """
+    if not in_tenant(tenant, viewer_id, learner_id):
         return Access.denied(OTHER_TENANT)
     if viewer_id == learner_id:
         return Access(can_view=True, can_view_evidence=True, can_comment=False, reason=SELF)
-    if viewer_role in PARENT_ROLES:
-        return _read(
-            engine, lambda c, v: _guardian_access(c, v, tenant, viewer_id, learner_id), None
-        ) or Access.denied(NOT_LINKED)
-    if viewer_role == OBSERVER_ROLE:
-        return _read(
-            engine, lambda c, v: _observer_access(c, v, tenant, viewer_id, learner_id), None
-        ) or Access.denied(NOT_LINKED)
-    return Access.denied(NOT_LINKED)
+
+    def decide(conn: Connection, view: FamilyView) -> Access:
+        found = _guardian_access(conn, view, tenant, viewer_id, learner_id)
+        found = found or _observer_access(conn, view, tenant, viewer_id, learner_id)
+        return found or Access.denied(NOT_LINKED)
+
+    found: Access | None = read_view(engine, decide, None)
+    return found or Access.denied(NOT_LINKED)
+
+
+@lru_cache(maxsize=32)
+def _guardian_sql(view: FamilyView) -> Select[Any]:
+    g = view.guardians.c
+    return select(g.relationship).where(
+        g.tenant == TENANT, g.guardian_id == GUARDIAN_ID, g.student_id == STUDENT_ID
+    )
 
 
 def _guardian_access(
     conn: Connection, view: FamilyView, tenant: str, guardian_id: str, student_id: str
 ) -> Access | None:
-    g = view.guardians.c
-    found = conn.execute(
-        select(g.relationship).where(
-            g.tenant == tenant, g.guardian_id == guardian_id, g.student_id == student_id
-        )
-    ).first()
+    params = {"tenant": tenant, "guardian_id": guardian_id, "student_id": student_id}
+    found = conn.execute(_guardian_sql(view), params).first()
     if found is None:
         return None
     return Access(can_view=True, can_view_evidence=True, can_comment=False, reason=GUARDIAN)
 
 
+@lru_cache(maxsize=32)
+def _observer_link_sql(view: FamilyView) -> Select[Any]:
+    o = view.observers.c
+    return select(o.status, o.can_view_evidence, o.can_comment).where(
+        o.tenant == TENANT, o.observer_id == OBSERVER_ID, o.student_id == STUDENT_ID
+    )
+
+
 def _observer_access(
     conn: Connection, view: FamilyView, tenant: str, observer_id: str, student_id: str
 ) -> Access | None:
-    o = view.observers.c
-    link = conn.execute(
-        select(o.status, o.can_view_evidence, o.can_comment).where(
-            o.tenant == tenant, o.observer_id == observer_id, o.student_id == student_id
-        )
-    ).first()
+    params = {"tenant": tenant, "observer_id": observer_id, "student_id": student_id}
+    link = conn.execute(_observer_link_sql(view), params).first()
     if link is None:
         return None
     if link.status != "active":
@@ -278,133 +166,6 @@ def _observer_access(
     )
 
 
-# -- students' work -----------------------------------------------------------------------
-
-
-def _name_of(conn: Connection, view: FamilyView, tenant: str, person_id: str) -> str | None:
-    p = view.people.c
-    found = conn.execute(
-        select(p.name).where(p.tenant == tenant, p.person_id == person_id)
-    ).scalar()
-    return None if found is None else str(found)
-
-
-def _recent_work(
-    conn: Connection,
-    view: FamilyView,
-    tenant: str,
-    learner_id: str,
-    *,
-    evidence: bool,
-    limit: int = RECENT,
-) -> tuple[RecentWork, ...]:
-    c, t, q = view.completions.c, view.tasks.c, view.quests.c
-    rows = conn.execute(
-        select(view.completions, t.title.label("known_title"), q.title.label("quest_title"))
-        .select_from(
-            view.completions.outerjoin(
-                view.tasks, and_(t.tenant == c.tenant, t.task_id == c.task_id)
-            ).outerjoin(view.quests, and_(q.tenant == c.tenant, q.quest_id == c.quest_id))
-        )
-        .where(c.tenant == tenant, c.learner_id == learner_id)
-        .order_by(c.submitted_at.desc(), c.task_id)
-        .limit(limit)
-    ).all()
-    return tuple(
-        RecentWork(
-            task_id=row.task_id,
-            title=row.known_title or row.task_title,
-            quest_id=row.quest_id,
-            quest_title=row.quest_title or "",
-            submitted_at=row.submitted_at,
-            source=row.source,
-            evidence=tuple(row.evidence) if evidence else (),
-            text=row.text if evidence else "",
-        )
-        for row in rows
-    )
-
-
-def _active_quests(
-    conn: Connection, view: FamilyView, tenant: str, learner_id: str
-) -> tuple[ActiveQuest, ...]:
-    e, q, t, c = view.enrolments.c, view.quests.c, view.tasks.c, view.completions.c
-    total = (
-        select(func.count()).where(t.tenant == e.tenant, t.quest_id == e.quest_id).scalar_subquery()
-    )
-    done = (
-        select(func.count())
-        .where(c.tenant == e.tenant, c.learner_id == e.learner_id, c.quest_id == e.quest_id)
-        .scalar_subquery()
-    )
-    rows = conn.execute(
-        select(e.quest_id, q.title, done.label("done"), total.label("total"))
-        .select_from(
-            view.enrolments.outerjoin(
-                view.quests, and_(q.tenant == e.tenant, q.quest_id == e.quest_id)
-            )
-        )
-        .where(e.tenant == tenant, e.learner_id == learner_id)
-        .order_by(q.title, e.quest_id)
-    ).all()
-    return tuple(
-        ActiveQuest(row.quest_id, row.title or "", int(row.done), int(row.total)) for row in rows
-    )
-
-
-def _due(
-    conn: Connection, view: FamilyView, tenant: str, learner_id: str, now: datetime
-) -> tuple[DueTask, ...]:
-    """Tasks of the student's quests with a due date, not completed yet, soonest first."""
-    e, q, t, c = view.enrolments.c, view.quests.c, view.tasks.c, view.completions.c
-    completed = select(c.task_id).where(c.tenant == tenant, c.learner_id == learner_id)
-    rows = conn.execute(
-        select(t.task_id, t.title, t.quest_id, t.due_at, q.title.label("quest_title"))
-        .select_from(
-            view.tasks.join(
-                view.enrolments, and_(e.tenant == t.tenant, e.quest_id == t.quest_id)
-            ).outerjoin(view.quests, and_(q.tenant == t.tenant, q.quest_id == t.quest_id))
-        )
-        .where(
-            t.tenant == tenant,
-            e.learner_id == learner_id,
-            t.due_at != "",
-            t.task_id.not_in(completed),
-        )
-        .order_by(t.due_at, t.task_id)
-    ).all()
-    due = []
-    for row in rows:
-        when = _instant(row.due_at)
-        overdue = when is not None and when < now
-        due.append(
-            DueTask(
-                row.task_id, row.title, row.quest_id, row.quest_title or "", row.due_at, overdue
-            )
-        )
-    return tuple(due)
-
-
-def _last_submitted(conn: Connection, view: FamilyView, tenant: str, learner_id: str) -> str | None:
-    c = view.completions.c
-    found = conn.execute(
-        select(func.max(c.submitted_at)).where(c.tenant == tenant, c.learner_id == learner_id)
-    ).scalar()
-    return None if found is None else str(found)
-
-
-def _rhythm_days(conn: Connection, view: FamilyView, tenant: str) -> int:
-    s = view.settings.c
-    found = conn.execute(select(s.rhythm_days).where(s.tenant == tenant)).scalar()
-    return DEFAULT_RHYTHM_DAYS if found is None else int(found)
-
-
-def rhythm(last_submitted_at: str | None, now: datetime, days: int) -> str:
-    """GREEN when the last submission is within `days` of `now`, else YELLOW."""
-    last = _instant(last_submitted_at or "")
-    return GREEN if last is not None and last >= now - timedelta(days=days) else YELLOW
-
-
 # -- parents ------------------------------------------------------------------------------
 
 
@@ -412,31 +173,38 @@ def parent_view(
     engine: Engine, tenant: str, parent_id: str, *, now: datetime | None = None
 ) -> ParentView | None:
     """What `parent_id` sees: each linked student of `tenant`; None for another tenant's id."""
-    if not _in(tenant, parent_id):
+    if not in_tenant(tenant, parent_id):
         return None
-    return _read(  # type: ignore[no-any-return]
-        engine, lambda conn, view: _parent(conn, view, tenant, parent_id, _now(now)), None
+    return read_view(  # type: ignore[no-any-return]
+        engine, lambda conn, view: _parent(conn, view, tenant, parent_id, now_or_utc(now)), None
     )
 
 
-def _parent(
-    conn: Connection, view: FamilyView, tenant: str, parent_id: str, now: datetime
-) -> ParentView:
+@lru_cache(maxsize=32)
+def _children_sql(view: FamilyView) -> Select[Any]:
     g, p = view.guardians.c, view.people.c
-    links = conn.execute(
+    return (
         select(g.student_id, g.relationship, p.name)
         .select_from(
             view.guardians.outerjoin(
                 view.people, and_(p.tenant == g.tenant, p.person_id == g.student_id)
             )
         )
-        .where(g.tenant == tenant, g.guardian_id == parent_id)
+        .where(g.tenant == TENANT, g.guardian_id == GUARDIAN_ID)
         .order_by(p.name, g.student_id)
-    ).all()
-    days = _rhythm_days(conn, view, tenant)
+    )
+
+
+def _parent(
+    conn: Connection, view: FamilyView, tenant: str, parent_id: str, now: datetime
+) -> ParentView:
+    params = {"tenant": tenant, "guardian_id": parent_id}
+    links = conn.execute(_children_sql(view), params).all()
+    days = rhythm_days(conn, view, tenant)
     students = []
     for link in links:
-        last = _last_submitted(conn, view, tenant, link.student_id)
+        work = recent_work(conn, view, tenant, link.student_id, evidence=True)
+        last = work[0].submitted_at if work else None  # newest first
         students.append(
             StudentSummary(
                 learner_id=link.student_id,
@@ -444,12 +212,12 @@ def _parent(
                 relationship=link.relationship,
                 rhythm=rhythm(last, now, days),
                 last_submitted_at=last,
-                active_quests=_active_quests(conn, view, tenant, link.student_id),
-                recent_work=_recent_work(conn, view, tenant, link.student_id, evidence=True),
-                due=_due(conn, view, tenant, link.student_id, now),
+                active_quests=active_quests(conn, view, tenant, link.student_id),
+                recent_work=work,
+                due=due_tasks(conn, view, tenant, link.student_id, now),
             )
         )
-    name = _name_of(conn, view, tenant, parent_id) or ""
+    name = name_of(conn, view, tenant, parent_id) or ""
     return ParentView(tenant, parent_id, name, days, tuple(students))
 
 
@@ -458,25 +226,31 @@ def _parent(
 
 def observer_view(engine: Engine, tenant: str, observer_id: str) -> ObserverView | None:
     """What `observer_id` sees: the students who link them now (removed links are gone)."""
-    if not _in(tenant, observer_id):
+    if not in_tenant(tenant, observer_id):
         return None
-    return _read(  # type: ignore[no-any-return]
+    return read_view(  # type: ignore[no-any-return]
         engine, lambda conn, view: _observer(conn, view, tenant, observer_id), None
     )
 
 
-def _observer(conn: Connection, view: FamilyView, tenant: str, observer_id: str) -> ObserverView:
+@lru_cache(maxsize=32)
+def _observed_sql(view: FamilyView) -> Select[Any]:
     o, p = view.observers.c, view.people.c
-    links = conn.execute(
+    return (
         select(o.student_id, o.relationship, o.can_view_evidence, o.can_comment, p.name)
         .select_from(
             view.observers.outerjoin(
                 view.people, and_(p.tenant == o.tenant, p.person_id == o.student_id)
             )
         )
-        .where(o.tenant == tenant, o.observer_id == observer_id, o.status == "active")
+        .where(o.tenant == TENANT, o.observer_id == OBSERVER_ID, o.status == "active")
         .order_by(p.name, o.student_id)
-    ).all()
+    )
+
+
+def _observer(conn: Connection, view: FamilyView, tenant: str, observer_id: str) -> ObserverView:
+    params = {"tenant": tenant, "observer_id": observer_id}
+    links = conn.execute(_observed_sql(view), params).all()
     students = tuple(
         ObservedStudent(
             learner_id=link.student_id,
@@ -484,13 +258,13 @@ def _observer(conn: Connection, view: FamilyView, tenant: str, observer_id: str)
             relationship=link.relationship,
             can_view_evidence=bool(link.can_view_evidence),
             can_comment=bool(link.can_comment),
-            recent_work=_recent_work(
+            recent_work=recent_work(
                 conn, view, tenant, link.student_id, evidence=bool(link.can_view_evidence)
             ),
         )
         for link in links
     )
-    name = _name_of(conn, view, tenant, observer_id) or ""
+    name = name_of(conn, view, tenant, observer_id) or ""
     return ObserverView(tenant, observer_id, name, students)
 
 
@@ -498,34 +272,47 @@ def observers_of(
     engine: Engine, tenant: str, learner_id: str, *, now: datetime | None = None
 ) -> Observers:
     """A student's invitations (expired ones marked so against `now`) and active observers."""
-    if not _in(tenant, learner_id):
+    if not in_tenant(tenant, learner_id):
         return Observers((), ())
     empty = Observers((), ())
-    return _read(  # type: ignore[no-any-return]
-        engine, lambda conn, view: _observers(conn, view, tenant, learner_id, _now(now)), empty
+    return read_view(  # type: ignore[no-any-return]
+        engine,
+        lambda conn, view: _observers(conn, view, tenant, learner_id, now_or_utc(now)),
+        empty,
     )
 
 
-def _observers(
-    conn: Connection, view: FamilyView, tenant: str, learner_id: str, now: datetime
-) -> Observers:
+@lru_cache(maxsize=32)
+def _invitations_sql(view: FamilyView) -> Select[Any]:
     i = view.invitations.c
-    invitations = conn.execute(
+    return (
         select(view.invitations)
-        .where(i.tenant == tenant, i.student_id == learner_id)
+        .where(i.tenant == TENANT, i.student_id == STUDENT_ID)
         .order_by(i.sent_at.desc(), i.invitation_id)
-    ).all()
+    )
+
+
+@lru_cache(maxsize=32)
+def _circle_sql(view: FamilyView) -> Select[Any]:
     o, p = view.observers.c, view.people.c
-    links = conn.execute(
+    return (
         select(view.observers, p.name, p.email)
         .select_from(
             view.observers.outerjoin(
                 view.people, and_(p.tenant == o.tenant, p.person_id == o.observer_id)
             )
         )
-        .where(o.tenant == tenant, o.student_id == learner_id, o.status == "active")
+        .where(o.tenant == TENANT, o.student_id == STUDENT_ID, o.status == "active")
         .order_by(o.linked_at, o.observer_id)
-    ).all()
+    )
+
+
+def _observers(
+    conn: Connection, view: FamilyView, tenant: str, learner_id: str, now: datetime
+) -> Observers:
+    params = {"tenant": tenant, "student_id": learner_id}
+    invitations = conn.execute(_invitations_sql(view), params).all()
+    links = conn.execute(_circle_sql(view), params).all()
     return Observers(
         invitations=tuple(_invitation(row, now) for row in invitations),
         observers=tuple(
@@ -544,7 +331,7 @@ def _observers(
 
 
 def _invitation(row: Any, now: datetime) -> InvitationLine:
-    expires = _instant(row.expires_at)
+    expires = instant(row.expires_at)
     expired = row.status == "pending" and expires is not None and expires <= now
     return InvitationLine(
         invitation_id=row.invitation_id,
@@ -561,9 +348,9 @@ def _invitation(row: Any, now: datetime) -> InvitationLine:
 
 def comments_on(engine: Engine, tenant: str, learner_id: str) -> tuple[Comment, ...]:
     """Observers' comments on a student's work, newest first."""
-    if not _in(tenant, learner_id):
+    if not in_tenant(tenant, learner_id):
         return ()
-    return _read(  # type: ignore[no-any-return]
+    return read_view(  # type: ignore[no-any-return]
         engine, lambda conn, view: _comments(conn, view, tenant, learner_id), ()
     )
 
@@ -571,22 +358,8 @@ def comments_on(engine: Engine, tenant: str, learner_id: str) -> tuple[Comment, 
 def _comments(
     conn: Connection, view: FamilyView, tenant: str, learner_id: str
 ) -> tuple[Comment, ...]:
-    m, p, t, c = view.comments.c, view.people.c, view.tasks.c, view.completions.c
-    rows = conn.execute(
-        select(view.comments, p.name, t.title.label("known_title"), c.task_title)
-        .select_from(
-            view.comments.outerjoin(
-                view.people, and_(p.tenant == m.tenant, p.person_id == m.observer_id)
-            )
-            .outerjoin(view.tasks, and_(t.tenant == m.tenant, t.task_id == m.task_id))
-            .outerjoin(
-                view.completions,
-                and_(c.tenant == m.tenant, c.learner_id == m.student_id, c.task_id == m.task_id),
-            )
-        )
-        .where(m.tenant == tenant, m.student_id == learner_id)
-        .order_by(m.left_at.desc(), m.comment_id)
-    ).all()
+    params = {"tenant": tenant, "student_id": learner_id}
+    rows = conn.execute(_comments_sql(view), params).all()
     return tuple(
         Comment(
             comment_id=row.comment_id,
@@ -601,21 +374,44 @@ def _comments(
     )
 
 
+@lru_cache(maxsize=32)
+def _comments_sql(view: FamilyView) -> Select[Any]:
+    m, p, t, c = view.comments.c, view.people.c, view.tasks.c, view.completions.c
+    return (
+        select(view.comments, p.name, t.title.label("known_title"), c.task_title)
+        .select_from(
+            view.comments.outerjoin(
+                view.people, and_(p.tenant == m.tenant, p.person_id == m.observer_id)
+            )
+            .outerjoin(view.tasks, and_(t.tenant == m.tenant, t.task_id == m.task_id))
+            .outerjoin(
+                view.completions,
+                and_(c.tenant == m.tenant, c.learner_id == m.student_id, c.task_id == m.task_id),
+            )
+        )
+        .where(m.tenant == TENANT, m.student_id == STUDENT_ID)
+        .order_by(m.left_at.desc(), m.comment_id)
+    )
+
+
+@lru_cache(maxsize=32)
+def _completed_sql(view: FamilyView) -> Select[Any]:
+    c = view.completions.c
+    return select(c.task_id).where(
+        c.tenant == TENANT, c.learner_id == LEARNER, c.task_id == param("task_id")
+    )
+
+
 def completed_task(engine: Engine, tenant: str, learner_id: str, task_id: str) -> bool:
     """Whether `task_id` is among the student's completed work (what comments are left on)."""
-    if not _in(tenant, learner_id):
+    if not in_tenant(tenant, learner_id):
         return False
 
-    def read(conn: Connection, view: FamilyView) -> bool:
-        c = view.completions.c
-        found = conn.execute(
-            select(c.task_id).where(
-                c.tenant == tenant, c.learner_id == learner_id, c.task_id == task_id
-            )
-        ).first()
-        return found is not None
+    def is_completed(conn: Connection, view: FamilyView) -> bool:
+        params = {"tenant": tenant, "learner_id": learner_id, "task_id": task_id}
+        return conn.execute(_completed_sql(view), params).first() is not None
 
-    return bool(_read(engine, read, False))
+    return bool(read_view(engine, is_completed, False))
 
 
 # -- positions and rebuilds ---------------------------------------------------------------
@@ -635,7 +431,7 @@ def wait_for(engine: Engine, positions: Mapping[str, int], timeout: float = 5.0)
 def all_rows(engine: Engine) -> dict[str, list[tuple[Any, ...]]]:
     """Every live row of every table, in key order, by table: what a rebuild reproduces."""
 
-    def read(conn: Connection, view: FamilyView) -> dict[str, list[tuple[Any, ...]]]:
+    def rows_of(conn: Connection, view: FamilyView) -> dict[str, list[tuple[Any, ...]]]:
         found = {}
         for table in view.tables:
             stem = table.name.removeprefix(f"{NAME}_").rsplit("_v", 1)[0]
@@ -643,7 +439,7 @@ def all_rows(engine: Engine) -> dict[str, list[tuple[Any, ...]]]:
             found[stem] = [tuple(row) for row in rows]
         return found
 
-    return _read(engine, read, {})  # type: ignore[no-any-return]
+    return read_view(engine, rows_of, {})  # type: ignore[no-any-return]
 
 
 class FamilyReader:
@@ -655,6 +451,12 @@ class FamilyReader:
 
     def observer_view(self, tenant: str, observer_id: str) -> ObserverView | None:
         return observer_view(self.engine, tenant, observer_id)
+
+    def parent_view(self, tenant: str, parent_id: str, now: datetime) -> ParentView | None:
+        return parent_view(self.engine, tenant, parent_id, now=now)
+
+    def access(self, tenant: str, viewer_id: str, viewer_role: str, learner_id: str) -> Access:
+        return access(self.engine, tenant, viewer_id, viewer_role, learner_id)
 
     def completed_task(self, tenant: str, learner_id: str, task_id: str) -> bool:
         return completed_task(self.engine, tenant, learner_id, task_id)

@@ -73,26 +73,19 @@ def _account_opened(view: FamilyView, conn: Connection, event: Any) -> None:
 # guardians and settings
 
 
+def _fields(event: Any, *names: str) -> dict[str, Any]:
+    """The event's attributes `names`, as row values (the columns are named alike)."""
+    return {name: getattr(event, name) for name in names}
+
+
 def _guardian_linked(view: FamilyView, conn: Connection, event: Any) -> None:
-    view.put(
-        conn,
-        view.guardians,
-        tenant=_tenant(event),
-        guardian_id=event.guardian_id,
-        student_id=event.student_id,
-        relationship=event.relationship,
-        source=event.source,
-    )
+    fields = _fields(event, "guardian_id", "student_id", "relationship", "source")
+    view.put(conn, view.guardians, tenant=_tenant(event), **fields)
 
 
 def _guardian_unlinked(view: FamilyView, conn: Connection, event: Any) -> None:
-    view.remove(
-        conn,
-        view.guardians,
-        tenant=_tenant(event),
-        guardian_id=event.guardian_id,
-        student_id=event.student_id,
-    )
+    fields = _fields(event, "guardian_id", "student_id")
+    view.remove(conn, view.guardians, tenant=_tenant(event), **fields)
 
 
 def _rhythm_set(view: FamilyView, conn: Connection, event: Any) -> None:
@@ -101,52 +94,39 @@ def _rhythm_set(view: FamilyView, conn: Connection, event: Any) -> None:
 
 # observers
 
+_RIGHTS = ("can_view_evidence", "can_comment")
+_INVITED = ("invitation_id", "student_id", "email", "name", "relationship", "sent_at")
+
 
 def _invitation_sent(view: FamilyView, conn: Connection, event: Any) -> None:
     view.put(
         conn,
         view.invitations,
         tenant=_tenant(event),
-        invitation_id=event.invitation_id,
-        student_id=event.student_id,
-        email=event.email,
-        name=event.name,
-        relationship=event.relationship,
-        can_view_evidence=bool(event.can_view_evidence),
-        can_comment=bool(event.can_comment),
-        sent_at=event.sent_at,
-        expires_at=event.expires_at,
+        **_fields(event, *_INVITED, *_RIGHTS, "expires_at"),
         status="pending",
         observer_id="",
         settled_at="",
     )
 
 
+def _invitation_key(event: Any) -> dict[str, str]:
+    return {"tenant": _tenant(event), "invitation_id": event.invitation_id}
+
+
 def _invitation_cancelled(view: FamilyView, conn: Connection, event: Any) -> None:
-    key = {"tenant": _tenant(event), "invitation_id": event.invitation_id}
+    key = _invitation_key(event)
     view.change(conn, view.invitations, key, status="cancelled", settled_at=event.cancelled_at)
 
 
 def _invitation_accepted(view: FamilyView, conn: Connection, event: Any) -> None:
-    tenant = _tenant(event)
-    key = {"tenant": tenant, "invitation_id": event.invitation_id}
-    view.change(
-        conn,
-        view.invitations,
-        key,
-        status="accepted",
-        observer_id=event.observer_id,
-        settled_at=event.accepted_at,
-    )
+    settled = {"observer_id": event.observer_id, "settled_at": event.accepted_at}
+    view.change(conn, view.invitations, _invitation_key(event), status="accepted", **settled)
     view.put(
         conn,
         view.observers,
-        tenant=tenant,
-        student_id=event.student_id,
-        observer_id=event.observer_id,
-        relationship=event.relationship,
-        can_view_evidence=bool(event.can_view_evidence),
-        can_comment=bool(event.can_comment),
+        **_link_key(event),
+        **_fields(event, "relationship", *_RIGHTS),
         linked_at=event.accepted_at,
         status="active",
         removed_at="",
@@ -154,11 +134,7 @@ def _invitation_accepted(view: FamilyView, conn: Connection, event: Any) -> None
 
 
 def _link_key(event: Any) -> dict[str, str]:
-    return {
-        "tenant": _tenant(event),
-        "student_id": event.student_id,
-        "observer_id": event.observer_id,
-    }
+    return {"tenant": _tenant(event), **_fields(event, "student_id", "observer_id")}
 
 
 def _observer_removed(view: FamilyView, conn: Connection, event: Any) -> None:
@@ -168,27 +144,12 @@ def _observer_removed(view: FamilyView, conn: Connection, event: Any) -> None:
 
 
 def _permissions_changed(view: FamilyView, conn: Connection, event: Any) -> None:
-    view.change(
-        conn,
-        view.observers,
-        _link_key(event),
-        can_view_evidence=bool(event.can_view_evidence),
-        can_comment=bool(event.can_comment),
-    )
+    view.change(conn, view.observers, _link_key(event), **_fields(event, *_RIGHTS))
 
 
 def _comment_left(view: FamilyView, conn: Connection, event: Any) -> None:
-    view.put(
-        conn,
-        view.comments,
-        tenant=_tenant(event),
-        comment_id=event.comment_id,
-        student_id=event.student_id,
-        observer_id=event.observer_id,
-        task_id=event.task_id,
-        text=event.text,
-        left_at=event.left_at,
-    )
+    fields = _fields(event, "comment_id", "student_id", "observer_id", "task_id", "text", "left_at")
+    view.put(conn, view.comments, tenant=_tenant(event), **fields)
 
 
 # quests, tasks, enrolments

@@ -24,9 +24,11 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    bindparam,
     delete,
     update,
 )
+from sqlalchemy.sql.expression import Executable
 
 from infra.sql import upsert
 from projections.view import SqlView
@@ -55,6 +57,8 @@ class FamilyView(SqlView):
     projection_name = NAME
 
     def define_tables(self, metadata: MetaData) -> None:
+        self._statements: dict[tuple[object, ...], Executable] = {}
+
         def table(suffix: str, *columns: Column[Any]) -> Table:
             return Table(self.table_name(suffix), metadata, _key("tenant"), *columns)
 
@@ -144,24 +148,49 @@ class FamilyView(SqlView):
             Column("text", Text, nullable=False),
         )
 
-    # generic changes
+    # generic changes: one statement per table and shape, built once and executed with its
+    # values as parameters (building a statement per event cost more than running it)
 
     def put(self, conn: Connection, table: Table, **values: Any) -> None:
         """Insert the row, or update every non-key column of the row with its key."""
-        keys = [column.name for column in table.primary_key.columns]
-        changes = {k: v for k, v in values.items() if k not in keys}
-        statement = upsert(conn, table).values(**values)
-        if changes:
-            statement = statement.on_conflict_do_update(index_elements=keys, set_=changes)
-        else:
-            statement = statement.on_conflict_do_nothing(index_elements=keys)
-        conn.execute(statement)
+        conn.execute(self._statement(conn, "put", table, tuple(values)), values)
 
     def change(self, conn: Connection, table: Table, key: dict[str, str], **values: Any) -> None:
         """Update the row with `key` (nothing if there is none)."""
-        conn.execute(
-            update(table).where(*(table.c[k] == v for k, v in key.items())).values(**values)
-        )
+        statement = self._statement(conn, "change", table, tuple(key), tuple(values))
+        conn.execute(statement, {**{f"k_{k}": v for k, v in key.items()}, **values})
 
     def remove(self, conn: Connection, table: Table, **key: str) -> None:
-        conn.execute(delete(table).where(*(table.c[k] == v for k, v in key.items())))
+        statement = self._statement(conn, "remove", table, tuple(key))
+        conn.execute(statement, {f"k_{k}": v for k, v in key.items()})
+
+    def _statement(
+        self, conn: Connection, kind: str, table: Table, *names: tuple[str, ...]
+    ) -> Executable:
+        cache_key = (conn.dialect.name, kind, table.name, *names)
+        found = self._statements.get(cache_key)
+        if found is None:
+            found = self._statements[cache_key] = _build(conn, kind, table, *names)
+        return found
+
+
+def _where_key(table: Table, key: tuple[str, ...]) -> list[Any]:
+    return [table.c[k] == bindparam(f"k_{k}") for k in key]
+
+
+def _build(conn: Connection, kind: str, table: Table, *names: tuple[str, ...]) -> Executable:
+    if kind == "remove":
+        return delete(table).where(*_where_key(table, names[0]))
+    if kind == "change":
+        key, columns = names
+        return (
+            update(table).where(*_where_key(table, key)).values({c: bindparam(c) for c in columns})
+        )
+    keys = [column.name for column in table.primary_key.columns]
+    statement = upsert(conn, table)
+    changes = [c for c in names[0] if c not in keys]
+    if not changes:
+        return statement.on_conflict_do_nothing(index_elements=keys)  # type: ignore[no-any-return]
+    return statement.on_conflict_do_update(  # type: ignore[no-any-return]
+        index_elements=keys, set_={c: statement.excluded[c] for c in changes}
+    )

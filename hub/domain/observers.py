@@ -15,7 +15,8 @@ Errors (all `ObserverError`):
     │   ├── InvitationNotFoundError     malformed, unknown, or another student's
     │   ├── InvitationExpiredError      older than its 7 days
     │   ├── InvitationUsedError         already accepted (a code works once)
-    │   └── InvitationCancelledError    the student cancelled it
+    │   ├── InvitationCancelledError    the student cancelled it
+    │   └── SignInRequiredError         the address is an account's: only it may accept
     ├── SelfObservationError      the student's own address accepted their invitation
     ├── LinkError
     │   ├── ObserverNotLinkedError      never linked to this student
@@ -70,6 +71,11 @@ class InvitationUsedError(InvitationError):
 
 class InvitationCancelledError(InvitationError):
     """Raised for a code the student cancelled."""
+
+
+class SignInRequiredError(InvitationError):
+    """Raised when the invited address belongs to a person who is not the one accepting:
+    holding the code (the student who sent it holds it too) does not make one that person."""
 
 
 class SelfObservationError(ObserverError):

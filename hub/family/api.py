@@ -33,6 +33,12 @@ class FamilyReads(Protocol):
     def observer_view(self, tenant: str, observer_id: str) -> Any:
         """The observer's linked students (`projections.family.ObserverView`), or None."""
 
+    def parent_view(self, tenant: str, parent_id: str, now: datetime) -> Any:
+        """The parent's linked students (`projections.family.ParentView`), or None."""
+
+    def access(self, tenant: str, viewer_id: str, viewer_role: str, learner_id: str) -> Any:
+        """What the viewer may do with the learner's pages (`projections.family.Access`)."""
+
     def completed_task(self, tenant: str, learner_id: str, task_id: str) -> bool:
         """Whether the task is among the student's completed work."""
 
@@ -72,7 +78,18 @@ def current_session(
     return session
 
 
+def optional_session(
+    request: Request, session_cookie: Annotated[str | None, Cookie(alias=COOKIE_NAME)] = None
+) -> Session | None:
+    """The signed-in person, if any (an expired or forged cookie counts as none)."""
+    try:
+        return spark_ingress(request).signer.read(session_cookie, now=now_s())
+    except SessionInvalidError:
+        return None
+
+
 FamilyDep = Annotated[FamilyApi, Depends(family_api)]
+MaybeSessionDep = Annotated[Session | None, Depends(optional_session)]
 SessionDep = Annotated[Session, Depends(current_session)]
 
 

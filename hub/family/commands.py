@@ -31,6 +31,7 @@ from hub.domain.guardians import FamilySettings, Guardianship, family_settings_i
 from hub.domain.learners import EmailIndex, Learner, email_index_id, normalise_email
 from hub.domain.observers import (
     ObserverCircle,
+    SignInRequiredError,
     circle_id,
     circle_of_code,
     new_invitation_code,
@@ -126,7 +127,8 @@ def check_same_tenant(tenant: str, *person_ids: str) -> None:
 def person(hub: Hub, tenant: str, person_id: str) -> Learner | Account:
     """The learner or account `person_id` of `tenant`, or `UnknownPersonError`."""
     check_same_tenant(tenant, person_id)
-    found = _get(hub, person_id) if person_id.split(".")[1] in ("Learner", "Account") else None
+    kind = person_id.split(".")[1:2]
+    found = _get(hub, person_id) if kind in (["Learner"], ["Account"]) else None
     if not isinstance(found, Learner | Account):
         msg = f"no learner or account has the id {person_id!r}"
         raise UnknownPersonError(msg)
@@ -252,20 +254,32 @@ def invite_observer(
     return _retrying(once)
 
 
-def cancel_invitation(
-    hub: Hub, tenant: str, student_id: str, invitation_id: str, *, now: datetime
+def _change_circle(
+    hub: Hub, tenant: str, student_id: str, change: Callable[[ObserverCircle], object]
 ) -> Recorded:
+    """Apply `change` to the student's circle and save what it recorded (retried on a race)."""
+
     def once() -> Recorded:
         found = _circle_or_none(hub, tenant, student_id)
-        found.cancel(invitation_id, now)
-        return Recorded(found.id, _saved(hub, found))
+        change(found)
+        return Recorded(found.id, _save(hub, found))
 
     return _retrying(once)
 
 
-def accept_invitation(hub: Hub, code: str, *, now: datetime, name: str = "") -> Acceptance:
-    """Link the invited address's person (an existing learner or account, else a new
-    observer account) to the student. A code works once, within its 7 days."""
+def cancel_invitation(
+    hub: Hub, tenant: str, student_id: str, invitation_id: str, *, now: datetime
+) -> Recorded:
+    return _change_circle(hub, tenant, student_id, lambda c: c.cancel(invitation_id, now))
+
+
+def accept_invitation(
+    hub: Hub, code: str, *, now: datetime, name: str = "", signed_in_as: str | None = None
+) -> Acceptance:
+    """Link the invited address's person to the student: a new observer account, or the
+    existing learner or account that holds the address, who must be the one signed in
+    (`signed_in_as`; `SignInRequiredError` otherwise, and nothing is recorded). A code works
+    once, within its 7 days."""
     found_id = circle_of_code(code)
     tenant = tenant_of(found_id)
 
@@ -281,6 +295,12 @@ def accept_invitation(hub: Hub, code: str, *, now: datetime, name: str = "") -> 
         made: list[HubAggregate] = []
         if index is not None:
             observer_id = index.learner_id
+            if signed_in_as != observer_id:
+                msg = (
+                    f"{email} already has an account here: sign in as {email}, "
+                    "then open the invitation again"
+                )
+                raise SignInRequiredError(msg)
         else:
             account = Account(
                 tenant=tenant,
@@ -301,12 +321,7 @@ def accept_invitation(hub: Hub, code: str, *, now: datetime, name: str = "") -> 
 def remove_observer(
     hub: Hub, tenant: str, student_id: str, observer_id: str, *, now: datetime
 ) -> Recorded:
-    def once() -> Recorded:
-        found = _circle_or_none(hub, tenant, student_id)
-        found.remove(observer_id, now)
-        return Recorded(found.id, _saved(hub, found))
-
-    return _retrying(once)
+    return _change_circle(hub, tenant, student_id, lambda c: c.remove(observer_id, now))
 
 
 def change_permissions(
@@ -318,14 +333,12 @@ def change_permissions(
     can_view_evidence: bool,
     can_comment: bool,
 ) -> Recorded:
-    def once() -> Recorded:
-        found = _circle_or_none(hub, tenant, student_id)
+    def change(found: ObserverCircle) -> None:
         found.change_permissions(
             observer_id, can_view_evidence=can_view_evidence, can_comment=can_comment
         )
-        return Recorded(found.id, _save(hub, found))
 
-    return _retrying(once)
+    return _change_circle(hub, tenant, student_id, change)
 
 
 def check_can_comment(hub: Hub, tenant: str, observer_id: str, student_id: str) -> None:

@@ -16,6 +16,9 @@ INVITATION_NOT_FOUND = ProblemType("invitation-not-found", "No such invitation",
 INVITATION_EXPIRED = ProblemType("invitation-expired", "The invitation has expired", 410)
 INVITATION_USED = ProblemType("invitation-used", "The invitation was already accepted", 409)
 INVITATION_CANCELLED = ProblemType("invitation-cancelled", "The invitation was cancelled", 410)
+SIGN_IN_REQUIRED = ProblemType(
+    "invitation-sign-in-required", "Sign in as the invited person to accept", 401
+)
 SELF_OBSERVATION = ProblemType("self-observation", "A student cannot observe themself", 409)
 OBSERVER_NOT_FOUND = ProblemType("observer-not-found", "No such observer", 404)
 OBSERVER_ALREADY_REMOVED = ProblemType(
@@ -53,6 +56,7 @@ _COMMON: dict[type[Exception], ProblemType] = {
     o.InvitationExpiredError: INVITATION_EXPIRED,
     o.InvitationUsedError: INVITATION_USED,
     o.InvitationCancelledError: INVITATION_CANCELLED,
+    o.SignInRequiredError: SIGN_IN_REQUIRED,
     o.SelfObservationError: SELF_OBSERVATION,
     o.CommentNotAllowedError: COMMENT_NOT_ALLOWED,
     o.CommentEmptyError: COMMENT_EMPTY,

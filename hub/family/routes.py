@@ -8,13 +8,14 @@ whether a task is the student's completed work.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager, suppress
-from typing import Annotated, Any
+from dataclasses import asdict
+from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, EmailStr, Field
+from pydantic import BaseModel, Field, StringConstraints
 from starlette.concurrency import run_in_threadpool
 
 from hub.bootstrap import Runtime
@@ -25,26 +26,36 @@ from hub.family.api import (
     FamilyApi,
     FamilyDep,
     FamilyReads,
+    MaybeSessionDep,
     SessionDep,
     require_role,
     run_command,
     run_student_command,
 )
 from hub.family.circle_json import circle_json, comments_json
-from hub.family.problems import OTHER_TENANT, WORK_NOT_FOUND
-from hub.http.problems import ProblemError, problem_responses
+from hub.family.problems import OTHER_TENANT, WORK_NOT_FOUND, access_problem
+from hub.http.problems import NOT_FOUND, ProblemError, problem_responses
 from hub.spark.ingress import now_s, spark_ingress
-from hub.spark.sessions import COOKIE_NAME
+from hub.spark.sessions import COOKIE_NAME, Session
 
 router = APIRouter(prefix="/api/v1", tags=["family"], responses=problem_responses(401, 403, 503))
-STUDENT, OBSERVER = "student", "observer"
+TAG = {"name": "family", "description": "Observers and comments, for the signed-in student."}
+STUDENT, OBSERVER, PARENTS = "student", "observer", ("parent", "guardian")
+T = TypeVar("T")
 ACCEPT_PATH = "/observer/accept/{code}"  # the seed's page, where the code is accepted
+# The address is where the student sends the code; the seed asks no more of it than this.
+Email = Annotated[
+    str,
+    StringConstraints(
+        strip_whitespace=True, min_length=3, max_length=320, pattern=r"^[^@\s]+@[^@\s]+$"
+    ),
+]
 Name = Annotated[str, Field(min_length=1, max_length=200)]
 Relationship = Annotated[str, Field(min_length=1, max_length=100, examples=["grandparent"])]
 
 
 class InvitationRequest(BaseModel):
-    email: Annotated[EmailStr, Field(max_length=320)]
+    email: Email
     name: Name
     relationship: Relationship
     can_view_evidence: bool = True
@@ -96,6 +107,7 @@ def install_family(app: FastAPI, runtime: Runtime, *, reads: FamilyReads | None 
     """Mount the family routes; `reads` defaults to the read model in the runtime's database."""
     found = reads or _default_reads(runtime)
     app.state.family = FamilyApi(runtime, found)
+    app.openapi_tags = [*(app.openapi_tags or []), TAG]
     inner = app.router.lifespan_context
 
     @asynccontextmanager
@@ -122,6 +134,22 @@ def _default_reads(runtime: Runtime) -> FamilyReads:
 # -- the student ---------------------------------------------------------------------------
 
 
+async def _student_change(
+    request: Request,
+    session: Session,
+    api: FamilyApi,
+    command: Callable[..., commands.Recorded],
+    *args: Any,
+    **kwargs: Any,
+) -> Changed:
+    """Run `command(hub, tenant, student_id, *args, **kwargs)` on the signed-in student's circle."""
+    require_role(session, STUDENT)
+    done = await run_student_command(
+        request, command, api.runtime.hub, session.tenant, session.learner_id, *args, **kwargs
+    )
+    return Changed(position=done.position)
+
+
 @router.post(
     "/me/observers/invitations",
     status_code=201,
@@ -139,7 +167,7 @@ async def invite(
         api.runtime.hub,
         session.tenant,
         session.learner_id,
-        email=str(body.email),
+        email=body.email,
         name=body.name,
         relationship=body.relationship,
         can_view_evidence=body.can_view_evidence,
@@ -173,17 +201,9 @@ async def my_observers(request: Request, session: SessionDep, api: FamilyDep) ->
 async def cancel(
     invitation_id: str, request: Request, session: SessionDep, api: FamilyDep
 ) -> Changed:
-    require_role(session, STUDENT)
-    done = await run_student_command(
-        request,
-        commands.cancel_invitation,
-        api.runtime.hub,
-        session.tenant,
-        session.learner_id,
-        invitation_id,
-        now=api.clock(),
+    return await _student_change(
+        request, session, api, commands.cancel_invitation, invitation_id, now=api.clock()
     )
-    return Changed(position=done.position)
 
 
 @router.delete(
@@ -195,17 +215,9 @@ async def cancel(
 async def remove(
     observer_id: str, request: Request, session: SessionDep, api: FamilyDep
 ) -> Changed:
-    require_role(session, STUDENT)
-    done = await run_student_command(
-        request,
-        commands.remove_observer,
-        api.runtime.hub,
-        session.tenant,
-        session.learner_id,
-        observer_id,
-        now=api.clock(),
+    return await _student_change(
+        request, session, api, commands.remove_observer, observer_id, now=api.clock()
     )
-    return Changed(position=done.position)
 
 
 @router.patch(
@@ -217,18 +229,15 @@ async def remove(
 async def permissions(
     observer_id: str, body: Permissions, request: Request, session: SessionDep, api: FamilyDep
 ) -> Changed:
-    require_role(session, STUDENT)
-    done = await run_student_command(
+    return await _student_change(
         request,
+        session,
+        api,
         commands.change_permissions,
-        api.runtime.hub,
-        session.tenant,
-        session.learner_id,
         observer_id,
         can_view_evidence=body.can_view_evidence,
         can_comment=body.can_comment,
     )
-    return Changed(position=done.position)
 
 
 @router.get("/me/comments", summary="Observers' comments on my work, newest first")
@@ -249,7 +258,12 @@ async def my_comments(request: Request, session: SessionDep, api: FamilyDep) -> 
     responses=problem_responses(404, 409, 410, 422),
     summary="Accept an invitation: links (or creates) the observer and signs them in",
 )
-async def accept(body: Acceptance, request: Request, api: FamilyDep) -> JSONResponse:
+async def accept(
+    body: Acceptance, request: Request, api: FamilyDep, session: MaybeSessionDep
+) -> JSONResponse:
+    """A new address gets an observer account and is signed in with it; an address that is
+    already someone's is linked only when that person is the one signed in (their session
+    stays as it is)."""
     done = await run_command(
         request,
         commands.accept_invitation,
@@ -257,14 +271,7 @@ async def accept(body: Acceptance, request: Request, api: FamilyDep) -> JSONResp
         body.code.strip(),
         now=api.clock(),
         name=body.name,
-    )
-    signer = spark_ingress(request).signer
-    cookie, _ = signer.issue(
-        tenant=done.tenant,
-        learner_id=done.observer_id,
-        role=OBSERVER,
-        position=done.position,
-        now=now_s(),
+        signed_in_as=None if session is None else session.learner_id,
     )
     answer = Accepted(
         tenant=done.tenant,
@@ -274,6 +281,16 @@ async def accept(body: Acceptance, request: Request, api: FamilyDep) -> JSONResp
         position=done.position,
     )
     response = JSONResponse(answer.model_dump(), headers={"Cache-Control": "no-store"})
+    if not done.new_account:
+        return response
+    signer = spark_ingress(request).signer
+    cookie, _ = signer.issue(
+        tenant=done.tenant,
+        learner_id=done.observer_id,
+        role=OBSERVER,
+        position=done.position,
+        now=now_s(),
+    )
     response.set_cookie(
         COOKIE_NAME,
         cookie,
@@ -288,31 +305,58 @@ async def accept(body: Acceptance, request: Request, api: FamilyDep) -> JSONResp
 
 @router.get("/me/students", summary="The students I observe")
 async def my_students(session: SessionDep, api: FamilyDep) -> dict[str, Any]:
-    require_role(session, OBSERVER)
+    # Whatever the session's role: a parent may observe another student too.
+    found = await _read_own_writes(
+        api, session, api.reads.observer_view, session.tenant, session.learner_id
+    )
+    return {"students": [] if found is None else [asdict(s) for s in found.students]}
 
-    def read() -> Any:
-        # Read your own writes: the acceptance that signed this session in is shown.
-        # (Past the bound: what the read model holds now, rather than nothing.)
+
+# -- the parent ----------------------------------------------------------------------------
+
+
+@router.get("/me/children", summary="My linked students: quests, work, due dates, rhythm")
+async def my_children(session: SessionDep, api: FamilyDep) -> dict[str, Any]:
+    require_role(session, *PARENTS)
+    found = await _read_own_writes(
+        api, session, api.reads.parent_view, session.tenant, session.learner_id, api.clock()
+    )
+    if found is None:
+        return {"rhythm_days": None, "students": []}
+    return {"rhythm_days": found.rhythm_days, "students": [asdict(s) for s in found.students]}
+
+
+@router.get(
+    "/me/children/{learner_id}",
+    responses=problem_responses(404),
+    summary="One linked student (403 for any other)",
+)
+async def my_child(learner_id: str, session: SessionDep, api: FamilyDep) -> dict[str, Any]:
+    require_role(session, *PARENTS)
+    decided = await run_in_threadpool(
+        api.reads.access, session.tenant, session.learner_id, session.role, learner_id
+    )
+    if not decided.can_view:
+        raise access_problem(decided)
+    children = await my_children(session, api)
+    for child in children["students"]:
+        if child["learner_id"] == learner_id:
+            return dict(child)
+    raise ProblemError(NOT_FOUND, "this student is linked, but not shown yet: try again")
+
+
+async def _read_own_writes(
+    api: FamilyApi, session: Session, reader: Callable[..., T], *args: Any
+) -> T:
+    """`reader(*args)` once the read model shows what signed this session in (bounded: past
+    the bound, what it holds now rather than nothing)."""
+
+    def read() -> T:
         with suppress(TimeoutError):
             api.reads.wait_for({"hub": session.position}, READ_WAIT_S)
-        return api.reads.observer_view(session.tenant, session.learner_id)
+        return reader(*args)
 
-    found = await run_in_threadpool(read)
-    students = [] if found is None else found.students
-    return {"students": [_student_json(student) for student in students]}
-
-
-def _student_json(student: Any) -> dict[str, Any]:
-    return {
-        "learner_id": student.learner_id,
-        "name": student.name,
-        "relationship": student.relationship,
-        "can_view_evidence": student.can_view_evidence,
-        "can_comment": student.can_comment,
-        "recent_work": [
-            vars(work) | {"evidence": list(work.evidence)} for work in student.recent_work
-        ],
-    }
+    return await run_in_threadpool(read)
 
 
 @router.post(
@@ -325,7 +369,7 @@ def _student_json(student: Any) -> dict[str, Any]:
 async def comment(
     student_id: str, body: CommentRequest, request: Request, session: SessionDep, api: FamilyDep
 ) -> CommentLeft:
-    require_role(session, OBSERVER)
+    # The link decides, whatever the session's role (a parent may observe another student).
     if tenant_of(student_id) != session.tenant:
         raise ProblemError(OTHER_TENANT, "this learner is not in your school's hub")
     hub, tenant, observer = api.runtime.hub, session.tenant, session.learner_id

@@ -23,6 +23,7 @@ from hub.http.spark_admin import install_spark_admin
 from hub.pages import install_pages
 from hub.pages.readers import PageReaders
 from hub.spark.routes import install_spark
+from infra.jetstream.loop_wires import close_wires_here
 from infra.sql import make_engine
 
 TAGS = [
@@ -30,7 +31,6 @@ TAGS = [
     {"name": "admin", "description": "Tenants and partners; needs the admin bearer token."},
     {"name": "spark", "description": "Spark LMS: SSO sign-in and signed webhooks."},
     {"name": "pages", "description": "Server-rendered pages for learners and families."},
-    {"name": "family", "description": "Parents, guardians and observers: invitations, comments."},
 ]
 StatusesOf = Callable[[Application[Any], Engine], Sequence[object]]
 PortfolioOf = Callable[[Engine, str, str], Any]
@@ -62,6 +62,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         yield
+        await close_wires_here()
         for close in on_shutdown:
             close()
 

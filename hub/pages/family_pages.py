@@ -7,6 +7,7 @@ routes (`hub.family`), so a page and the JSON API refuse the same things the sam
 
 from __future__ import annotations
 
+import json
 from collections.abc import Awaitable
 from dataclasses import dataclass
 from datetime import datetime
@@ -24,15 +25,26 @@ from hub.domain.base import tenant_of
 from hub.domain.observers import ObserverCircle, ObserverError, circle_of_code
 from hub.family import commands
 from hub.family import routes as family_routes
-from hub.family.api import family_api, run_command
-from hub.family.problems import COMMENT_TOO_LONG, ROLE_NOT_ALLOWED, problem_for
+from hub.family.api import family_api
+from hub.family.problems import (
+    COMMENT_TOO_LONG,
+    INVITATION_NOT_FOUND,
+    ROLE_NOT_ALLOWED,
+    problem_for,
+)
 from hub.http.deps import RuntimeDep
 from hub.http.problems import ProblemError, problem_responses
 from hub.pages.readers import page_readers
 from hub.pages.showcase_routes import check_same_origin
-from hub.pages.web import PageError, SessionCookie, page, required_session, see_other, signer_of
-from hub.spark.ingress import now_s
-from hub.spark.sessions import OBSERVER, Session, set_session_cookie
+from hub.pages.web import (
+    PageError,
+    SessionCookie,
+    optional_session,
+    page,
+    required_session,
+    see_other,
+)
+from hub.spark.sessions import OBSERVER, Session
 
 router = APIRouter(tags=["pages"])
 PARENT_ROLES = frozenset({"parent", "guardian"})
@@ -181,27 +193,24 @@ async def invitation_page(code: str, request: Request, runtime: RuntimeDep) -> H
     responses=problem_responses(404, 409, 410, 422),
     summary="The invitation page's form: accept, signed in as the observer",
 )
-async def accept_form(code: str, request: Request, runtime: RuntimeDep) -> RedirectResponse:
+async def accept_form(
+    code: str, request: Request, cookie: SessionCookie = None
+) -> RedirectResponse:
+    """Runs the family's acceptance: a new observer is signed in and sees `/observer`; a
+    person already signed in is linked and sees the student's portfolio."""
     fields = await form_fields(request)
-    api = family_api(request)
-    done = await paged(
-        run_command(
-            request,
-            commands.accept_invitation,
-            runtime.hub,
-            code.strip(),
-            now=api.clock(),
-            name=fields.get("name", "")[:200],
-        )
-    )
-    signer = signer_of(request)
-    cookie, _ = signer.issue(
-        tenant=done.tenant,
-        learner_id=done.observer_id,
-        role=OBSERVER,
-        position=done.position,
-        now=now_s(),
-    )
-    response = see_other("/observer")
-    set_session_cookie(response, signer, cookie)
+    session = optional_session(request, cookie)
+    try:
+        body = family_routes.Acceptance(code=code.strip(), name=fields.get("name", "")[:200])
+    except ValidationError as error:
+        raise PageError(INVITATION_NOT_FOUND, "this invitation code is not valid") from error
+    answer = await paged(family_routes.accept(body, request, family_api(request), session))
+    done = json.loads(bytes(answer.body))
+    if done["new_account"] or (session is not None and session.role == OBSERVER):
+        response = see_other("/observer")
+    else:
+        response = see_other(f"/learners/{quote(done['student_id'], safe='')}/portfolio")
+    signed_in = answer.headers.get("set-cookie")
+    if signed_in is not None:  # a new observer: the family's route signed them in
+        response.headers.append("set-cookie", signed_in)
     return response

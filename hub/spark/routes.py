@@ -15,6 +15,7 @@ from starlette.concurrency import run_in_threadpool
 
 from hub.audit import sha256_hex
 from hub.bootstrap import Runtime
+from hub.http.lean_route import LeanRoute
 from hub.http.problems import problem_responses
 from hub.spark import admin, handlers
 from hub.spark.evidence import check_files, store_files
@@ -31,7 +32,7 @@ from hub.spark.verify import SignalRejectedError, token_key, verify_sso_token
 from infra.blobs import FolderBlobStore
 from schemas.spark import RosterWebhook, SubmissionWebhook
 
-router = APIRouter(tags=["spark"])
+router = APIRouter(tags=["spark"], route_class=LeanRoute)
 TenantQuery = Annotated[str | None, Query(alias="tenant", description="The tenant's slug.")]
 TenantHeader = Annotated[str | None, Header(alias=TENANT_HEADER, description="The tenant's slug.")]
 TokenQuery = Annotated[str | None, Query(description="The JWT Spark signed (HS256).")]
@@ -191,9 +192,9 @@ async def _submission(gate: Gate, *tenant_names: str | None) -> JSONResponse:
         files = await run_in_threadpool(store_files, gate.ingress.blobs, checked)
     else:
         files = store_files(gate.ingress.blobs, checked)
-    result = await gate.run(
+    result = await gate.run_async(
         "hmac-sha256",
-        handlers.record_submission,
+        handlers.record_submission_async,
         gate.ingress.runtime.hub,
         signed.tenant,
         webhook,

@@ -23,6 +23,7 @@ from hub.domain.observers import (
     ObserverNotLinkedError,
     ObserverRemovedError,
     SelfObservationError,
+    SignInRequiredError,
 )
 from hub.family import commands
 from hub.family.errors import (
@@ -68,11 +69,15 @@ def test_a_new_address_gets_an_observer_account_and_a_link(runtime: Runtime) -> 
     assert circle.links[done.observer_id]["status"] == "active"
 
 
-def test_an_existing_person_is_linked_by_email_not_duplicated(runtime: Runtime) -> None:
+def test_an_existing_person_is_linked_by_email_only_when_signed_in(runtime: Runtime) -> None:
     sam = person(runtime.hub, "acme", "sam")
     aunt = person(runtime.hub, "acme", "aunt", role="parent", email="aunt@example.org")
     sent = invite(runtime, sam, "  AUNT@example.org ")
-    done = commands.accept_invitation(runtime.hub, sent.code, now=T0)
+    # Holding the code is not being the aunt: the student who sent it holds it too.
+    for someone in (None, sam):
+        with pytest.raises(SignInRequiredError):
+            commands.accept_invitation(runtime.hub, sent.code, now=T0, signed_in_as=someone)
+    done = commands.accept_invitation(runtime.hub, sent.code, now=T0, signed_in_as=aunt)
     assert (done.observer_id, done.new_account) == (aunt, False)
     assert account_id("acme", "aunt@example.org") not in runtime.hub.repository
 
@@ -124,7 +129,7 @@ def test_a_student_cannot_observe_themself(runtime: Runtime) -> None:
     sam = person(runtime.hub, "acme", "sam")
     sent = invite(runtime, sam, "sam@example.org")
     with pytest.raises(SelfObservationError):
-        commands.accept_invitation(runtime.hub, sent.code, now=T0)
+        commands.accept_invitation(runtime.hub, sent.code, now=T0, signed_in_as=sam)
 
 
 def test_comments_need_a_live_link_the_right_and_a_sensible_length(runtime: Runtime) -> None:
@@ -168,7 +173,10 @@ def test_a_removed_observer_invited_again_is_linked_again(runtime: Runtime) -> N
     ).observer_id
     commands.remove_observer(runtime.hub, "acme", sam, grace, now=T0)
     again = commands.accept_invitation(
-        runtime.hub, invite(runtime, sam, "grace@example.org", can_comment=False).code, now=T0
+        runtime.hub,
+        invite(runtime, sam, "grace@example.org", can_comment=False).code,
+        now=T0,
+        signed_in_as=grace,
     )
     assert (again.observer_id, again.new_account) == (grace, False)
     circle = commands.circle(runtime.hub, "acme", sam)
@@ -212,6 +220,9 @@ def test_guardian_links_are_idempotent_and_stay_in_their_tenant(runtime: Runtime
         commands.link_guardian(
             hub, "acme", mum, "acme.Learner." + "0" * 32, relationship="mother", source="admin"
         )
+    for nobody in ("acme", "acme.Tenant." + "0" * 32):
+        with pytest.raises(UnknownPersonError):
+            commands.link_guardian(hub, "acme", nobody, sam, relationship="x", source="admin")
     with pytest.raises(SamePersonError):
         commands.link_guardian(hub, "acme", mum, mum, relationship="self", source="admin")
 

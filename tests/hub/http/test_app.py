@@ -86,6 +86,7 @@ def test_the_package_exports_what_it_says() -> None:
         "admin",
         "deps",
         "health",
+        "lean_route",
         "middleware",
         "problems",
         "readiness",

@@ -222,3 +222,21 @@ def test_an_invitation_form_with_a_bad_address_is_422(
     )
     assert response.status_code == 422
     assert response.json()["type"] == PROBLEM + "validation-failed"
+
+
+def test_an_existing_person_accepts_only_signed_in_as_themself(
+    site: Site, http: httpx.Client, family: Family
+) -> None:
+    code = invite(site, family.oli, "mum@example.org")  # Ivy's mother's address
+    anonymous = accept(http, site, code)
+    assert anonymous.status_code == 401
+    assert anonymous.json()["type"] == PROBLEM + "invitation-sign-in-required"
+    mum = site.headers("acme", family.mum, "parent")
+    linked = http.post(
+        f"/observer/accept/{code}", content="name=", headers={**mum, **FORM, "Origin": site.url}
+    )
+    assert linked.status_code == 303
+    assert linked.headers["location"] == f"/learners/{family.oli}/portfolio"
+    assert "set-cookie" not in linked.headers  # her own session stays as it is
+    site.settle()
+    assert http.get(f"/learners/{family.oli}/portfolio", headers=mum).status_code == 200
