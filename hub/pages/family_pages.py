@@ -12,7 +12,7 @@ from collections.abc import Awaitable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
-from urllib.parse import parse_qs, quote
+from urllib.parse import quote
 
 from eventsourcing.application import AggregateNotFoundError
 from fastapi import APIRouter, Request
@@ -35,10 +35,10 @@ from hub.family.problems import (
 from hub.http.deps import RuntimeDep
 from hub.http.problems import ProblemError, problem_responses
 from hub.pages.readers import page_readers
-from hub.pages.showcase_routes import check_same_origin
 from hub.pages.web import (
     PageError,
     SessionCookie,
+    form_fields,
     optional_session,
     page,
     required_session,
@@ -48,7 +48,6 @@ from hub.spark.sessions import OBSERVER, Session
 
 router = APIRouter(tags=["pages"])
 PARENT_ROLES = frozenset({"parent", "guardian"})
-MAX_FORM_BYTES = 32_768
 T = TypeVar("T")
 
 
@@ -80,16 +79,6 @@ def require_role(session: Session, roles: frozenset[str], page_name: str) -> Non
     if session.role not in roles:
         msg = f"signed in as {session.role}: the {page_name} is for {' or '.join(sorted(roles))}s"
         raise PageError(ROLE_NOT_ALLOWED, msg)
-
-
-async def form_fields(request: Request) -> dict[str, str]:
-    """An url-encoded form's fields (first value each), refused past `MAX_FORM_BYTES`."""
-    check_same_origin(request)
-    body = await request.body()
-    if len(body) > MAX_FORM_BYTES:
-        raise PageError(ROLE_NOT_ALLOWED, "the form is too large")
-    fields = parse_qs(body.decode("utf-8", errors="replace"), keep_blank_values=True)
-    return {key: values[0] for key, values in fields.items()}
 
 
 # -- parents and observers -----------------------------------------------------------------

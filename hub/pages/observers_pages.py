@@ -11,8 +11,8 @@ from pydantic import ValidationError
 from hub.family import routes as family_routes
 from hub.family.api import family_api
 from hub.http.problems import VALIDATION_FAILED, problem_responses
-from hub.pages.family_pages import form_fields, paged
-from hub.pages.web import PageError, SessionCookie, page, required_session, see_other
+from hub.pages.family_pages import paged
+from hub.pages.web import PageError, SessionCookie, form_fields, page, required_session, see_other
 
 router = APIRouter(tags=["pages"])
 

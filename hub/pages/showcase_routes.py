@@ -6,7 +6,6 @@ another site (its `Origin` not this hub's) is refused before anything is read.
 
 from __future__ import annotations
 
-from urllib.parse import parse_qs
 from uuid import uuid4
 
 from eventsourcing.persistence import IntegrityError
@@ -28,19 +27,19 @@ from hub.pages.commands import (
     showcase_of,
 )
 from hub.pages.web import (
-    CROSS_SITE_FORM,
     FORBIDDEN,
     SHOWCASE_INVALID,
     SLUG_TAKEN,
     PageError,
     SessionCookie,
+    check_same_origin,
+    form_fields,
     required_session,
     see_other,
 )
 from hub.spark.sessions import Session
 
 router = APIRouter(tags=["pages"])
-MAX_FORM_BYTES = 4096
 
 
 class ShowcaseSettings(BaseModel):
@@ -69,16 +68,6 @@ def _out(state: ShowcaseState, tenant: str) -> ShowcaseOut:
         position=state.position,
         changed=state.changed,
     )
-
-
-def check_same_origin(request: Request) -> None:
-    """Refuse a state change a page of another site sent: browsers say so in `Origin` and
-    `Sec-Fetch-Site` (clients that are not browsers send neither)."""
-    origin = request.headers.get("origin")
-    own = f"{request.url.scheme}://{request.url.netloc}"
-    site = request.headers.get("sec-fetch-site", "same-origin")
-    if (origin is not None and origin != own) or site not in {"same-origin", "none"}:
-        raise PageError(CROSS_SITE_FORM, f"this hub accepts its own forms only, not {origin}'s")
 
 
 async def _set(
@@ -151,21 +140,16 @@ async def put_showcase(
 @router.post(
     "/dashboard/showcase",
     status_code=303,
-    responses=problem_responses(401, 403, 409, 422),
+    responses=problem_responses(401, 403, 409, 413, 422),
     summary="The dashboard's showcase form (application/x-www-form-urlencoded)",
 )
 async def post_showcase_form(
     request: Request, runtime: RuntimeDep, cookie: SessionCookie = None
 ) -> RedirectResponse:
     session = required_session(request, cookie)
-    check_same_origin(request)
-    body = await request.body()
-    if len(body) > MAX_FORM_BYTES:
-        raise PageError(SHOWCASE_INVALID, f"the form is larger than {MAX_FORM_BYTES} bytes")
-    fields = parse_qs(body.decode("utf-8", errors="replace"))
+    fields = await form_fields(request)
     settings = ShowcaseSettings.model_construct(
-        slug=fields.get("slug", [""])[0].strip().lower(),
-        visibility=fields.get("visibility", [""])[0],
+        slug=fields.get("slug", "").strip().lower(), visibility=fields.get("visibility", "")
     )
     await _set(request, runtime, session, settings)
     return see_other("/dashboard?saved=showcase")

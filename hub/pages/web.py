@@ -9,6 +9,7 @@ from __future__ import annotations
 from functools import cache
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import parse_qs
 
 from fastapi import Cookie, FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -44,6 +45,8 @@ SHOWCASE_INVALID = ProblemType("showcase-invalid", "The slug or the visibility i
 AS_OF_INVALID = ProblemType("as-of-invalid", "The as_of date is not valid", 422)
 CROSS_SITE_FORM = ProblemType("cross-site-form", "The form came from another site", 403)
 TENANT_REQUIRED = ProblemType("tenant-required", "No tenant was named", 400)
+FORM_TOO_LARGE = ProblemType("form-too-large", "The form is too large", 413)
+MAX_FORM_BYTES = 32_768
 
 SessionCookie = Annotated[str | None, Cookie(alias=COOKIE_NAME)]
 
@@ -75,6 +78,27 @@ async def page(template: str, status_code: int = 200, **context: Any) -> HTMLRes
 def see_other(location: str) -> RedirectResponse:
     """The 303 after a form's change (never cached)."""
     return RedirectResponse(location, status_code=303, headers={"Cache-Control": "no-store"})
+
+
+def check_same_origin(request: Request) -> None:
+    """Refuse a state change a page of another site sent: browsers say so in `Origin` and
+    `Sec-Fetch-Site` (clients that are not browsers send neither)."""
+    origin = request.headers.get("origin")
+    own = f"{request.url.scheme}://{request.url.netloc}"
+    site = request.headers.get("sec-fetch-site", "same-origin")
+    if (origin is not None and origin != own) or site not in {"same-origin", "none"}:
+        raise PageError(CROSS_SITE_FORM, f"this hub accepts its own forms only, not {origin}'s")
+
+
+async def form_fields(request: Request) -> dict[str, str]:
+    """A form's fields (url-encoded; the first value of each), from this hub's own pages
+    only, refused past `MAX_FORM_BYTES`."""
+    check_same_origin(request)
+    body = await request.body()
+    if len(body) > MAX_FORM_BYTES:
+        raise PageError(FORM_TOO_LARGE, f"a form has at most {MAX_FORM_BYTES} bytes")
+    fields = parse_qs(body.decode("utf-8", errors="replace"), keep_blank_values=True)
+    return {key: values[0] for key, values in fields.items()}
 
 
 def signer_of(request: Request) -> SessionSigner:

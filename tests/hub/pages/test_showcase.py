@@ -173,3 +173,17 @@ def test_the_dashboard_form_saves_and_redirects(
 def test_slugs_are_checked(slug: str) -> None:
     with pytest.raises(ShowcaseInvalidError):
         check_slug(slug)
+
+
+def test_a_form_past_its_size_is_413(
+    site: Site, http: httpx.Client, learners: dict[str, str]
+) -> None:
+    headers = {
+        **site.headers("acme", learners["lee"]),
+        "Content-Type": "application/x-www-form-urlencoded",
+        "Origin": site.url,
+    }
+    form = "slug=lee-big&visibility=public&pad=" + "x" * 40_000
+    response = http.post("/dashboard/showcase", content=form, headers=headers)
+    assert response.status_code == 413
+    assert response.json()["type"] == PROBLEM + "form-too-large"
