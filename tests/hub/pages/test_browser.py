@@ -91,7 +91,9 @@ def check_accessible(page: Page) -> None:
 
 def test_the_dashboard(zoe_page: Page) -> None:
     zoe_page.goto("/dashboard")
+    assert zoe_page.title() == "Zoe Okafor: dashboard"
     assert zoe_page.get_by_role("heading", name="Zoe Okafor").is_visible()
+    assert zoe_page.get_by_label("Email").is_visible()  # the observers' invitation form
     assert zoe_page.get_by_role("navigation", name="Main").is_visible()
     assert zoe_page.get_by_label("Page address").is_visible()
     assert zoe_page.get_by_label("Who can see it").is_visible()
