@@ -6,6 +6,7 @@ the status, the title and what to do; any other client gets the RFC 9457 problem
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
 from typing import Annotated, Any
@@ -63,7 +64,19 @@ def templates() -> Environment:
         auto_reload=False,
     )
     env.globals["sources"] = SOURCES
+    env.filters["when"] = when
     return env
+
+
+def when(text: object) -> str:
+    """An ISO 8601 instant as people read it (`2025-01-15 14:30 UTC`); other text as is."""
+    try:
+        instant = datetime.fromisoformat(str(text))
+    except ValueError:
+        return str(text or "")
+    if instant.tzinfo is None:
+        return instant.strftime("%Y-%m-%d %H:%M")
+    return instant.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
 def render(template: str, **context: Any) -> str:

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import httpx
 import pytest
 
+from hub.pages.web import when
 from tests.hub.pages.site import Site, png
 
 XSS = '<script>document.title="pwned"</script><img src=x onerror="alert(1)">'
@@ -162,3 +163,10 @@ def test_ids_that_cannot_exist_are_404_not_500(http: httpx.Client, path: str, pr
     response = http.get(path)
     assert response.status_code == 404
     assert response.json()["type"] == f"https://hub.example/problems/{problem}"
+
+
+def test_instants_are_shown_as_people_read_them() -> None:
+    assert when("2025-01-15T14:30:00Z") == "2025-01-15 14:30 UTC"
+    assert when("2025-01-15T16:30:00+02:00") == "2025-01-15 14:30 UTC"
+    assert when("soon") == "soon"
+    assert when(None) == ""
