@@ -15,6 +15,7 @@ import structlog
 from eventsourcing.application import Application
 
 from connectors import (
+    badges,
     caliper_delivery,
     caliper_emitter,
     evidence,
@@ -51,6 +52,7 @@ CONNECTORS: tuple[ConnectorSpec, ...] = (
     # LTI as a tool: scores to the platforms' AGS, their NRPS rosters read.
     ConnectorSpec(lti_services.SPEC.name, lti_services.SPEC.run),
     ConnectorSpec(lti_services.SCHEDULER, lti_services.run_deliveries_logged),
+    ConnectorSpec(badges.SPEC.name, badges.SPEC.run),
     ConnectorSpec(notifications.SPEC.name, notifications.SPEC.run),
     ConnectorSpec(outbox.SPEC.name, outbox.SPEC.run),
     ConnectorSpec(outbox.SCHEDULER, outbox.run_deliveries_logged),

@@ -11,6 +11,7 @@ import structlog
 from eventsourcing.application import Application
 from eventsourcing.projection import Projection
 
+from projections.badges import BadgesProjection, BadgesView
 from projections.caliper_status import CaliperDeliveriesProjection, CaliperDeliveriesView
 from projections.errors import UnknownProjectionError
 from projections.event_counts import EventCountsProjection, EventCountsView
@@ -59,6 +60,9 @@ PROJECTIONS: dict[str, ProjectionSpec] = {
             upstreams=("caliper-http",),
         ),
         ProjectionSpec("family", FamilyProjection, FamilyView, upstreams=("hub", "progress")),
+        ProjectionSpec(
+            "badges", BadgesProjection, BadgesView, upstreams=("hub", "progress", "badges")
+        ),
     )
 }
 

@@ -15,6 +15,7 @@ from typing import Any
 import structlog
 import typer
 
+from hub.badges import ensure_demo_badges
 from hub.bootstrap import Runtime, build_runtime, eventsourcing_env
 from hub.endpoint import nats_endpoint
 from hub.replay import ReplayFilter, replay, to_json_line
@@ -119,6 +120,7 @@ def serve_http(runtime: Runtime, admin_token: str) -> None:
     from projections import projection_statuses  # noqa: PLC0415
     from projections.gradebook import lti_readers  # noqa: PLC0415
     from projections.portfolio import portfolio  # noqa: PLC0415
+    from projections.portfolio_pages import page_readers  # noqa: PLC0415
 
     http_app = build_http_app(
         runtime,
@@ -126,6 +128,7 @@ def serve_http(runtime: Runtime, admin_token: str) -> None:
         projection_statuses=projection_statuses,
         portfolio=portfolio,
         lti_readers=lti_readers,
+        pages=page_readers,
     )
     config = uvicorn.Config(
         http_app,
@@ -183,6 +186,7 @@ def run_embedded(settings: Settings) -> None:
     with nats_endpoint(settings) as url:
         runtime = build_runtime(settings, url)
         demo = ensure_demo_tenant(runtime)
+        ensure_demo_badges(runtime.hub, runtime.settings.demo_tenant)
         admin_token = ensure_admin_token(settings)
         stop = threading.Event()
         threads = start_background(runtime, stop, projections=True, connectors=True)

@@ -17,7 +17,7 @@ from hub.audit import sha256_hex
 from hub.bootstrap import Runtime
 from hub.http.lean_route import LeanRoute
 from hub.http.problems import problem_responses
-from hub.spark import admin, dashboard, handlers
+from hub.spark import admin, handlers
 from hub.spark.evidence import check_files, store_files
 from hub.spark.ingress import (
     TENANT_HEADER,
@@ -67,7 +67,6 @@ def install_spark(
     )
     app.state.spark = ingress
     app.include_router(router)
-    app.include_router(dashboard.router)
     app.include_router(admin.router)
     return ingress
 

@@ -91,5 +91,6 @@ def test_the_package_exports_what_it_says() -> None:
         "problems",
         "readiness",
         "spark_admin",
+        "badges_admin",
     }
     assert set(hub.http.__all__) == public - modules
