@@ -154,6 +154,8 @@ class _HubReading(BadgeAwarder):
     """The awarder with a reader of the hub's log of its own (it reads the hub, follows only
     `progress`), closed with it."""
 
+    name = NAME  # the library names a subclass after itself otherwise
+
     def close(self) -> None:
         super().close()
         self.hub.close()
