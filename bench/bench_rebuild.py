@@ -172,10 +172,9 @@ def write_log(env: dict[str, str], shape: Shape, log: Any) -> dict[str, int]:
         world.append((tenant, quests, tasks, rules))
     fixed = len(hub.pending)
     per_learner_hub = 1 + shape.enrolments
-    badges_guess = shape.learners  # about one a learner; corrected as they come
-    completions = (
-        shape.events - fixed - shape.learners * per_learner_hub - badges_guess
-    ) // shape.learners
+    # Completions fill the rest, rounded up: the log has at least `shape.events` events
+    # (the earned badges come on top).
+    completions = -(-(shape.events - fixed - shape.learners * per_learner_hub) // shape.learners)
     completions = min(completions, shape.enrolments * shape.tasks_per_course)
     started = time.perf_counter()
     for n in range(shape.learners):

@@ -20,6 +20,8 @@ if TYPE_CHECKING:
     from projections.registry import ProjectionSpec
 
 PAGE_SIZE = 1000
+WINDOW_PAGES = 10
+"""A backlog is read ten pages at a time (see `_backlog`)."""
 AfterPage = Callable[[int], None]
 """Called with the position reached after each committed page."""
 
@@ -98,28 +100,32 @@ def _backlog(
     topics: Sequence[str],
     stop: threading.Event | None,
 ) -> Iterator[list[Notification]]:
-    """Pages of the notifications after `position` up to the head, from a subscription;
+    """Pages of the notifications after `position` up to the head, from subscriptions;
     nothing when the backlog is a page or less (or topics filter it: then the head's own
-    notification may never come)."""
+    notification may never come).
+
+    Memory stays bounded: a subscription delivers as fast as the server sends, whatever
+    the pages cost to apply, so each one is read for a window of `WINDOW_PAGES` pages
+    and stopped before they are applied; the next starts after the window.
+    """
     last = app.recorder.max_notification_id() or 0
     if topics or last - position <= page_size:
         return
-    subscription = app.recorder.subscribe(gt=position)
-    try:
-        page: list[Notification] = []
-        for notification in subscription:
-            page.append(notification)
-            if notification.id >= last:
-                break
-            if len(page) == page_size:
-                yield page
-                page = []
-                if stop is not None and stop.is_set():
-                    return
-        if page:
-            yield page
-    finally:
-        subscription.stop()
+    while position < last:
+        window: list[Notification] = []
+        subscription = app.recorder.subscribe(gt=position)
+        try:
+            for notification in subscription:
+                window.append(notification)
+                if notification.id >= last or len(window) >= WINDOW_PAGES * page_size:
+                    break
+        finally:
+            subscription.stop()
+        for start in range(0, len(window), page_size):
+            yield window[start : start + page_size]
+            if stop is not None and stop.is_set():
+                return
+        position = window[-1].id
 
 
 def catch_up_all(
