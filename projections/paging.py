@@ -6,8 +6,10 @@ million events take an hour. A `PagedProjection` names its handlers by event cla
 `__qualname__`, as before, and adds `Bulk`s: for the kinds that are most of the log
 (registrations, enrolments, completions), events are gathered and written together with
 `executemany`. A bulk is flushed before any event that is not its own kind is applied, so
-a page gives exactly the rows that applying its events in order gives (which the
-projections' tests and the rebuild checksum tests check).
+a page gives exactly the rows that applying its events in order gives, provided that the
+bulks of one projection commute with each other (a registration and an enrolment do;
+`tests/projections/test_paging.py` checks pages of every size against one by one).
+A subclass that overrides `process_event` is applied one event at a time.
 """
 
 from __future__ import annotations
