@@ -265,10 +265,10 @@ class PortfolioView(SqlView):
     ) -> None:
         """`complete` for each (tenant, row, quest title from the event), in their order."""
         quest_titles = self._titles(
-            conn, self.quests, "quest_id", {r["quest_id"] for _, r, _ in completions}
+            conn, self.quests, "quest_id", {(t, r["quest_id"]) for t, r, _ in completions}
         )
         task_titles = self._titles(
-            conn, self.tasks, "task_id", {r["task_id"] for _, r, _ in completions}
+            conn, self.tasks, "task_id", {(t, r["task_id"]) for t, r, _ in completions}
         )
         rows = []
         for tenant, row, quest_title in completions:
@@ -287,28 +287,34 @@ class PortfolioView(SqlView):
         self._total_xp_of(conn, {(r["tenant"], r["learner_id"], r["pillar"]) for r in rows})
 
     def _titles(
-        self, conn: Connection, table: Table, key: str, ids: set[str]
+        self, conn: Connection, table: Table, key: str, ids: set[tuple[str, str]]
     ) -> dict[tuple[str, str], str]:
+        """Titles by (tenant, id), one query per tenant (on the primary key's prefix)."""
         column = table.c[key]
-        found = conn.execute(
-            select(table.c.tenant, column, table.c.title).where(column.in_(sorted(ids)))
-        )
-        return {(tenant, id_): title for tenant, id_, title in found}
+        found: dict[tuple[str, str], str] = {}
+        for tenant, of_tenant in _by_tenant(ids).items():
+            rows = conn.execute(
+                select(column, table.c.title).where(table.c.tenant == tenant, column.in_(of_tenant))
+            )
+            found.update(((tenant, id_), title) for id_, title in rows)
+        return found
 
     def _total_xp_of(self, conn: Connection, touched: set[tuple[str, str, str]]) -> None:
         """`_total_xp` for every (tenant, learner, pillar) in `touched`."""
         c = self.completed.c
-        learners = sorted({learner for _, learner, _ in touched})
-        totals = conn.execute(
-            select(c.tenant, c.learner_id, c.pillar, func.sum(c.xp))
-            .where(c.learner_id.in_(learners))
-            .group_by(c.tenant, c.learner_id, c.pillar)
-        )
-        rows = [
-            {"tenant": tenant, "learner_id": learner, "pillar": pillar, "xp": int(total)}
-            for tenant, learner, pillar, total in totals
-            if (tenant, learner, pillar) in touched
-        ]
+        rows = []
+        learners = {(tenant, learner) for tenant, learner, _ in touched}
+        for tenant, of_tenant in _by_tenant(learners).items():
+            totals = conn.execute(
+                select(c.learner_id, c.pillar, func.sum(c.xp))
+                .where(c.tenant == tenant, c.learner_id.in_(of_tenant))
+                .group_by(c.learner_id, c.pillar)
+            )
+            rows += [
+                {"tenant": tenant, "learner_id": learner, "pillar": pillar, "xp": int(total)}
+                for learner, pillar, total in totals
+                if (tenant, learner, pillar) in touched
+            ]
         statement = upsert(conn, self.xp)
         x = self.xp.c
         conn.execute(
@@ -318,3 +324,11 @@ class PortfolioView(SqlView):
             ),
             rows,
         )
+
+
+def _by_tenant(keys: set[tuple[str, str]]) -> dict[str, list[str]]:
+    """(tenant, id) pairs as sorted ids per tenant."""
+    found: dict[str, list[str]] = {}
+    for tenant, id_ in sorted(keys):
+        found.setdefault(tenant, []).append(id_)
+    return found
