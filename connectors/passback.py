@@ -44,6 +44,7 @@ from connectors.spark_api import (
 )
 from hub.domain.base import event_context, tenant_of
 from hub.domain.deliveries import Delivery, delivery_id
+from hub.domain.lti_platform import LtiResult
 from hub.domain.quests import task_id
 from hub.domain.submissions import Submission
 from infra.lease import DEFAULT_TTL, Lease
@@ -83,8 +84,28 @@ def grade_of_submission(event: Any) -> GradeSignal | None:
     )
 
 
+def grade_of_lti_score(event: Any) -> GradeSignal | None:
+    """`LtiResult.ScorePosted`/`ScoreUpdated` (AGS) on a Spark assignment's line item, graded."""
+    score = event.score
+    given, user = score.get("scoreGiven"), score.get("spark_user_id")
+    assignment = score.get("spark_assignment_id")
+    if given is None or not user or not assignment or score.get("gradingProgress") != "FullyGraded":
+        return None
+    return GradeSignal(
+        tenant=tenant_of(event.originator_id),
+        key=f"{event.originator_id}@{event.originator_version}",  # each newer score once
+        spark_user_id=user,
+        spark_assignment_id=assignment,
+        score=float(given),
+        completed_at=score["timestamp"],
+        max_score=float(score["scoreMaximum"]),
+    )
+
+
 GRADE_SOURCES: dict[str, Callable[[Any], GradeSignal | None]] = {
     topic_of(Submission, "Received"): grade_of_submission,
+    topic_of(LtiResult, "ScorePosted"): grade_of_lti_score,
+    topic_of(LtiResult, "ScoreUpdated"): grade_of_lti_score,
 }
 """The extension point: the topic of an event that carries a grade -> how to read it.
 

@@ -14,7 +14,18 @@ from dataclasses import dataclass
 import structlog
 from eventsourcing.application import Application
 
-from connectors import badges, evidence, passback, progress, schedule
+from connectors import (
+    badges,
+    caliper_delivery,
+    caliper_emitter,
+    evidence,
+    lti_ags,
+    lti_nrps,
+    lti_services,
+    passback,
+    progress,
+    schedule,
+)
 from connectors.runner import UpstreamLog
 
 log = structlog.get_logger(__name__)
@@ -32,11 +43,23 @@ CONNECTORS: tuple[ConnectorSpec, ...] = (
     ConnectorSpec(passback.SPEC.name, passback.SPEC.run),
     ConnectorSpec(passback.SCHEDULER, passback.run_deliveries_logged),
     ConnectorSpec(schedule.NAME, schedule.run_daily_sync_logged),
+    # Caliper: envelopes onto the Caliper stream, then batched HTTP delivery.
+    ConnectorSpec(caliper_emitter.SPEC.name, caliper_emitter.SPEC.run),
+    ConnectorSpec(caliper_delivery.NAME, caliper_delivery.run_batcher_logged),
+    ConnectorSpec(caliper_delivery.SENDER, caliper_delivery.run_sender_logged),
+    # LTI as a tool: scores to the platforms' AGS, their NRPS rosters read.
+    ConnectorSpec(lti_services.SPEC.name, lti_services.SPEC.run),
+    ConnectorSpec(lti_services.SCHEDULER, lti_services.run_deliveries_logged),
     ConnectorSpec(badges.SPEC.name, badges.SPEC.run),
 )
 
 
-DELIVERY_LOGS: dict[str, str] = {passback.CONNECTOR: passback.NAME}
+DELIVERY_LOGS: dict[str, str] = {
+    passback.CONNECTOR: passback.NAME,
+    caliper_delivery.CONNECTOR: caliper_delivery.NAME,
+    lti_ags.CONNECTOR: lti_services.NAME,
+    lti_nrps.CONNECTOR: lti_services.NAME,
+}
 """Connector of a `Delivery` -> the application whose log holds it (`hub deliveries`)."""
 
 

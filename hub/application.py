@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 
 from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.persistence import Notification, Recording
 
+from hub.domain.base import HubAggregate
 from hub.domain.tenants import Tenant, tenant_id
+from infra.jetstream.recorders import JetStreamApplicationRecorder
 from infra.secrets import SecretBox, hash_api_key, new_secret
 
 
@@ -28,6 +32,40 @@ class Hub(Application[str]):
     """Records the hub's own events (tenants, and the signals later issues add)."""
 
     name = "hub"
+
+    async def save_async(self, *objs: HubAggregate) -> list[Recording[str]]:
+        """`save` for a caller on an event loop (an HTTP handler), without a thread hop.
+
+        On the JetStream recorder, with no snapshots or aggregate cache to keep, the
+        events are mapped here and committed on the loop's own NATS client
+        (`insert_events_here`); otherwise `save` runs in a thread. Either way the
+        commit is the same: one message, or one atomic batch.
+        """
+        recorder = self.recorder
+        if (
+            not isinstance(recorder, JetStreamApplicationRecorder)
+            or self.snapshots is not None
+            or self.repository.cache is not None
+        ):
+            return await asyncio.to_thread(self.save, *objs)
+        events = [event for obj in objs for event in obj.collect_events()]
+        stored = [self.mapper.to_stored_event(event) for event in events]
+        ids = await recorder.insert_events_here(stored)
+        recordings = [
+            Recording(
+                event,
+                Notification(
+                    id=n_id,
+                    originator_id=s.originator_id,
+                    originator_version=s.originator_version,
+                    topic=s.topic,
+                    state=s.state,
+                ),
+            )
+            for event, s, n_id in zip(events, stored, ids, strict=True)
+        ]
+        self._notify(recordings)
+        return recordings
 
     def register_tenant(self, slug: str, name: str, box: SecretBox) -> NewTenant:
         if self.tenant(slug) is not None:

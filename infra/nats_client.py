@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from typing import Any, ClassVar, TypeVar
 
 import structlog
 from nats.aio.client import Client
 from nats.errors import (
     ConnectionClosedError,
+    ConnectionDrainingError,
     ConnectionReconnectingError,
     OutboundBufferLimitError,
 )
@@ -23,7 +24,7 @@ from nats.errors import (
 from infra.errors import NatsServerTooOldError, NatsUnavailableError
 
 T = TypeVar("T")
-RawHandler = Callable[[bytes, bytes, bytes, bytes], None]
+RawHandler = Callable[[bytes, bytes, bytes, bytes | None], None]
 
 MIN_SERVER_VERSION = (2, 12, 0)
 log = structlog.get_logger(__name__)
@@ -54,6 +55,36 @@ class RawClient(Client):
         super().__init__()
         self.raw_handlers: dict[int, RawHandler] = {}
 
+    async def publish_encoded(
+        self, subject: str, reply: str, header_block: bytes, payload: bytes
+    ) -> None:
+        """`publish` of a message whose header block is already encoded (`encode_headers`).
+
+        nats-py validates and encodes headers on every publish, key by key, which cost
+        more than the rest of a commit's Python; the event store's own subjects and
+        headers need none of it. The same checks on the connection's state as `publish`.
+        """
+        if self.is_closed:
+            raise ConnectionClosedError
+        if self.is_draining_pubs:
+            raise ConnectionDrainingError
+        if not self.is_connected:
+            raise ConnectionReconnectingError
+        size = len(header_block)
+        command = b"HPUB %b %b %d %d\r\n%b%b\r\n" % (
+            subject.encode(),
+            reply.encode(),
+            size,
+            size + len(payload),
+            header_block,
+            payload,
+        )
+        self.stats["out_msgs"] += 1
+        self.stats["out_bytes"] += len(payload)
+        await self._send_command(command)
+        if self._flush_queue is not None and self._flush_queue.empty():
+            await self._flush_pending()
+
     async def _process_msg(
         self, sid: int, subject: bytes, reply: bytes, data: bytes, headers: bytes
     ) -> None:
@@ -62,6 +93,83 @@ class RawClient(Client):
             await super()._process_msg(sid, subject, reply, data, headers)
         else:
             handler(subject, reply, data, headers)
+
+
+def encode_headers(headers: Mapping[str, str]) -> bytes:
+    """A NATS header block; a name or value holding CR or LF is refused (ValueError)."""
+    lines = "".join(f"{name}: {value}\r\n" for name, value in headers.items())
+    if lines.count("\n") != len(headers) or lines.count("\r") != len(headers):
+        msg = f"a NATS header name or value holds a line break: {sorted(headers)}"
+        raise ValueError(msg)
+    return f"NATS/1.0\r\n{lines}\r\n".encode()
+
+
+UNAVAILABLE = (OutboundBufferLimitError, ConnectionClosedError, ConnectionReconnectingError)
+"""What nats-py raises for a publish or request while the connection is down."""
+
+
+async def open_client(
+    url: str, *, timeout: float, name: str, on_disconnect: Callable[[], None]
+) -> RawClient:
+    """A client connected to `url` on the running loop, its server version checked.
+
+    nats-py retries the first connect for ever when max_reconnect_attempts is negative:
+    bound it (two attempts), then reconnect without limit once connected. pending_size=0:
+    no buffering of publishes while reconnecting; `on_disconnect` runs when the connection
+    drops (see `drop_unsent`).
+    """
+
+    async def disconnected() -> None:
+        on_disconnect()
+
+    async def on_reconnect() -> None:
+        log.info("nats.reconnected", url=url)
+
+    async def on_error(error: Exception) -> None:
+        log.debug("nats.error", error=str(error))
+
+    client = RawClient()
+    try:
+        options: dict[str, Any] = {
+            "name": name,
+            "connect_timeout": timeout,
+            "allow_reconnect": True,
+            "max_reconnect_attempts": 1,
+            "reconnect_time_wait": 0.25,
+            "disconnected_cb": disconnected,
+            "reconnected_cb": on_reconnect,
+            "error_cb": on_error,
+            "pending_size": 0,
+        }
+        await client.connect(url, **options)
+        client.options["max_reconnect_attempts"] = -1
+    except Exception as error:
+        msg = (
+            f"cannot reach NATS at {url} ({type(error).__name__}): start it, "
+            "or unset HUB_NATS_URL to use the bundled server"
+        )
+        raise NatsUnavailableError(msg) from error
+    version = client.connected_server_version
+    try:
+        check_server_version((version.major, version.minor, version.patch), url)
+    except NatsServerTooOldError:
+        await client.close()
+        raise
+    return client
+
+
+def drop_unsent(client: Client, url: str) -> None:
+    """Forget what was queued for a lost connection and not yet written to it.
+
+    nats-py sends it after reconnecting: a write whose caller was told that NATS is
+    unavailable (and that may have been retried or answered 503) would then land
+    seconds or minutes later. Subscriptions are not lost: nats-py renews them from
+    its own table on reconnect. (nats-py has no option for this: its buffer is private.)
+    """
+    if getattr(client, "_pending", None):
+        log.info("nats.unsent_dropped", url=url, commands=len(client._pending))
+        client._pending = []
+        client._pending_data_size = 0
 
 
 class NatsConnection:
@@ -101,66 +209,23 @@ class NatsConnection:
             conn.close()
 
     async def _connect(self, name: str) -> RawClient:
-        async def on_disconnect() -> None:
+        def on_disconnect() -> None:
             if not self._closed:
                 log.warning("nats.disconnected", url=self.url)
             self._drop_unsent()
 
-        async def on_reconnect() -> None:
-            log.info("nats.reconnected", url=self.url)
-
-        async def on_error(error: Exception) -> None:
-            log.debug("nats.error", error=str(error))
-
-        try:
-            # nats-py retries the first connect for ever when max_reconnect_attempts is
-            # negative: bound it (two attempts), then reconnect without limit once connected.
-            # pending_size=0: no buffering of publishes while reconnecting (see _drop_unsent).
-            client = RawClient()
-            options: dict[str, Any] = {
-                "name": name,
-                "connect_timeout": self.timeout,
-                "allow_reconnect": True,
-                "max_reconnect_attempts": 1,
-                "reconnect_time_wait": 0.25,
-                "disconnected_cb": on_disconnect,
-                "reconnected_cb": on_reconnect,
-                "error_cb": on_error,
-                "pending_size": 0,
-            }
-            await client.connect(self.url, **options)
-            client.options["max_reconnect_attempts"] = -1
-        except Exception as error:
-            msg = (
-                f"cannot reach NATS at {self.url} ({type(error).__name__}): start it, "
-                "or unset HUB_NATS_URL to use the bundled server"
-            )
-            raise NatsUnavailableError(msg) from error
-        version = client.connected_server_version
-        try:
-            check_server_version((version.major, version.minor, version.patch), self.url)
-        except NatsServerTooOldError:
-            await client.close()
-            raise
-        return client
+        return await open_client(
+            self.url, timeout=self.timeout, name=name, on_disconnect=on_disconnect
+        )
 
     @property
     def is_connected(self) -> bool:
         return bool(self.client.is_connected)
 
     def _drop_unsent(self) -> None:
-        """Forget what was queued for the lost connection and not yet written to it.
-
-        nats-py sends it after reconnecting: a write whose caller was told that NATS is
-        unavailable (and that may have been retried or answered 503) would then land
-        seconds or minutes later. Subscriptions are not lost: nats-py renews them from
-        its own table on reconnect. (nats-py has no option for this: its buffer is private.)
-        """
         client = getattr(self, "client", None)
-        if client is not None and getattr(client, "_pending", None):
-            log.info("nats.unsent_dropped", url=self.url, commands=len(client._pending))
-            client._pending = []
-            client._pending_data_size = 0
+        if client is not None:
+            drop_unsent(client, self.url)
 
     def _submit(self, coro: Coroutine[Any, Any, T], timeout: float) -> T:
         future = asyncio.run_coroutine_threadsafe(coro, self.loop)
@@ -187,11 +252,7 @@ class NatsConnection:
                 raise NatsUnavailableError(msg)
             try:
                 return await factory()
-            except (
-                OutboundBufferLimitError,
-                ConnectionClosedError,
-                ConnectionReconnectingError,
-            ) as error:
+            except UNAVAILABLE as error:
                 msg = f"NATS at {self.url} is unreachable ({type(error).__name__})"
                 raise NatsUnavailableError(msg) from error
 

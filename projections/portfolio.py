@@ -25,7 +25,7 @@ from functools import lru_cache
 from time import monotonic
 from typing import Any
 
-from sqlalchemy import Connection, Engine, select
+from sqlalchemy import BindParameter, Connection, Engine, Select, String, bindparam, select
 
 from hub.domain.base import tenant_of
 from hub.domain.learners import normalise_email
@@ -265,33 +265,64 @@ def _view(engine: Engine, version: int) -> PortfolioView:
 
 def _read(conn: Connection, version: int, tenant: str, learner_id: str) -> Portfolio | None:
     view = _view(conn.engine, version)
-    learner = conn.execute(
-        select(view.learners.c.name, view.learners.c.email, view.learners.c.role).where(
-            view.learners.c.tenant == tenant, view.learners.c.learner_id == learner_id
-        )
-    ).first()
-    c = view.completed.c
-    done = conn.execute(
-        select(view.completed)
+    return read_portfolio(conn, view, tenant, learner_id, _cached_reads(view))
+
+
+@dataclass(frozen=True)
+class PortfolioReads:
+    """The four queries of a portfolio, built once per view (`:tenant`, `:learner_id`):
+    building SQLAlchemy statements costs more than running them on a small read."""
+
+    learner: Select[Any]
+    done: Select[Any]
+    enrolled: Select[Any]
+    xp: Select[Any]
+
+
+def portfolio_reads(view: PortfolioView) -> PortfolioReads:
+    tenant: BindParameter[str] = bindparam("tenant", type_=String)
+    learner_id: BindParameter[str] = bindparam("learner_id", type_=String)
+    learners, c = view.learners.c, view.completed.c
+    e, q, x = view.enrolments.c, view.quests.c, view.xp.c
+    return PortfolioReads(
+        learner=select(learners.name, learners.email, learners.role).where(
+            learners.tenant == tenant, learners.learner_id == learner_id
+        ),
+        done=select(view.completed)
         .where(c.tenant == tenant, c.learner_id == learner_id)
-        .order_by(c.submitted_at, c.task_id)
-    ).all()
-    e, q = view.enrolments.c, view.quests.c
-    enrolled = conn.execute(
-        select(e.quest_id, q.title)
+        .order_by(c.submitted_at, c.task_id),
+        enrolled=select(e.quest_id, q.title)
         .select_from(
             view.enrolments.outerjoin(
                 view.quests, (q.tenant == e.tenant) & (q.quest_id == e.quest_id)
             )
         )
-        .where(e.tenant == tenant, e.learner_id == learner_id)
-    ).all()
-    x = view.xp.c
-    xp = conn.execute(
-        select(x.pillar, x.xp)
+        .where(e.tenant == tenant, e.learner_id == learner_id),
+        xp=select(x.pillar, x.xp)
         .where(x.tenant == tenant, x.learner_id == learner_id)
-        .order_by(x.pillar)
-    ).all()
+        .order_by(x.pillar),
+    )
+
+
+@lru_cache(maxsize=32)
+def _cached_reads(view: PortfolioView) -> PortfolioReads:
+    return portfolio_reads(view)
+
+
+def read_portfolio(
+    conn: Connection,
+    view: PortfolioView,
+    tenant: str,
+    learner_id: str,
+    reads: PortfolioReads | None = None,
+) -> Portfolio | None:
+    """The portfolio of `learner_id` in `view`'s tables (the live ones, or a replay's)."""
+    reads = reads or portfolio_reads(view)
+    key = {"tenant": tenant, "learner_id": learner_id}
+    learner = conn.execute(reads.learner, key).first()
+    done = conn.execute(reads.done, key).all()
+    enrolled = conn.execute(reads.enrolled, key).all()
+    xp = conn.execute(reads.xp, key).all()
     if learner is None and not done and not enrolled:
         return None
     titles = {row.quest_id: row.title or "" for row in enrolled}

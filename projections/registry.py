@@ -12,8 +12,12 @@ from eventsourcing.application import Application
 from eventsourcing.projection import Projection
 
 from projections.badges import BadgesProjection, BadgesView
+from projections.caliper_status import CaliperDeliveriesProjection, CaliperDeliveriesView
 from projections.errors import UnknownProjectionError
 from projections.event_counts import EventCountsProjection, EventCountsView
+from projections.family_events import FamilyProjection
+from projections.family_view import FamilyView
+from projections.gradebook import GradebookProjection, GradebookView
 from projections.portfolio import PortfolioProjection
 from projections.portfolio_view import PortfolioView
 from projections.view import SqlView
@@ -45,9 +49,17 @@ PROJECTIONS: dict[str, ProjectionSpec] = {
     spec.name: spec
     for spec in (
         ProjectionSpec("event_counts", EventCountsProjection, EventCountsView),
+        ProjectionSpec("gradebook", GradebookProjection, GradebookView),
         ProjectionSpec(
             "portfolio", PortfolioProjection, PortfolioView, upstreams=("hub", "progress")
         ),
+        ProjectionSpec(
+            "caliper_deliveries",
+            CaliperDeliveriesProjection,
+            CaliperDeliveriesView,
+            upstreams=("caliper-http",),
+        ),
+        ProjectionSpec("family", FamilyProjection, FamilyView, upstreams=("hub", "progress")),
         ProjectionSpec(
             "badges", BadgesProjection, BadgesView, upstreams=("hub", "progress", "badges")
         ),

@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 
+from hub.caliper.cli import caliper_app
 from hub.cli import processes
 from hub.cli.deliveries import deliveries_app
 from hub.cli.dev import dev_app
@@ -26,6 +27,7 @@ app.add_typer(projections_app, name="projections")
 app.add_typer(spark_app, name="spark")
 app.add_typer(dev_app, name="dev")
 app.add_typer(deliveries_app, name="deliveries")
+app.add_typer(caliper_app, name="caliper")
 
 DataDir = Annotated[Path | None, typer.Option("--data-dir", help="Data folder (default ./var).")]
 

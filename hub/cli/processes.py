@@ -118,13 +118,17 @@ def serve_http(runtime: Runtime, admin_token: str) -> None:
 
     from hub.http.app import build_http_app  # noqa: PLC0415
     from projections import projection_statuses  # noqa: PLC0415
+    from projections.gradebook import lti_readers  # noqa: PLC0415
     from projections.portfolio import portfolio  # noqa: PLC0415
+    from projections.portfolio_pages import page_readers  # noqa: PLC0415
 
     http_app = build_http_app(
         runtime,
         admin_token=admin_token,
         projection_statuses=projection_statuses,
         portfolio=portfolio,
+        lti_readers=lti_readers,
+        pages=page_readers,
     )
     config = uvicorn.Config(
         http_app,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
@@ -11,7 +11,9 @@ from eventsourcing.application import Application
 from fastapi import FastAPI
 from sqlalchemy import Engine
 
-from hub.bootstrap import Runtime
+from hub.bootstrap import Runtime, eventsourcing_env
+from hub.caliper.admin import install_caliper
+from hub.family.routes import install_family
 from hub.http import admin, health
 from hub.http.badges_admin import install_badges_admin
 from hub.http.deps import ProgressOf
@@ -19,7 +21,13 @@ from hub.http.middleware import RequestContextMiddleware
 from hub.http.problems import install_problem_handlers
 from hub.http.readiness import Readiness, no_projections, runtime_readiness
 from hub.http.spark_admin import install_spark_admin
+from hub.lti.platform.install import install_lti_platform, set_lti_readers
+from hub.lti.platform.readers import LtiReadersOf
+from hub.lti.tool.routes import install_lti_tool
+from hub.pages import install_pages
+from hub.pages.readers import PageReaders
 from hub.spark.routes import install_spark
+from infra.jetstream.loop_wires import close_wires_here
 from infra.sql import make_engine
 
 TAGS = [
@@ -30,6 +38,7 @@ TAGS = [
 ]
 StatusesOf = Callable[[Application[Any], Engine], Sequence[object]]
 PortfolioOf = Callable[[Engine, str, str], Any]
+PagesOf = Callable[[Engine, Mapping[str, str]], PageReaders]  # projections.portfolio_pages
 
 
 def _version() -> str:
@@ -57,6 +66,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         yield
+        await close_wires_here()
         for close in on_shutdown:
             close()
 
@@ -81,6 +91,11 @@ def create_app(
     app.include_router(admin.router)
     install_spark(app, runtime)
     install_spark_admin(app, runtime)
+    install_pages(app, runtime)
+    install_family(app, runtime)
+    install_caliper(app, runtime)
+    install_lti_platform(app, runtime)
+    install_lti_tool(app, runtime)
     install_badges_admin(app, runtime)
     return app
 
@@ -91,6 +106,8 @@ def build_http_app(
     admin_token: str | None = None,
     projection_statuses: StatusesOf | None = None,
     portfolio: PortfolioOf | None = None,
+    lti_readers: LtiReadersOf | None = None,
+    pages: PagesOf | None = None,
 ) -> FastAPI:
     """The app as `hub serve` and `hub run` start it: readiness on the runtime's NATS, the
     read-model database of its settings, `projection_statuses(runtime.hub, engine)` and
@@ -112,10 +129,16 @@ def build_http_app(
         def progress(tenant: str, learner_id: str) -> Any:
             return portfolio(engine, tenant, learner_id)
 
-    return create_app(
+    app = create_app(
         runtime,
         readiness=readiness,
         admin_token=admin_token,
         on_shutdown=[engine.dispose],
         learning_progress=progress,
     )
+    if lti_readers is not None:  # NRPS and AGS results (pass projections.gradebook.lti_readers)
+        set_lti_readers(app, *lti_readers(engine))
+    if pages is not None:  # the pages' readers (portfolio as of a date, badges, family)
+        env = eventsourcing_env(runtime.settings, runtime.nats_url)
+        app.state.page_readers = pages(engine, env)
+    return app

@@ -101,17 +101,32 @@ def connect_spark(
     return SparkSecrets(tenant, sso_secret, webhook_secret, key, recordings[-1].notification.id)
 
 
+_OPENED_MAX = 1024
+_opened: dict[tuple[object, ...], tuple[SecretBox, OpenedSecrets]] = {}
+
+
 def open_secrets(connection: SparkConnection, box: SecretBox) -> OpenedSecrets:
-    return OpenedSecrets(
-        sso=(
-            box.decrypt(connection.sso_secret_sealed, context=_context(connection.tenant, "sso")),
-        ),
+    """The connection's secrets in clear, opened once per sealed value and box.
+
+    Every webhook and sign-in needs them, and AES-GCM per request cost more than the
+    rest of the check. The key is the sealed values themselves, so a rotation (or
+    another hub's connection of the same name) opens afresh; the map is bounded.
+    """
+    key = (connection.sso_secret_sealed, connection.webhook_secret_sealed)
+    cached = _opened.get(key)
+    if cached is not None and cached[0] is box:
+        return cached[1]
+    tenant = connection.tenant
+    opened = OpenedSecrets(
+        sso=(box.decrypt(connection.sso_secret_sealed, context=_context(tenant, "sso")),),
         webhook=(
-            box.decrypt(
-                connection.webhook_secret_sealed, context=_context(connection.tenant, "webhook")
-            ),
+            box.decrypt(connection.webhook_secret_sealed, context=_context(tenant, "webhook")),
         ),
     )
+    if len(_opened) >= _OPENED_MAX:
+        _opened.clear()
+    _opened[key] = (box, opened)
+    return opened
 
 
 def _read(hub: Hub, tenant: str) -> SparkConnection | None:

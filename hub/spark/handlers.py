@@ -14,6 +14,7 @@ learner. Callers verify first (signature, token, body) and set the `event_contex
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -203,6 +204,23 @@ def utc_iso(moment: datetime) -> str:
     return aware.astimezone(UTC).isoformat()
 
 
+def _submission(
+    tenant: str, webhook: SubmissionWebhook, files: list[dict[str, Any]], verified: dict[str, Any]
+) -> Submission:
+    return Submission(
+        tenant=tenant,
+        source=SOURCE,
+        learner_key=webhook.spark_user_id,
+        assignment_key=webhook.spark_assignment_id,
+        submitted_at=utc_iso(webhook.submitted_at),
+        course_key=webhook.spark_course_id,
+        text=webhook.submission_text,
+        files=files,
+        grade=webhook.grade,
+        verified=verified,
+    )
+
+
 def record_submission(
     hub: Hub,
     tenant: str,
@@ -212,27 +230,36 @@ def record_submission(
     verified: dict[str, Any],
 ) -> SubmissionResult:
     """Record `Submission.Received`; a redelivery answers with the first recording."""
-    submitted_at = utc_iso(webhook.submitted_at)
-    submission = Submission(
-        tenant=tenant,
-        source=SOURCE,
-        learner_key=webhook.spark_user_id,
-        assignment_key=webhook.spark_assignment_id,
-        submitted_at=submitted_at,
-        course_key=webhook.spark_course_id,
-        text=webhook.submission_text,
-        files=files,
-        grade=webhook.grade,
-        verified=verified,
-    )
+    submission = _submission(tenant, webhook, files, verified)
     try:
         recordings = hub.save(submission)
     except IntegrityError:
-        first = first_position(hub, submission.id)
-        if first is None:
-            raise
-        return SubmissionResult(submission.id, first, duplicate=True)
+        return _redelivered(hub, submission.id)
     return SubmissionResult(submission.id, _position(recordings))
+
+
+async def record_submission_async(
+    hub: Hub,
+    tenant: str,
+    webhook: SubmissionWebhook,
+    *,
+    files: list[dict[str, Any]],
+    verified: dict[str, Any],
+) -> SubmissionResult:
+    """`record_submission` on the event loop: the one event is awaited, no thread hop."""
+    submission = _submission(tenant, webhook, files, verified)
+    try:
+        recordings = await hub.save_async(submission)
+    except IntegrityError:
+        return await asyncio.to_thread(_redelivered, hub, submission.id)
+    return SubmissionResult(submission.id, _position(recordings))
+
+
+def _redelivered(hub: Hub, submission_id: str) -> SubmissionResult:
+    first = first_position(hub, submission_id)
+    if first is None:
+        raise IntegrityError(f"{submission_id} conflicted but has no first event")
+    return SubmissionResult(submission_id, first, duplicate=True)
 
 
 def first_position(hub: Hub, aggregate_id: str) -> int | None:

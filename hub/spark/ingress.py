@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, NoReturn, ParamSpec, TypeVar
@@ -265,6 +266,15 @@ class Gate:
             "request_id": self.request_id,
         }
 
+    def _context(self, verified_by: str) -> EventContext:
+        state = self.request.state
+        return EventContext(
+            correlation_id=state.correlation_id,
+            causation_id=state.request_id,
+            source="spark",
+            verified_by=verified_by,
+        )
+
     async def run(
         self, verified_by: str, command: Callable[P, T], *args: P.args, **kwargs: P.kwargs
     ) -> T:
@@ -272,23 +282,34 @@ class Gate:
 
         Commands retry their own conflicts; one that persists is a 409 (nothing was written).
         """
-        state = self.request.state
-        context = EventContext(
-            correlation_id=state.correlation_id,
-            causation_id=state.request_id,
-            source="spark",
-            verified_by=verified_by,
-        )
+        context = self._context(verified_by)
 
         def call() -> T:
             with event_context(context):
                 return command(*args, **kwargs)
 
-        try:
+        with _conflict_is_409():
             return await run_in_threadpool(call)
-        except IntegrityError as error:  # still conflicting after the handler's retries
-            detail = "other requests changed the same records at this moment; send it again"
-            raise ProblemError(CONCURRENT_CHANGE, detail, headers={"Retry-After": "1"}) from error
+
+    async def run_async(
+        self,
+        verified_by: str,
+        command: Callable[P, Awaitable[T]],
+        *args: P.args,
+        **kwargs: P.kwargs,
+    ) -> T:
+        """`run` for a command that awaits its commit on the loop (the hot paths)."""
+        with event_context(self._context(verified_by)), _conflict_is_409():
+            return await command(*args, **kwargs)
+
+
+@contextmanager
+def _conflict_is_409() -> Iterator[None]:
+    try:
+        yield
+    except IntegrityError as error:  # still conflicting after the handler's retries
+        detail = "other requests changed the same records at this moment; send it again"
+        raise ProblemError(CONCURRENT_CHANGE, detail, headers={"Retry-After": "1"}) from error
 
 
 def now_s() -> int:

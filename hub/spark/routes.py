@@ -15,8 +15,9 @@ from starlette.concurrency import run_in_threadpool
 
 from hub.audit import sha256_hex
 from hub.bootstrap import Runtime
+from hub.http.lean_route import LeanRoute
 from hub.http.problems import problem_responses
-from hub.spark import admin, dashboard, handlers
+from hub.spark import admin, handlers
 from hub.spark.evidence import check_files, store_files
 from hub.spark.ingress import (
     TENANT_HEADER,
@@ -31,7 +32,7 @@ from hub.spark.verify import SignalRejectedError, token_key, verify_sso_token
 from infra.blobs import FolderBlobStore
 from schemas.spark import RosterWebhook, SubmissionWebhook
 
-router = APIRouter(tags=["spark"])
+router = APIRouter(tags=["spark"], route_class=LeanRoute)
 TenantQuery = Annotated[str | None, Query(alias="tenant", description="The tenant's slug.")]
 TenantHeader = Annotated[str | None, Header(alias=TENANT_HEADER, description="The tenant's slug.")]
 TokenQuery = Annotated[str | None, Query(description="The JWT Spark signed (HS256).")]
@@ -66,7 +67,6 @@ def install_spark(
     )
     app.state.spark = ingress
     app.include_router(router)
-    app.include_router(dashboard.router)
     app.include_router(admin.router)
     return ingress
 
@@ -192,9 +192,9 @@ async def _submission(gate: Gate, *tenant_names: str | None) -> JSONResponse:
         files = await run_in_threadpool(store_files, gate.ingress.blobs, checked)
     else:
         files = store_files(gate.ingress.blobs, checked)
-    result = await gate.run(
+    result = await gate.run_async(
         "hmac-sha256",
-        handlers.record_submission,
+        handlers.record_submission_async,
         gate.ingress.runtime.hub,
         signed.tenant,
         webhook,

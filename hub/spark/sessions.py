@@ -4,6 +4,11 @@
 secret key (HUB_SECRET_KEY, or the embedded mode's key file), so every process of one
 hub accepts the cookies of the others and a new key signs everyone out. The payload
 carries the log position the sign-in wrote, so a page can read its own writes.
+
+Every way in signs a person in the same way (Spark SSO, LTI launches, an accepted
+invitation): `issue(...)` with the person's id (a Learner id, or an account id) and
+role, then `set_session_cookie(response, signer, cookie)`, `embedded=True` inside an
+LTI iframe (SameSite=None).
 """
 
 from __future__ import annotations
@@ -14,12 +19,15 @@ import hmac
 import json
 from dataclasses import asdict, dataclass
 
+from starlette.responses import Response
+
 from infra.secrets import load_or_create_key_file
 from infra.settings import Settings
 
 COOKIE_NAME = "hub_session"
 SESSION_LIFETIME_S = 8 * 3600
 _PURPOSE = b"hub.spark.session.v1"
+STUDENT, PARENT, OBSERVER, ADMIN = "student", "parent", "observer", "admin"
 
 
 class SessionInvalidError(ValueError):
@@ -34,6 +42,12 @@ class Session:
     issued_at: int
     expires_at: int
     position: int
+
+    @property
+    def person_id(self) -> str:
+        """The signed-in person (a Learner id for a student, a parent's or an observer's id
+        for them): `learner_id` is its historical name."""
+        return self.learner_id
 
 
 def session_key(settings: Settings) -> bytes:
@@ -83,7 +97,7 @@ class SessionSigner:
 
     def read(self, cookie: str | None, *, now: int) -> Session:
         if not cookie or cookie.count(".") != 1:
-            msg = "no session: sign in through Spark first"
+            msg = "no session: sign in first"
             raise SessionInvalidError(msg)
         payload, mac = cookie.split(".")
         if not hmac.compare_digest(mac, self._mac(payload)):
@@ -98,3 +112,19 @@ class SessionSigner:
             msg = "the session has expired: sign in again"
             raise SessionInvalidError(msg)
         return session
+
+
+def set_session_cookie(
+    response: Response, signer: SessionSigner, cookie: str, *, embedded: bool = False
+) -> None:
+    """Set the session cookie: HttpOnly, Secure, SameSite=Lax (None inside an LTI iframe,
+    where the hub is a third party and Lax cookies are not sent)."""
+    response.set_cookie(
+        COOKIE_NAME,
+        cookie,
+        max_age=signer.lifetime_s,
+        path="/",
+        secure=True,
+        httponly=True,
+        samesite="none" if embedded else "lax",
+    )

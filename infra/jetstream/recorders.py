@@ -15,6 +15,7 @@ tracking-only commit and an atomic batch are also checked by the server.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import secrets
 import threading
@@ -38,9 +39,10 @@ from eventsourcing.persistence import (
 )
 
 from infra.errors import NatsUnavailableError
+from infra.jetstream.loop_wires import wire_here
 from infra.jetstream.subjects import SubjectError, Subjects
 from infra.jetstream.wire import MAX_BATCH, AckLostError, JetStreamAPIError, OutMsg, StoredMsg
-from infra.nats_client import NatsConnection
+from infra.nats_client import UNAVAILABLE, NatsConnection
 
 H_TOPIC = "Hub-Topic"
 H_VERSION = "Hub-Version"
@@ -134,6 +136,46 @@ class JetStreamRecorder:
         self._last_seen.put(subject, value, last.seq)
         return (value, last.seq)
 
+    def _needs_lookup(self, stored_events: Sequence[StoredEvent]) -> bool:
+        """Whether building the commit's messages must read an aggregate's last sequence."""
+        seen: set[str] = set()
+        for event in stored_events:
+            subject = self._subject_of(event.originator_id)
+            if subject in seen:
+                continue
+            seen.add(subject)
+            if event.originator_version != 1 and self._last_seen.get(subject) is None:
+                return True
+        return False
+
+    async def _commit_here(self, msgs: list[OutMsg]) -> list[int]:
+        """`_commit` of one message, awaited on the running loop's own client.
+
+        A refusal is decided from the answer alone, as in `_commit`'s first attempt; a
+        lost or impossible answer goes to a thread, which reads back and retries once.
+        """
+        wire = await wire_here(self.connection)
+        try:
+            if not wire.client.is_connected:
+                raise NatsUnavailableError(f"NATS at {self.connection.url} is reconnecting")
+            try:
+                seq = await wire.publish(msgs[0])
+            except UNAVAILABLE as error:
+                raise NatsUnavailableError(str(error) or type(error).__name__) from error
+        except JetStreamAPIError as error:
+            self._last_seen.forget(msgs[0].subject)
+            return self._rejected(msgs, error, retried=False)
+        except (AckLostError, NatsUnavailableError):
+            self._last_seen.forget(msgs[0].subject)
+            return await asyncio.to_thread(self._recover_commit, msgs)
+        self._remember(msgs, [seq])
+        return [seq]
+
+    def _recover_commit(self, msgs: list[OutMsg]) -> list[int]:
+        """After a first attempt whose answer was lost: stored already, or the second try."""
+        stored = self._read_back_or_none(msgs)
+        return stored if stored is not None else self._commit(msgs, attempts=(2,))
+
     def _event_messages(self, stored_events: Sequence[StoredEvent]) -> list[OutMsg]:
         """Messages for a commit, each aggregate's first one checked against its last seq."""
         msgs: list[OutMsg] = []
@@ -165,13 +207,13 @@ class JetStreamRecorder:
             msgs.append(OutMsg(subject, event.state, headers))
         return msgs
 
-    def _commit(self, msgs: list[OutMsg]) -> list[int]:
+    def _commit(self, msgs: list[OutMsg], attempts: Sequence[int] = (1, 2)) -> list[int]:
         """Store `msgs` (one message, or one atomic batch); read back on a lost ack."""
         if len(msgs) > MAX_BATCH:
             msg = f"a commit holds at most {MAX_BATCH} events, not {len(msgs)}"
             raise ProgrammingError(msg)
         wire = self.wire
-        for attempt in (1, 2):
+        for attempt in attempts:
             try:
                 if len(msgs) == 1:
                     seqs = [self.connection.run(lambda: wire.publish(msgs[0]))]
@@ -275,6 +317,17 @@ class JetStreamAggregateRecorder(JetStreamRecorder, AggregateRecorder):
             return []
         msgs = self._event_messages(stored_events) + list(extra)
         return self._commit(msgs)[: len(stored_events)]
+
+    async def insert_events_here(self, stored_events: Sequence[StoredEvent]) -> list[int]:
+        """`insert_events` for a caller on an event loop: the stream sequences.
+
+        A commit of one event that needs no lookup (a new aggregate, or one this process
+        wrote last) is awaited on the loop's own client; anything else runs the
+        synchronous path in a thread.
+        """
+        if len(stored_events) != 1 or self._needs_lookup(stored_events):
+            return await asyncio.to_thread(self._insert, stored_events)
+        return await self._commit_here(self._event_messages(stored_events))
 
     def _start_after(self, subject: str, gt: int | None) -> int:
         """Where to start reading the events after version `gt`.

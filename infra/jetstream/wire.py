@@ -10,7 +10,9 @@ import asyncio
 import contextlib
 import itertools
 import json
+import math
 import secrets
+from collections import deque
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,7 +22,7 @@ from nats.aio.msg import Msg
 from nats.errors import NoRespondersError
 from nats.errors import TimeoutError as NatsTimeoutError
 
-from infra.nats_client import RawClient
+from infra.nats_client import RawClient, RawHandler, encode_headers
 
 UNFILTERED_MIN_BACKLOG = 1000  # below this, a replay is short whichever way it reads
 WRONG_LAST_SEQUENCE = 10071
@@ -112,6 +114,12 @@ class Wire:
         self._inbox_prefix = f"_INBOX.dg{secrets.token_hex(8)}"
         self._pending: dict[str, _Pending] = {}
         self._mux_ready = False
+        self._ack_prefix = f"_INBOX.pa{secrets.token_hex(8)}."
+        self._acks: dict[bytes, asyncio.Future[bytes]] = {}
+        self._ack_numbers = itertools.count()
+        self._acks_ready: asyncio.Future[None] | None = None
+        self._ack_deadlines: deque[tuple[float, bytes]] = deque()
+        self._sweeper: asyncio.Task[None] | None = None
 
     # -- streams ---------------------------------------------------------------------------
 
@@ -147,9 +155,76 @@ class Wire:
     # -- writes ----------------------------------------------------------------------------
 
     async def publish(self, msg: OutMsg) -> int:
-        """Store one message; returns its stream sequence."""
-        reply = await self._request(msg.subject, msg.data, msg.headers)
-        return int(_raise_for_error(reply.data)["seq"])
+        """Store one message; returns its stream sequence.
+
+        The PubAck comes back raw on one inbox subscription for all publishes (see
+        `RawClient`): no per-request inbox, Msg object or header parsing, the hot path
+        of every one-event commit.
+        """
+        await self._ensure_ack_inbox()
+        reply = f"{self._ack_prefix}{next(self._ack_numbers)}"
+        key = reply.encode()
+        loop = asyncio.get_running_loop()
+        answer: asyncio.Future[bytes] = loop.create_future()
+        self._acks[key] = answer
+        # One sweeper fails overdue answers (`_sweep`): no timer per publish.
+        self._ack_deadlines.append((loop.time() + self.timeout, key))
+        try:
+            await self.client.publish_encoded(
+                msg.subject, reply, encode_headers(msg.headers), msg.data
+            )
+            data = await answer
+        finally:
+            self._acks.pop(key, None)
+        return int(_raise_for_error(data)["seq"])
+
+    async def _sweep(self) -> None:
+        """Fail the answers still awaited past their deadline (AckLostError), in order."""
+        loop = asyncio.get_running_loop()
+        interval = min(0.1, self.timeout / 4)
+        while True:
+            await asyncio.sleep(interval)
+            now = loop.time()
+            deadlines = self._ack_deadlines
+            while deadlines and deadlines[0][0] <= now:
+                _, key = deadlines.popleft()
+                answer = self._acks.pop(key, None)
+                if answer is not None and not answer.done():
+                    answer.set_exception(AckLostError(f"no PubAck within {self.timeout}s"))
+
+    async def aclose(self) -> None:
+        """Stop the sweeper (the client is the caller's to close)."""
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._sweeper
+            self._sweeper = None
+
+    async def _ensure_ack_inbox(self) -> None:
+        if self._acks_ready is None:
+            self._acks_ready = asyncio.get_running_loop().create_future()
+            try:
+                sub = await self.client.subscribe(f"{self._ack_prefix}*")
+                self.client.raw_handlers[sub._id] = self._on_ack
+                await self.client.flush(max(1, math.ceil(self.timeout)))
+                self._sweeper = asyncio.get_running_loop().create_task(self._sweep())
+            except BaseException as error:
+                self._acks_ready.set_exception(error)
+                self._acks_ready.exception()  # retrieved: callers see it when they await
+                self._acks_ready = None
+                raise
+            self._acks_ready.set_result(None)
+        else:
+            await self._acks_ready
+
+    def _on_ack(self, subject: bytes, _reply: bytes, data: bytes, headers: bytes | None) -> None:
+        answer = self._acks.get(subject)
+        if answer is None or answer.done():
+            return
+        if headers and headers.startswith(b"NATS/1.0 503"):  # no stream listens on the subject
+            answer.set_exception(AckLostError("no responders"))
+        else:
+            answer.set_result(data)
 
     async def publish_batch(self, msgs: Sequence[OutMsg]) -> list[int]:
         """Store messages atomically (all or none); returns their contiguous sequences."""
@@ -346,10 +421,10 @@ class _Replay:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    def _handler(self, gen: int) -> Callable[[bytes, bytes, bytes, bytes], None]:
+    def _handler(self, gen: int) -> RawHandler:
         delivered = 0
 
-        def on_raw(subject: bytes, reply: bytes, data: bytes, headers: bytes) -> None:
+        def on_raw(subject: bytes, reply: bytes, data: bytes, headers: bytes | None) -> None:
             nonlocal delivered
             if self.stopped or gen != self._gen:
                 return  # a consumer that was replaced
@@ -357,7 +432,7 @@ class _Replay:
             if not reply.startswith(b"$JS.ACK."):
                 # A status: flow control (answered on its reply subject) or a heartbeat,
                 # which names a flow control reply if the consumer stalled.
-                to = reply or header_value(headers, b"Nats-Consumer-Stalled")
+                to = reply or header_value(headers or b"", b"Nats-Consumer-Stalled")
                 if to:
                     self._spawn(self.client.publish(to.decode(), b""))
                 return
@@ -374,7 +449,7 @@ class _Replay:
                 return
             if not self.batch:
                 self.loop.call_soon(self._flush)
-            self.batch.append((subject.decode(), sseq, data, headers))
+            self.batch.append((subject.decode(), sseq, data, headers or b""))
 
         return on_raw
 

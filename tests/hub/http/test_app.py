@@ -86,9 +86,11 @@ def test_the_package_exports_what_it_says() -> None:
         "admin",
         "deps",
         "health",
+        "lean_route",
         "middleware",
         "problems",
         "readiness",
         "spark_admin",
+        "badges_admin",
     }
     assert set(hub.http.__all__) == public - modules
