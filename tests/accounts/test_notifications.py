@@ -9,10 +9,15 @@ from pathlib import Path
 
 import pytest
 
-from connectors import evidence, notifications, progress
+from connectors import badges, evidence, notifications, progress
 from connectors.runner import UpstreamLog
+from hub.badges import define_badge
+from hub.domain.badges import BadgeRule
 from hub.domain.base import EventContext, event_context
+from hub.domain.learners import Identity
 from hub.domain.notifications import inbox_id
+from hub.domain.quests import Quest, Task
+from hub.domain.submissions import Submission
 from hub.family import commands as family
 from infra.mail import FolderMailbox
 from tests.accounts.conftest import T0, World, data_dir, problem
@@ -114,3 +119,75 @@ def test_unknown_kinds_or_channels_are_refused(world: World) -> None:
         "/api/v1/me/notification-preferences", headers=world.cookie(mum, "parent")
     ).json()
     assert shown["choice"]["badge_earned"] == ["in_page"]  # the default, unchanged
+
+
+def test_a_spark_course_and_a_real_world_quest_count_together_for_a_badge(
+    world: World,
+) -> None:
+    """ "3 Spark STEM courses + 2 real-world quests", in small: one of each earns the badge,
+    and the parent who asked hears of it."""
+    tenant = world.tenant()
+    sam = world.learner(tenant, "sam")
+    mum = world.learner(tenant, "mum", role="parent")
+    with event_context(EventContext("test", "test")):
+        family.link_guardian(world.hub, tenant, mum, sam, relationship="mother", source="admin")
+        define_badge(
+            world.hub,
+            tenant,
+            BadgeRule(
+                key="green-thumb",
+                name="Green Thumb",
+                description="",
+                pillar="wellness",
+                kind="pillar",
+                min_quests=2,
+                min_xp=100,
+            ),
+        )
+        course = Quest(
+            tenant=tenant,
+            source="spark",
+            external_id="course-yoga",
+            details={"title": "Yoga", "assignment_ids": ["a1"]},
+        )
+        task = Task(
+            tenant=tenant,
+            source="spark",
+            external_id="a1",
+            quest_id=course.id,
+            details={"title": "Sun salutation", "pillar": "wellness", "xp": 60},
+        )
+        identity = Identity(tenant=tenant, source="spark", external_id="sam", learner_id=sam)
+        world.hub.save(course, task, identity)
+        world.hub.save(
+            Submission(
+                tenant=tenant,
+                source="spark",
+                learner_key="sam",
+                assignment_key="a1",
+                submitted_at="2026-03-02T09:00:00+00:00",
+                course_key="course-yoga",
+                text="Done",
+                files=[],
+                grade=None,
+                verified={},
+            )
+        )
+    quest = make_quest(world, tenant)
+    native = make_task(world, quest, "plant", xp=50, pillar="wellness")
+    enrol(world, sam, quest)
+    assert complete(world, sam, native).status_code == 201
+
+    specs = (evidence.SPEC, progress.SPEC, badges.SPEC, notifications.SPEC)
+    runners = [RunnerThread(spec, world.env) for spec in specs]
+    log = UpstreamLog(notifications.NAME, world.env)
+    try:
+        found = wait_for(
+            lambda: [n for n in items(log, tenant, mum) if n["kind"] == "badge_earned"],
+            "the badge's notification",
+        )
+    finally:
+        log.close()
+        for runner in runners:
+            runner.stop()
+    assert [n["title"] for n in found] == ["Sam Example earned the Green Thumb badge"]
