@@ -15,6 +15,8 @@ from projections.errors import UnknownProjectionError
 from projections.event_counts import EventCountsProjection, EventCountsView
 from projections.portfolio import PortfolioProjection
 from projections.portfolio_view import PortfolioView
+from projections.roster import RosterProjection
+from projections.roster_view import RosterView
 from projections.view import SqlView
 
 log = structlog.get_logger(__name__)
@@ -47,6 +49,7 @@ PROJECTIONS: dict[str, ProjectionSpec] = {
         ProjectionSpec(
             "portfolio", PortfolioProjection, PortfolioView, upstreams=("hub", "progress")
         ),
+        ProjectionSpec("roster", RosterProjection, RosterView, upstreams=("roster",)),
     )
 }
 

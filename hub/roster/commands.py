@@ -1,0 +1,54 @@
+"""`import_roster`: the one command behind `hub roster import` and the admin HTTP route."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from hub.domain.base import EventContext, event_context
+from hub.roster.bundle import Limits
+from hub.roster.errors import RosterBehindError
+from hub.roster.importer import ImportReport, Progress, RosterState, import_bundle
+from hub.roster.log import ImportLog, Rosters
+
+WaitFor = Callable[[int], None]
+"""Blocks until the roster read model has applied this position of the `roster` log."""
+
+
+def import_roster(
+    app: Rosters,
+    path: Path,
+    *,
+    tenant: str,
+    state: RosterState,
+    wait_for: WaitFor,
+    dry_run: bool,
+    context: EventContext,
+    system: str | None = None,
+    job_id: str | None = None,
+    limits: Limits | None = None,
+    progress: Progress | None = None,
+) -> ImportReport:
+    """Diff the bundle against the roster as the log has it, then record (or just report)
+    the changes. Raises `BundleRefusedError` (nothing recorded) or `RosterBehindError`."""
+    head = app.recorder.max_notification_id() or 0
+    try:
+        if head:
+            wait_for(head)
+    except TimeoutError:
+        msg = "the roster read model is behind its log: is `hub project` (or `hub run`) running?"
+        raise RosterBehindError(msg) from None
+
+    def sink_for(report: ImportReport) -> ImportLog:
+        return ImportLog(app, report, job_id=job_id, origin=context.source)
+
+    with event_context(context):
+        return import_bundle(
+            path,
+            tenant=tenant,
+            state=state,
+            sink_for=None if dry_run else sink_for,
+            system=system,
+            limits=limits,
+            progress=progress,
+        )

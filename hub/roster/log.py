@@ -1,0 +1,71 @@
+"""The roster's log: the `roster` application, and an import's events recorded batch by batch.
+
+Roster imports have an application (and so a log) of their own, `roster`: a bundle's
+thousands of batches never pass through the readers of the hub's log.
+"""
+
+from __future__ import annotations
+
+from uuid import uuid4
+
+from eventsourcing.application import Application
+
+from hub.domain.roster import Record, RosterImport
+from hub.roster.errors import RowError
+from hub.roster.importer import ImportReport
+
+
+class Rosters(Application[str]):
+    """Records roster imports."""
+
+    name = "roster"
+
+
+class ImportLog:
+    """Records one import: `Started` at its first change or error, one event per batch after,
+    `Finished` at the end. Nothing at all when nothing changed."""
+
+    def __init__(
+        self, app: Rosters, report: ImportReport, *, job_id: str | None = None, origin: str = "csv"
+    ) -> None:
+        self.app = app
+        self.report = report
+        self.job_id = job_id or uuid4().hex
+        self.origin = origin
+        self._import: RosterImport | None = None
+        self._position: int | None = None
+
+    def _save(self) -> None:
+        assert self._import is not None
+        recordings = self.app.save(self._import)
+        if recordings:
+            self._position = max(int(r.notification.id) for r in recordings)
+
+    def _aggregate(self) -> RosterImport:
+        if self._import is None:
+            self._import = RosterImport(
+                tenant=self.report.tenant,
+                job_id=self.job_id,
+                source_system=self.report.system,
+                modes=self.report.modes,
+                bundle_sha256=self.report.bundle_sha256,
+                origin=self.origin,
+            )
+            self._save()
+        return self._import
+
+    def records(self, entity: str, upserts: list[Record], deletes: list[Record]) -> None:
+        self._aggregate().apply_records(entity=entity, upserts=upserts, deletes=deletes)
+        self._save()
+
+    def rejected(self, file: str, errors: list[RowError]) -> None:
+        self._aggregate().reject_rows(file=file, errors=[e.as_dict() for e in errors])
+        self._save()
+
+    def finish(self, report: ImportReport) -> None:
+        if self._import is None:
+            return
+        self._import.finish(stats=report.stats_dict())
+        self._save()
+        report.job_id = self.job_id
+        report.position = self._position

@@ -1,0 +1,345 @@
+"""The roster read model: the records of every tenant's roster imports, and its readers.
+
+It follows the `roster` log (`RosterImport.Started`, `RecordsApplied`, `RowsRejected`,
+`Finished`); events are recognised by their class's qualified name. A batch event
+replaces its records whole, so applying it is idempotent in effect and the rows do not
+depend on anything but the last batch that named each record.
+
+Readers (every one takes the tenant):
+    class_members(engine, tenant, class_id) -> list[ClassMember]   (NRPS: class_id is
+        the class's hub id, its Quest id)
+    records(engine, tenant, entity, *, system=None) -> Iterator[RosterRecord]
+    guardians_of / relationships(engine, tenant) -> list[Relationship]
+    imports(engine, tenant) / import_errors(engine, tenant, import_id)
+    SqlRosterState(engine): what the import diffs against (`hub.roster.importer.RosterState`)
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from functools import lru_cache
+from typing import Any
+
+from eventsourcing.persistence import Tracking
+from eventsourcing.projection import Projection
+from sqlalchemy import Connection, Engine, select
+
+from hub.domain.base import tenant_of
+from projections import status
+from projections.roster_view import NAME, RosterView, unsigned
+from projections.schema import read_live
+
+UPSTREAMS = ("roster",)
+Handler = Callable[[RosterView, Connection, Any], None]
+
+
+def _at(event: Any) -> str:
+    timestamp: datetime = event.timestamp
+    return timestamp.isoformat()
+
+
+def _started(view: RosterView, conn: Connection, event: Any) -> None:
+    view.start_import(
+        conn,
+        {
+            "tenant": tenant_of(event.originator_id),
+            "import_id": event.originator_id,
+            "system": event.source_system,
+            "origin": event.origin,
+            "bundle_sha256": event.bundle_sha256,
+            "modes": json.dumps(dict(event.modes), sort_keys=True),
+            "started_at": _at(event),
+        },
+    )
+
+
+def _system(conn: Connection, view: RosterView, tenant: str, import_id: str) -> str:
+    i = view.imports.c
+    return str(
+        conn.execute(
+            select(i.system).where(i.tenant == tenant, i.import_id == import_id)
+        ).scalar_one()
+    )
+
+
+def _records_applied(view: RosterView, conn: Connection, event: Any) -> None:
+    tenant = tenant_of(event.originator_id)
+    view.apply_records(
+        conn,
+        tenant,
+        _system(conn, view, tenant, event.originator_id),
+        event.entity,
+        event.originator_id,
+        _at(event),
+        event.upserts,
+        event.deletes,
+    )
+
+
+def _rows_rejected(view: RosterView, conn: Connection, event: Any) -> None:
+    view.reject_rows(conn, tenant_of(event.originator_id), event.originator_id, event.errors)
+
+
+def _finished(view: RosterView, conn: Connection, event: Any) -> None:
+    view.finish_import(
+        conn, tenant_of(event.originator_id), event.originator_id, _at(event), dict(event.stats)
+    )
+
+
+HANDLERS: dict[str, Handler] = {
+    "RosterImport.Started": _started,
+    "RosterImport.RecordsApplied": _records_applied,
+    "RosterImport.RowsRejected": _rows_rejected,
+    "RosterImport.Finished": _finished,
+}
+
+
+class RosterProjection(Projection[RosterView]):
+    name = NAME
+    topics = ()
+
+    def process_event(self, domain_event: Any, tracking: Tracking) -> None:
+        handler = HANDLERS.get(type(domain_event).__qualname__)
+        with self.view.changing(tracking) as conn:
+            if handler is not None:
+                handler(self.view, conn, domain_event)
+
+
+# Readers
+
+
+@lru_cache(maxsize=32)
+def _view(engine: Engine, version: int) -> RosterView:
+    return RosterView(engine, version)
+
+
+def wait_for(engine: Engine, position: int, timeout: float = 5.0) -> None:
+    """Return once the roster has applied `position` of the `roster` log (read your writes)."""
+    status.wait_for(engine, NAME, position, timeout, upstream="roster")
+
+
+@dataclass(frozen=True)
+class RosterRecord:
+    """A record as imported: its source, ids and every field by its 1.2 column name."""
+
+    system: str
+    entity: str
+    sourced_id: str
+    hub_id: str
+    fields: dict[str, str]
+    recorded_at: str
+
+
+@dataclass(frozen=True)
+class ClassMember:
+    """An enrolment in a class with its user (NRPS: a member of the context)."""
+
+    user_id: str
+    sourced_id: str
+    role: str
+    primary: bool
+    given_name: str
+    family_name: str
+    email: str
+    enabled: bool
+
+
+def records(
+    engine: Engine, tenant: str, entity: str, *, system: str | None = None
+) -> list[RosterRecord]:
+    """The tenant's records of `entity` (a 1.2 file name), by system and sourcedId."""
+
+    def read(conn: Connection, version: int) -> list[RosterRecord]:
+        r = _view(conn.engine, version).records.c
+        query = select(r.system, r.entity, r.sourced_id, r.hub_id, r.fields, r.recorded_at).where(
+            r.tenant == tenant, r.entity == entity
+        )
+        if system is not None:
+            query = query.where(r.system == system)
+        return [
+            RosterRecord(
+                row.system,
+                row.entity,
+                row.sourced_id,
+                row.hub_id,
+                json.loads(row.fields),
+                row.recorded_at,
+            )
+            for row in conn.execute(query.order_by(r.system, r.sourced_id))
+        ]
+
+    return read_live(engine, NAME, read, missing=[])
+
+
+def class_members(engine: Engine, tenant: str, class_id: str) -> list[ClassMember]:
+    """The enrolments of the class whose hub id is `class_id`, with their users."""
+
+    def read(conn: Connection, version: int) -> list[ClassMember]:
+        view = _view(conn.engine, version)
+        r = view.records.c
+        found = conn.execute(
+            select(r.system, r.sourced_id).where(
+                r.tenant == tenant, r.hub_id == class_id, r.entity == "classes"
+            )
+        ).first()
+        if found is None:
+            return []
+        users = view.records.alias("users")
+        u = users.c
+        rows = conn.execute(
+            select(r.fields, u.hub_id, u.sourced_id, u.fields.label("user_fields"))
+            .select_from(
+                view.records.join(
+                    users,
+                    (u.tenant == r.tenant)
+                    & (u.system == r.system)
+                    & (u.entity == "users")
+                    & (u.sourced_id == r.user_ref),
+                )
+            )
+            .where(
+                r.tenant == tenant,
+                r.class_ref == found.sourced_id,
+                r.system == found.system,
+                r.entity == "enrollments",
+            )
+            .order_by(u.sourced_id, r.role)
+        )
+        return [_member(row) for row in rows]
+
+    return read_live(engine, NAME, read, missing=[])
+
+
+def _member(row: Any) -> ClassMember:
+    enrolment = json.loads(row.fields)
+    user = json.loads(row.user_fields)
+    return ClassMember(
+        user_id=row.hub_id,
+        sourced_id=row.sourced_id,
+        role=enrolment.get("role", ""),
+        primary=enrolment.get("primary") == "true",
+        given_name=user.get("givenName", ""),
+        family_name=user.get("familyName", ""),
+        email=user.get("email", ""),
+        enabled=user.get("enabledUser", "true") == "true",
+    )
+
+
+@dataclass(frozen=True)
+class Relationship:
+    """A user and an agent of theirs (a parent or guardian) from `agentSourcedIds`."""
+
+    system: str
+    user_sourced_id: str
+    agent_sourced_id: str
+
+
+def relationships(engine: Engine, tenant: str) -> list[Relationship]:
+    def read(conn: Connection, version: int) -> list[Relationship]:
+        rel = _view(conn.engine, version).relationships.c
+        rows = conn.execute(
+            select(rel.system, rel.user_ref, rel.agent_ref)
+            .where(rel.tenant == tenant)
+            .order_by(rel.system, rel.user_ref, rel.agent_ref)
+        )
+        return [Relationship(*row) for row in rows]
+
+    return read_live(engine, NAME, read, missing=[])
+
+
+@dataclass(frozen=True)
+class ImportSummary:
+    import_id: str
+    system: str
+    origin: str
+    started_at: str
+    finished_at: str | None
+    applied: int
+    rejected: int
+    stats: dict[str, dict[str, int]]
+
+
+def imports(engine: Engine, tenant: str) -> list[ImportSummary]:
+    """The tenant's imports that recorded anything, newest first."""
+
+    def read(conn: Connection, version: int) -> list[ImportSummary]:
+        table = _view(conn.engine, version).imports
+        i = table.c
+        rows = conn.execute(
+            select(table).where(i.tenant == tenant).order_by(i.started_at.desc(), i.import_id)
+        )
+        return [
+            ImportSummary(
+                row.import_id,
+                row.system,
+                row.origin,
+                row.started_at,
+                row.finished_at,
+                row.applied,
+                row.rejected,
+                json.loads(row.stats or "{}"),
+            )
+            for row in rows
+        ]
+
+    return read_live(engine, NAME, read, missing=[])
+
+
+def import_errors(engine: Engine, tenant: str, import_id: str) -> list[dict[str, Any]] | None:
+    """The error rows of one import (file, row, column, code, message); None if unknown."""
+
+    def read(conn: Connection, version: int) -> list[dict[str, Any]] | None:
+        view = _view(conn.engine, version)
+        i, e = view.imports.c, view.errors.c
+        if (
+            conn.execute(
+                select(i.import_id).where(i.tenant == tenant, i.import_id == import_id)
+            ).first()
+            is None
+        ):
+            return None
+        rows = conn.execute(
+            select(e.file, e.row, e.column, e.code, e.message)
+            .where(e.tenant == tenant, e.import_id == import_id)
+            .order_by(e.seq)
+        )
+        return [dict(row._mapping) for row in rows]
+
+    return read_live(engine, NAME, read, missing=None)
+
+
+class SqlRosterState:
+    """The import's view of what the roster holds (`hub.roster.importer.RosterState`)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def checksums(self, tenant: str, system: str, entity: str) -> dict[int, int]:
+        def read(conn: Connection, version: int) -> dict[int, int]:
+            r = _view(conn.engine, version).records.c
+            rows = conn.execute(
+                select(r.key, r.checksum).where(
+                    r.tenant == tenant, r.system == system, r.entity == entity
+                )
+            )
+            return {unsigned(key): unsigned(sum_) for key, sum_ in rows}
+
+        return read_live(self.engine, NAME, read, missing={})
+
+    def sourced_ids(self, tenant: str, system: str, entity: str, keys: set[int]) -> list[str]:
+        if not keys:
+            return []
+
+        def read(conn: Connection, version: int) -> list[str]:
+            r = _view(conn.engine, version).records.c
+            rows = conn.execute(
+                select(r.key, r.sourced_id).where(
+                    r.tenant == tenant, r.system == system, r.entity == entity
+                )
+            )
+            return [sourced_id for key, sourced_id in rows if unsigned(key) in keys]
+
+        return read_live(self.engine, NAME, read, missing=[])
