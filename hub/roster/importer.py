@@ -82,6 +82,7 @@ class ImportReport:
     stats: dict[str, EntityStats] = field(default_factory=dict)
     errors: list[RowError] = field(default_factory=list)
     job_id: str | None = None
+    import_id: str | None = None  # the `RosterImport` aggregate, once anything was recorded
     position: int | None = None
 
     @property

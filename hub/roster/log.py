@@ -68,4 +68,5 @@ class ImportLog:
         self._import.finish(stats=report.stats_dict())
         self._save()
         report.job_id = self.job_id
+        report.import_id = self._import.id
         report.position = self._position

@@ -70,7 +70,8 @@ def roster_db(
     if not base:
         pytest.skip("HUB_TEST_DATABASE_URL is not set: PostgreSQL path not tested here")
     databases = fresh_database(base, tmp)
-    yield next(databases)
+    new = next(databases)
+    yield new()
     next(databases, None)
 
 
