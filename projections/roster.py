@@ -17,10 +17,10 @@ Readers (every one takes the tenant):
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import Any
 
 from eventsourcing.persistence import Tracking
@@ -172,6 +172,36 @@ def records(
         ]
 
     return read_live(engine, NAME, read, missing=[])
+
+
+def record_pages(
+    engine: Engine, tenant: str, entity: str, system: str, page: int = 5000
+) -> Iterator[list[tuple[str, dict[str, str]]]]:
+    """The (sourcedId, fields) of `system`'s records of `entity`, in sourcedId order, a page
+    at a time (an export of a million enrolments never holds them all)."""
+    after = ""
+    while True:
+        missing: list[tuple[str, str]] = []
+        found = read_live(
+            engine, NAME, partial(_page, tenant, entity, system, after, page), missing
+        )
+        if not found:
+            return
+        yield [(sourced_id, json.loads(fields)) for sourced_id, fields in found]
+        after = found[-1][0]
+
+
+def _page(  # noqa: PLR0917 - a keyset page's bounds
+    tenant: str, entity: str, system: str, after: str, page: int, conn: Connection, version: int
+) -> list[tuple[str, str]]:
+    r = _view(conn.engine, version).records.c
+    rows = conn.execute(
+        select(r.sourced_id, r.fields)
+        .where(r.tenant == tenant, r.system == system, r.entity == entity, r.sourced_id > after)
+        .order_by(r.sourced_id)
+        .limit(page)
+    )
+    return [(row.sourced_id, row.fields) for row in rows]
 
 
 def class_members(engine: Engine, tenant: str, class_id: str) -> list[ClassMember]:
