@@ -373,3 +373,21 @@ class SqlRosterState:
             return [sourced_id for key, sourced_id in rows if unsigned(key) in keys]
 
         return read_live(self.engine, NAME, read, missing=[])
+
+
+class SqlRosterReadModel(SqlRosterState):
+    """Everything the roster's commands and routes read, on one engine (`hub.roster.ports`)."""
+
+    def wait_for(self, position: int, timeout: float = 30.0) -> None:
+        wait_for(self.engine, position, timeout)
+
+    def pages(
+        self, tenant: str, entity: str, system: str
+    ) -> Iterator[list[tuple[str, dict[str, str]]]]:
+        return record_pages(self.engine, tenant, entity, system)
+
+    def imports(self, tenant: str) -> list[ImportSummary]:
+        return imports(self.engine, tenant)
+
+    def import_errors(self, tenant: str, import_id: str) -> list[dict[str, Any]] | None:
+        return import_errors(self.engine, tenant, import_id)

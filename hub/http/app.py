@@ -18,6 +18,7 @@ from hub.http.middleware import RequestContextMiddleware
 from hub.http.problems import install_problem_handlers
 from hub.http.readiness import Readiness, no_projections, runtime_readiness
 from hub.http.spark_admin import install_spark_admin
+from hub.roster.routes import install_roster
 from hub.spark.routes import install_spark
 from infra.sql import make_engine
 
@@ -80,6 +81,7 @@ def create_app(
     app.include_router(admin.router)
     install_spark(app, runtime)
     install_spark_admin(app, runtime)
+    install_roster(app, runtime)
     return app
 
 
