@@ -12,6 +12,7 @@ import typer
 from hub.cli import processes
 from hub.cli.deliveries import deliveries_app
 from hub.cli.dev import dev_app
+from hub.cli.roster import roster_app
 from hub.cli.spark import spark_app
 from hub.endpoint import nats_endpoint
 from infra.errors import HubInfraError
@@ -26,6 +27,7 @@ app.add_typer(projections_app, name="projections")
 app.add_typer(spark_app, name="spark")
 app.add_typer(dev_app, name="dev")
 app.add_typer(deliveries_app, name="deliveries")
+app.add_typer(roster_app, name="roster")
 
 DataDir = Annotated[Path | None, typer.Option("--data-dir", help="Data folder (default ./var).")]
 
