@@ -374,6 +374,18 @@ class SqlRosterState:
 
         return read_live(self.engine, NAME, read, missing=[])
 
+    def ids(self, tenant: str, system: str, entity: str) -> set[str]:
+        def read(conn: Connection, version: int) -> set[str]:
+            r = _view(conn.engine, version).records.c
+            rows = conn.execute(
+                select(r.sourced_id).where(
+                    r.tenant == tenant, r.system == system, r.entity == entity
+                )
+            )
+            return set(rows.scalars())
+
+        return read_live(self.engine, NAME, read, missing=set())
+
 
 class SqlRosterReadModel(SqlRosterState):
     """Everything the roster's commands and routes read, on one engine (`hub.roster.ports`)."""

@@ -27,7 +27,7 @@ from sqlalchemy import (
     update,
 )
 
-from hub.domain.roster import key_of
+from hub.domain.roster import hub_id, key_of
 from projections.view import SqlView
 
 NAME = "roster"
@@ -218,7 +218,7 @@ def _row(  # noqa: PLR0917
         "system": system,
         "entity": entity,
         "sourced_id": record["sourcedId"],
-        "hub_id": record["hubId"],
+        "hub_id": hub_id(tenant, system, entity, record["sourcedId"]),
         "key": signed(key_of(record["sourcedId"])),
         "checksum": signed(int(record["checksum"], 16)),
         "fields": json.dumps(fields, separators=(",", ":")),
