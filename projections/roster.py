@@ -74,9 +74,15 @@ def _records_applied(view: RosterView, conn: Connection, event: Any) -> None:
         event.entity,
         event.originator_id,
         _at(event),
-        event.upserts,
+        [_fields(event.columns, record) for record in event.upserts],
         event.deletes,
     )
+
+
+def _fields(columns: list[str], record: dict[str, Any]) -> dict[str, Any]:
+    values = record["values"]
+    fields = {column: value for column, value in zip(columns, values, strict=True) if value}
+    return {"sourcedId": record["sourcedId"], "checksum": record["checksum"], "fields": fields}
 
 
 def _rows_rejected(view: RosterView, conn: Connection, event: Any) -> None:

@@ -4,8 +4,10 @@ A roster import is one `RosterImport` aggregate. Its records travel in batches, 
 event per batch (`RecordsApplied`, up to 500 records of one entity type), never one
 event per row: a bundle of 100,000 users and 1,000,000 enrolments is ~2,200 messages,
 each a single-event commit (~0.6 ms), where an event per row would be 1.1 million.
-Each record in a batch stands alone (source id, checksum, every field; its hub id
-follows from them), so the roster projection and an auditor need nothing else.
+Each batch names its columns once and each record carries its cells in that order
+(the file's header), so keys are not repeated 500 times. A batch stands alone (source
+ids, checksums, every field; hub ids follow from them): the roster projection and an
+auditor need nothing else.
 
 The id map is (tenant, source system, entity type, source id) -> hub id, derived,
 never stored first: users map onto `Learner` ids and classes onto `Quest` ids of the
@@ -30,9 +32,10 @@ SOURCE = "oneroster"
 """The event source of roster changes (`EventContext.source`, the portfolio's source mark)."""
 
 Record = dict[str, Any]
-"""{"sourcedId", "checksum", "fields": {column: value}} (an upsert) or {"sourcedId"} (a
-delete). The record's hub id is `hub_id(tenant, system, entity, sourcedId)`: derived, so
-not carried (a uuid5 per row was a fifth of an import's time)."""
+"""{"sourcedId", "checksum", "values": [cell, ...]} (an upsert; the cells in the order of
+the event's `columns`) or {"sourcedId"} (a delete). A record's hub id is
+`hub_id(tenant, system, entity, sourcedId)`: derived, so not carried (a uuid5 per row
+was a fifth of an import's time)."""
 
 
 def hub_id(tenant: str, system: str, entity: str, sourced_id: str) -> str:
@@ -82,7 +85,11 @@ class RosterImport(HubAggregate):
 
     @event("RecordsApplied")
     def apply_records(
-        self, entity: str, upserts: Sequence[Record], deletes: Sequence[Record]
+        self,
+        entity: str,
+        columns: Sequence[str],
+        upserts: Sequence[Record],
+        deletes: Sequence[Record],
     ) -> None:
         self.applied += len(upserts) + len(deletes)
 

@@ -52,7 +52,9 @@ class RosterState(Protocol):
 class ChangeSink(Protocol):
     """Where a commit's changes go (`hub.roster.log.ImportLog`); a dry run has none."""
 
-    def records(self, entity: str, upserts: list[Record], deletes: list[Record]) -> None: ...
+    def records(
+        self, entity: str, columns: list[str], upserts: list[Record], deletes: list[Record]
+    ) -> None: ...
 
     def rejected(self, file: str, errors: list[RowError]) -> None: ...
 
@@ -109,6 +111,7 @@ class _Pending:
     """The changes of one entity waiting for a full batch."""
 
     entity: str
+    columns: list[str]
     sink: ChangeSink | None
     size: int
     upserts: list[Record] = field(default_factory=list)
@@ -135,7 +138,7 @@ class _Pending:
     def flush(self) -> None:
         if self.sink is not None:
             if self.upserts or self.deletes:
-                self.sink.records(self.entity, self.upserts, self.deletes)
+                self.sink.records(self.entity, self.columns, self.upserts, self.deletes)
             if self.errors:
                 self.sink.rejected(f"{self.entity}.csv", self.errors)
         self.upserts, self.deletes, self.errors = [], [], []
@@ -233,9 +236,9 @@ class Importer:
                 self.known[name] = (before - run.deleted) | run.accepted
 
 
-def _record(header: tuple[str, ...], row: list[str], sum_: int) -> Record:
-    fields = {column: value for column, value in zip(header, row, strict=False) if value}
-    return {"sourcedId": row[0], "checksum": f"{sum_:016x}", "fields": fields}
+def _record(width: int, row: list[str], sum_: int) -> Record:
+    values = row if len(row) == width else row[:width] + [""] * (width - len(row))
+    return {"sourcedId": row[0], "checksum": f"{sum_:016x}", "values": values}
 
 
 Reference = tuple[int, set[str], bool, str]
@@ -267,7 +270,9 @@ class _FilePass:
 
     def __post_init__(self) -> None:
         importer = self.importer
-        self.pending = _Pending(self.spec.name, importer.sink, importer.batch_size)
+        self.pending = _Pending(
+            self.spec.name, list(self.header), importer.sink, importer.batch_size
+        )
         self.recording = importer.sink is not None
 
     def _errors(self, number: int, row: list[str], key: int | None) -> list[RowError]:
@@ -305,7 +310,7 @@ class _FilePass:
         else:
             self.stats.updates += 1
         if self.recording:
-            self.pending.upsert(_record(self.header, row, sum_))
+            self.pending.upsert(_record(len(self.header), row, sum_))
 
     def _reject(self, row: list[str], key: int | None, errors: list[RowError]) -> None:
         self.stats.rejected += 1

@@ -54,8 +54,12 @@ class ImportLog:
             self._save()
         return self._import
 
-    def records(self, entity: str, upserts: list[Record], deletes: list[Record]) -> None:
-        self._aggregate().apply_records(entity=entity, upserts=upserts, deletes=deletes)
+    def records(
+        self, entity: str, columns: list[str], upserts: list[Record], deletes: list[Record]
+    ) -> None:
+        self._aggregate().apply_records(
+            entity=entity, columns=columns, upserts=upserts, deletes=deletes
+        )
         self._save()
 
     def rejected(self, file: str, errors: list[RowError]) -> None:
