@@ -145,6 +145,11 @@ class Bundle:
                     filename, "bad-csv", f"not RFC 4180 CSV: {error}"
                 ) from None
 
+    def check_readable(self, filename: str) -> None:
+        """Read the file through as CSV (refused if it is not UTF-8 RFC 4180 CSV)."""
+        for _ in self.rows(filename):
+            pass
+
 
 def unescape(value: str) -> str:
     """A cell as exported safely (`'` before a formula character) back to its value."""

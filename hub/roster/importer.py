@@ -61,6 +61,9 @@ class ChangeSink(Protocol):
     def finish(self, report: ImportReport) -> None:
         """Record the end of the import (if anything was recorded) and note it in `report`."""
 
+    def abort(self) -> None:
+        """The import failed: record nothing more."""
+
 
 @dataclass
 class EntityStats:
@@ -389,7 +392,17 @@ def import_bundle(
             progress=progress,
             batch_size=batch_size,
         )
-        importer.run(bundle, manifest, report)
+        if sink is not None:
+            # A commit reads every file through once first: a file that is not UTF-8 or
+            # not CSV refuses the bundle before anything is recorded.
+            for name in manifest.present:
+                bundle.check_readable(FILES[name].filename)
+        try:
+            importer.run(bundle, manifest, report)
+        except BaseException:
+            if sink is not None:
+                sink.abort()
+            raise
         if sink is not None:
             sink.finish(report)
         return report

@@ -90,14 +90,14 @@ def _vocabulary(column: Column, items: bool) -> Check:
             return None
         return f"{code}:{value!r} is not one of {shown}"
 
-    def check(value: str) -> str | None:
-        for item in value.split(",") if items else (value,):
+    def each(value: str) -> str | None:
+        for item in value.split(","):
             problem = one(item.strip())
             if problem:
                 return problem
         return None
 
-    return check
+    return each if items else one
 
 
 def _check_of(column: Column) -> Check | None:
