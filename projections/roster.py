@@ -409,3 +409,71 @@ class SqlRosterReadModel(SqlRosterState):
 
     def import_errors(self, tenant: str, import_id: str) -> list[dict[str, Any]] | None:
         return import_errors(self.engine, tenant, import_id)
+
+    def sources(
+        self,
+        tenant: str,
+        entity: str,
+        *,
+        sourced_id: str | None = None,
+        class_ref: str | None = None,
+        user_ref: str | None = None,
+    ) -> list[RosterRecord]:
+        """The tenant's records of `entity` (every system), by sourcedId, narrowed by id,
+        class or user."""
+
+        def read(conn: Connection, version: int) -> list[RosterRecord]:
+            r = _view(conn.engine, version).records.c
+            query = select(r.system, r.sourced_id, r.hub_id, r.fields, r.recorded_at).where(
+                r.tenant == tenant, r.entity == entity
+            )
+            for column, value in (
+                (r.sourced_id, sourced_id),
+                (r.class_ref, class_ref),
+                (r.user_ref, user_ref),
+            ):
+                if value is not None:
+                    query = query.where(column == value)
+            rows = conn.execute(query.order_by(r.sourced_id, r.system))
+            return [
+                RosterRecord(
+                    row.system,
+                    entity,
+                    row.sourced_id,
+                    row.hub_id,
+                    json.loads(row.fields),
+                    row.recorded_at,
+                )
+                for row in rows
+            ]
+
+        return read_live(self.engine, NAME, read, missing=[])
+
+    def role_rows(
+        self, tenant: str
+    ) -> tuple[list[tuple[str, dict[str, str]]], list[tuple[str, str, str]]]:
+        """The tenant's roles.csv records as (user, fields), and its distinct enrolment roles
+        as (user, role, school)."""
+
+        def read(
+            conn: Connection, version: int
+        ) -> tuple[list[tuple[str, dict[str, str]]], list[tuple[str, str, str]]]:
+            r = _view(conn.engine, version).records.c
+            roles = conn.execute(
+                select(r.user_ref, r.fields)
+                .where(r.tenant == tenant, r.entity == "roles")
+                .order_by(r.user_ref, r.sourced_id)
+            )
+            enrolled = conn.execute(
+                select(r.user_ref, r.role, r.org_ref)
+                .where(r.tenant == tenant, r.entity == "enrollments")
+                .distinct()
+                .order_by(r.user_ref, r.role, r.org_ref)
+            )
+            return (
+                [(user, json.loads(fields)) for user, fields in roles],
+                [(user, role or "", org or "") for user, role, org in enrolled],
+            )
+
+        nothing: tuple[list[tuple[str, dict[str, str]]], list[tuple[str, str, str]]] = ([], [])
+        return read_live(self.engine, NAME, read, missing=nothing)

@@ -67,11 +67,13 @@ class RosterView(SqlView):
             Column("class_ref", String(_ID)),
             Column("user_ref", String(_ID)),
             Column("role", String(64)),
+            Column("org_ref", String(_ID)),
             Column("import_id", String(200), nullable=False),
             Column("recorded_at", String(40), nullable=False),
         )
         Index(f"{self.records.name}_class", self.records.c.tenant, self.records.c.class_ref)
         Index(f"{self.records.name}_hub", self.records.c.tenant, self.records.c.hub_id)
+        Index(f"{self.records.name}_user", self.records.c.tenant, self.records.c.user_ref)
         self.relationships = Table(
             self.table_name("relationships"),
             metadata,
@@ -225,6 +227,7 @@ def _row(  # noqa: PLR0917
         "class_ref": fields.get("classSourcedId"),
         "user_ref": fields.get("userSourcedId"),
         "role": fields.get("role"),
+        "org_ref": fields.get("schoolSourcedId") or fields.get("orgSourcedId"),
         "import_id": import_id,
         "recorded_at": at,
     }

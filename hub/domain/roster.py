@@ -100,3 +100,24 @@ class RosterImport(HubAggregate):
     @event("Finished")
     def finish(self, stats: Mapping[str, Mapping[str, int]]) -> None:
         self.finished = True
+
+
+def roster_client_id(tenant: str, client_id: str) -> str:
+    return aggregate_id(tenant, "RosterClient", client_id)
+
+
+class RosterClient(HubAggregate):
+    """A consumer of the tenant's OneRoster REST API (OAuth2 client credentials)."""
+
+    @staticmethod
+    def create_id(tenant: str, client_id: str, **_: object) -> str:
+        return roster_client_id(tenant, client_id)
+
+    @event("Registered")
+    def __init__(
+        self, tenant: str, client_id: str, secret_sha256: str, scopes: Sequence[str], name: str
+    ) -> None:
+        self.client_id = client_id
+        self.secret_sha256 = secret_sha256
+        self.scopes = list(scopes)
+        self.name = name

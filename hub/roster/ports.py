@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any, Protocol
 
 from hub.roster.importer import RosterState
+from hub.roster.rest_model import Source
 
 
 class RosterReadModel(RosterState, Protocol):
@@ -26,3 +27,19 @@ class RosterReadModel(RosterState, Protocol):
 
     def import_errors(self, tenant: str, import_id: str) -> list[dict[str, Any]] | None:
         """One import's error rows; None for an import the tenant does not have."""
+
+    def sources(
+        self,
+        tenant: str,
+        entity: str,
+        *,
+        sourced_id: str | None = None,
+        class_ref: str | None = None,
+        user_ref: str | None = None,
+    ) -> Sequence[Source]:
+        """The tenant's records of `entity` (every system), narrowed by id, class or user."""
+
+    def role_rows(
+        self, tenant: str
+    ) -> tuple[list[tuple[str, dict[str, str]]], list[tuple[str, str, str]]]:
+        """roles.csv records as (user, fields); distinct enrolment (user, role, school)."""

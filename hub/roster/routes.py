@@ -19,6 +19,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, FastAPI, Query, Request
 from fastapi.responses import Response
+from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from hub.bootstrap import Runtime, eventsourcing_env
@@ -26,13 +27,22 @@ from hub.domain.base import EventContext
 from hub.http.admin import Slug
 from hub.http.deps import AdminDep, RuntimeDep
 from hub.http.middleware import bind_tenant
-from hub.http.problems import NOT_FOUND, ProblemError, ProblemType, problem_responses
+from hub.http.problems import (
+    NOT_FOUND,
+    VALIDATION_FAILED,
+    ProblemError,
+    ProblemType,
+    problem_responses,
+)
 from hub.roster.bundle import Limits, write_rows
+from hub.roster.clients import FULL, SCOPES, TokenSigner, register_client
 from hub.roster.commands import import_roster
 from hub.roster.errors import BundleRefusedError, RosterBehindError
 from hub.roster.importer import ImportReport
 from hub.roster.log import Rosters
 from hub.roster.ports import RosterReadModel
+from hub.roster.rest_routes import install_oneroster_rest
+from hub.spark.sessions import session_key
 
 BUNDLE_REFUSED = ProblemType("roster-bundle-refused", "The roster bundle was refused", 422)
 BUNDLE_TOO_LARGE = ProblemType("roster-bundle-too-large", "The roster bundle is too large", 413)
@@ -174,6 +184,34 @@ async def import_errors_csv(
     )
 
 
+class ClientRequest(BaseModel):
+    name: Annotated[str, Field(min_length=1, max_length=200)]
+    scopes: list[str] = Field(default_factory=lambda: [FULL], description=" ".join(SCOPES))
+
+
+@router.post(
+    "/clients",
+    status_code=201,
+    summary="Register a OneRoster REST client (its secret is shown this once)",
+)
+async def post_client(
+    tenant: Slug, body: ClientRequest, request: Request, runtime: RuntimeDep, _: AdminDep
+) -> dict[str, Any]:
+    bind_tenant(request, tenant)
+    _known_tenant(runtime, tenant)
+    try:
+        made = await run_in_threadpool(
+            register_client, runtime.hub, tenant, body.name, tuple(body.scopes)
+        )
+    except ValueError as error:
+        raise ProblemError(VALIDATION_FAILED, str(error)) from None
+    return {
+        "client_id": made.client_id,
+        "client_secret": made.client_secret,
+        "scopes": list(made.scopes),
+    }
+
+
 def install_roster(
     app: FastAPI,
     runtime: Runtime,
@@ -197,4 +235,6 @@ def install_roster(
     )
     app.state.roster = parts
     app.include_router(router)
+    signer = TokenSigner(session_key(runtime.settings))
+    install_oneroster_rest(app, runtime.hub, read_model, signer)
     return parts

@@ -135,3 +135,27 @@ def test_the_routes_need_the_admin_token_and_a_known_tenant(
         headers=ADMIN,
     )
     assert crossed.status_code == 404
+
+
+def test_an_admin_registers_a_oneroster_client_whose_secret_gets_a_token(
+    world: RosterWorld, client: httpx.Client
+) -> None:
+    slug = registered(world)
+    made = client.post(
+        f"/api/v1/admin/tenants/{slug}/roster/clients", json={"name": "district"}, headers=ADMIN
+    )
+    assert made.status_code == 201, made.text
+    body = made.json()
+    assert body["client_id"].startswith(f"{slug}.")
+    token = client.post(
+        "/ims/oneroster/oauth2/token",
+        data={"grant_type": "client_credentials"},
+        auth=(body["client_id"], body["client_secret"]),
+    )
+    assert token.status_code == 200
+    bad = client.post(
+        f"/api/v1/admin/tenants/{slug}/roster/clients",
+        json={"name": "x", "scopes": ["everything"]},
+        headers=ADMIN,
+    )
+    assert bad.status_code == 422
