@@ -10,12 +10,13 @@ can lie, so the rows are read through a counter that stops at the declared size.
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, Protocol
 
 from hub.roster.errors import BundleRefusedError
 from schemas.oneroster import FILES
@@ -80,11 +81,40 @@ def _check_entry(info: zipfile.ZipInfo, limits: Limits) -> None:
         )
 
 
+class RowSource(Protocol):
+    """A bundle's files, read on demand: a zip (`Bundle`) or a folder (`FolderBundle`)."""
+
+    def has(self, filename: str) -> bool: ...
+
+    def rows(self, filename: str) -> Iterator[list[str]]: ...
+
+    def check_readable(self, filename: str) -> None: ...
+
+    def sha256(self) -> str: ...
+
+    def close(self) -> None: ...
+
+
+def _csv_rows(raw: io.RawIOBase, filename: str) -> Iterator[list[str]]:
+    with io.TextIOWrapper(
+        io.BufferedReader(raw, 1 << 16), encoding="utf-8-sig", newline=""
+    ) as text:
+        try:
+            yield from csv.reader(text, strict=True)
+        except UnicodeDecodeError as error:
+            raise BundleRefusedError.one(filename, "not-utf8", f"not UTF-8: {error}") from None
+        except csv.Error as error:
+            raise BundleRefusedError.one(
+                filename, "bad-csv", f"not RFC 4180 CSV: {error}"
+            ) from None
+
+
 class Bundle:
-    """The entries of a bundle that passed the checks; rows are read on demand."""
+    """The entries of a zip bundle that passed the checks; rows are read on demand."""
 
     def __init__(self, path: Path, limits: Limits | None = None) -> None:
         self.limits = limits or Limits()
+        self._path = path
         try:
             self._zip = zipfile.ZipFile(path)
         except (zipfile.BadZipFile, OSError) as error:
@@ -132,23 +162,64 @@ class Bundle:
     def rows(self, filename: str) -> Iterator[list[str]]:
         """The file's rows, the header first (UTF-8, a BOM allowed; RFC 4180)."""
         info = self._infos[filename]
-        raw = _Bounded(self._zip.open(info), filename, info.file_size)
-        with io.TextIOWrapper(
-            io.BufferedReader(raw, 1 << 16), encoding="utf-8-sig", newline=""
-        ) as text:
-            try:
-                yield from csv.reader(text, strict=True)
-            except UnicodeDecodeError as error:
-                raise BundleRefusedError.one(filename, "not-utf8", f"not UTF-8: {error}") from None
-            except csv.Error as error:
-                raise BundleRefusedError.one(
-                    filename, "bad-csv", f"not RFC 4180 CSV: {error}"
-                ) from None
+        yield from _csv_rows(_Bounded(self._zip.open(info), filename, info.file_size), filename)
+
+    def sha256(self) -> str:
+        return _file_sha256(self._path)
 
     def check_readable(self, filename: str) -> None:
         """Read the file through as CSV (refused if it is not UTF-8 RFC 4180 CSV)."""
         for _ in self.rows(filename):
             pass
+
+
+def _file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as file:
+        for chunk in iter(lambda: file.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+class FolderBundle:
+    """A bundle unzipped in a folder (what a SIS drops on a share): the same checks, on files."""
+
+    def __init__(self, folder: Path, limits: Limits | None = None) -> None:
+        self.limits = limits or Limits()
+        self._folder = folder
+        found = sorted(p for p in folder.iterdir() if p.name in KNOWN)
+        for path in found:
+            if path.is_symlink() or not path.is_file():
+                raise BundleRefusedError.one(path.name, "unsafe-path", "not a plain file")
+            if path.stat().st_size > self.limits.max_entry_bytes:
+                raise BundleRefusedError.one(
+                    path.name, "file-too-large", f"at most {self.limits.max_entry_bytes} bytes"
+                )
+        self._files = {path.name: path for path in found}
+
+    def has(self, filename: str) -> bool:
+        return filename in self._files
+
+    def rows(self, filename: str) -> Iterator[list[str]]:
+        yield from _csv_rows(io.FileIO(self._files[filename]), filename)
+
+    def check_readable(self, filename: str) -> None:
+        for _ in self.rows(filename):
+            pass
+
+    def sha256(self) -> str:
+        digest = hashlib.sha256()
+        for name, path in sorted(self._files.items()):
+            digest.update(f"{name}:{_file_sha256(path)}\n".encode())
+        return digest.hexdigest()
+
+    def close(self) -> None:
+        """Nothing is held open between reads."""
+
+
+def open_bundle(path: Path, limits: Limits | None = None) -> Bundle | FolderBundle:
+    """A zip bundle, or a folder holding the bundle's files."""
+    return FolderBundle(path, limits) if path.is_dir() else Bundle(path, limits)
 
 
 def unescape(value: str) -> str:

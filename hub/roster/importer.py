@@ -15,14 +15,13 @@ batches (`ImportLog`). Nothing at all is recorded for an unchanged bundle.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
 from hub.domain.roster import Record, checksum, key_of
-from hub.roster.bundle import Bundle, Limits, unescape
+from hub.roster.bundle import Limits, RowSource, open_bundle, unescape
 from hub.roster.errors import RowError
 from hub.roster.manifest import Manifest, check_headers, read_manifest
 from hub.roster.rows import RowChecker
@@ -101,14 +100,6 @@ class ImportReport:
         return {name: vars(s).copy() for name, s in self.stats.items()}
 
 
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as file:
-        for chunk in iter(lambda: file.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 @dataclass
 class _Pending:
     """The changes of one entity waiting for a full batch."""
@@ -169,7 +160,7 @@ class Importer:
         self.known: dict[str, set[str]] = {}
         """sourcedIds that references may name, per file referred to."""
 
-    def run(self, bundle: Bundle, manifest: Manifest, report: ImportReport) -> None:
+    def run(self, bundle: RowSource, manifest: Manifest, report: ImportReport) -> None:
         headers = check_headers(bundle, manifest)
         for name, spec in FILES.items():
             mode = manifest.modes[name]
@@ -180,7 +171,7 @@ class Importer:
             stats = report.stats.setdefault(name, EntityStats())
             self._import_file(bundle, spec, mode, headers[name], stats, report.errors)
 
-    def _rows(self, bundle: Bundle, spec: FileSpec) -> Iterator[tuple[int, list[str]]]:
+    def _rows(self, bundle: RowSource, spec: FileSpec) -> Iterator[tuple[int, list[str]]]:
         rows = bundle.rows(spec.filename)
         next(rows)  # the header, checked already
         count = 0
@@ -192,7 +183,7 @@ class Importer:
             yield count, row
         self.progress(spec.name, max(count - 1, 0))
 
-    def _prescan(self, bundle: Bundle, spec: FileSpec, checker: RowChecker) -> set[str]:
+    def _prescan(self, bundle: RowSource, spec: FileSpec, checker: RowChecker) -> set[str]:
         """The ids of the rows that pass their own checks (for references within the file)."""
         return {
             row[0]
@@ -202,7 +193,7 @@ class Importer:
 
     def _import_file(  # noqa: PLR0917 - one file's pass
         self,
-        bundle: Bundle,
+        bundle: RowSource,
         spec: FileSpec,
         mode: str,
         header: tuple[str, ...],
@@ -368,41 +359,67 @@ def import_bundle(
     progress: Progress | None = None,
     batch_size: int = BATCH_SIZE,
 ) -> ImportReport:
-    """Import the bundle at `path` for `tenant`; a dry run when `sink_for` is None.
+    """Import the bundle at `path` (a zip, or a folder of its files) for `tenant`; a dry run
+    when `sink_for` is None.
 
     Raises `BundleRefusedError` (nothing applied) for a bundle that cannot be imported.
     The source system is `system`, else the manifest's `source.systemCode`, else
     "oneroster".
     """
-    with Bundle(path, limits) as bundle:
-        manifest = read_manifest(bundle)
-        report = ImportReport(
+    bundle = open_bundle(path, limits)
+    try:
+        return import_source(
+            bundle,
             tenant=tenant,
-            system=system or manifest.system_code or "oneroster",
-            modes=manifest.modes,
-            bundle_sha256=sha256_of(path),
-            dry_run=sink_for is None,
-        )
-        sink = sink_for(report) if sink_for is not None else None
-        importer = Importer(
-            tenant=tenant,
-            system=report.system,
             state=state,
-            sink=sink,
+            sink_for=sink_for,
+            system=system,
             progress=progress,
             batch_size=batch_size,
         )
+    finally:
+        bundle.close()
+
+
+def import_source(
+    bundle: RowSource,
+    *,
+    tenant: str,
+    state: RosterState,
+    sink_for: Callable[[ImportReport], ChangeSink] | None,
+    system: str | None = None,
+    progress: Progress | None = None,
+    batch_size: int = BATCH_SIZE,
+) -> ImportReport:
+    """`import_bundle` on an open bundle (a zip, a folder, or rows a connector fetched)."""
+    manifest = read_manifest(bundle)
+    report = ImportReport(
+        tenant=tenant,
+        system=system or manifest.system_code or "oneroster",
+        modes=manifest.modes,
+        bundle_sha256=bundle.sha256(),
+        dry_run=sink_for is None,
+    )
+    sink = sink_for(report) if sink_for is not None else None
+    importer = Importer(
+        tenant=tenant,
+        system=report.system,
+        state=state,
+        sink=sink,
+        progress=progress,
+        batch_size=batch_size,
+    )
+    if sink is not None:
+        # A commit reads every file through once first: a file that is not UTF-8 or
+        # not CSV refuses the bundle before anything is recorded.
+        for name in manifest.present:
+            bundle.check_readable(FILES[name].filename)
+    try:
+        importer.run(bundle, manifest, report)
+    except BaseException:
         if sink is not None:
-            # A commit reads every file through once first: a file that is not UTF-8 or
-            # not CSV refuses the bundle before anything is recorded.
-            for name in manifest.present:
-                bundle.check_readable(FILES[name].filename)
-        try:
-            importer.run(bundle, manifest, report)
-        except BaseException:
-            if sink is not None:
-                sink.abort()
-            raise
-        if sink is not None:
-            sink.finish(report)
-        return report
+            sink.abort()
+        raise
+    if sink is not None:
+        sink.finish(report)
+    return report

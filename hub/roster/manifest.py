@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from hub.roster.bundle import MANIFEST, Bundle, unescape
+from hub.roster.bundle import MANIFEST, RowSource, unescape
 from hub.roster.errors import BundleRefusedError, RowError
 from schemas.oneroster import (
     FILES,
@@ -30,7 +30,7 @@ class Manifest:
         return [name for name in FILES if self.modes[name] != "absent"]
 
 
-def read_manifest(bundle: Bundle) -> Manifest:
+def read_manifest(bundle: RowSource) -> Manifest:
     """The bundle's manifest, checked against the files the bundle holds."""
     if not bundle.has(MANIFEST):
         raise BundleRefusedError.one(MANIFEST, "missing-manifest", "the bundle has no manifest.csv")
@@ -84,7 +84,7 @@ def _mode_problem(name: str, mode: str | None, present: bool) -> tuple[str, str]
     return None
 
 
-def check_headers(bundle: Bundle, manifest: Manifest) -> dict[str, tuple[str, ...]]:
+def check_headers(bundle: RowSource, manifest: Manifest) -> dict[str, tuple[str, ...]]:
     """Each present file's header (its columns, then any `metadata.*` columns), or a refusal."""
     problems: list[RowError] = []
     headers: dict[str, tuple[str, ...]] = {}
