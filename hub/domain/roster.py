@@ -121,3 +121,56 @@ class RosterClient(HubAggregate):
         self.secret_sha256 = secret_sha256
         self.scopes = list(scopes)
         self.name = name
+
+
+def sis_connection_id(tenant: str, name: str) -> str:
+    return aggregate_id(tenant, "SisConnection", name)
+
+
+class SisConnection(HubAggregate):
+    """A tenant's SIS source (`name` is its source system in the id map): which connector,
+    its configuration (secrets sealed), its cron schedule and the cursor of its last sync.
+
+    Every sync that changed something, moved the cursor or failed is an event here; the
+    changes themselves are the `RosterImport` it names.
+    """
+
+    @staticmethod
+    def create_id(tenant: str, name: str, **_: object) -> str:
+        return sis_connection_id(tenant, name)
+
+    @event("Registered")
+    def __init__(
+        self,
+        tenant: str,
+        name: str,
+        kind: str,
+        config: Mapping[str, str],
+        sealed_secret: str,
+        schedule: str,
+    ) -> None:
+        self.name = name
+        self.kind = kind
+        self.config = dict(config)
+        self.sealed_secret = sealed_secret
+        self.schedule = schedule
+        self.cursor: str | None = None
+        self.last_run_at: str | None = None
+
+    @event("SyncSucceeded")
+    def sync_succeeded(
+        self,
+        job_id: str,
+        mode: str,
+        cursor: str | None,
+        import_id: str | None,
+        stats: Mapping[str, Mapping[str, int]],
+        attempts: int,
+        at: str,
+    ) -> None:
+        self.cursor = cursor
+        self.last_run_at = at
+
+    @event("SyncFailed")
+    def sync_failed(self, job_id: str, mode: str, error: str, attempts: int, at: str) -> None:
+        self.last_run_at = at

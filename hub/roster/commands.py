@@ -6,9 +6,15 @@ from collections.abc import Callable
 from pathlib import Path
 
 from hub.domain.base import EventContext, event_context
-from hub.roster.bundle import Limits
+from hub.roster.bundle import Limits, RowSource
 from hub.roster.errors import RosterBehindError
-from hub.roster.importer import ImportReport, Progress, RosterState, import_bundle
+from hub.roster.importer import (
+    ImportReport,
+    Progress,
+    RosterState,
+    import_bundle,
+    import_source,
+)
 from hub.roster.log import ImportLog, Rosters
 
 WaitFor = Callable[[int], None]
@@ -31,13 +37,7 @@ def import_roster(
 ) -> ImportReport:
     """Diff the bundle against the roster as the log has it, then record (or just report)
     the changes. Raises `BundleRefusedError` (nothing recorded) or `RosterBehindError`."""
-    head = app.recorder.max_notification_id() or 0
-    try:
-        if head:
-            wait_for(head)
-    except TimeoutError:
-        msg = "the roster read model is behind its log: is `hub project` (or `hub run`) running?"
-        raise RosterBehindError(msg) from None
+    _catch_up(app, wait_for)
 
     def sink_for(report: ImportReport) -> ImportLog:
         return ImportLog(app, report, job_id=job_id, origin=context.source)
@@ -52,3 +52,41 @@ def import_roster(
             limits=limits,
             progress=progress,
         )
+
+
+def import_rows(
+    app: Rosters,
+    source: RowSource,
+    *,
+    tenant: str,
+    state: RosterState,
+    wait_for: WaitFor,
+    dry_run: bool,
+    context: EventContext,
+    system: str | None = None,
+    job_id: str | None = None,
+) -> ImportReport:
+    """`import_roster` on an open bundle (what a connector fetched)."""
+    _catch_up(app, wait_for)
+
+    def sink_for(report: ImportReport) -> ImportLog:
+        return ImportLog(app, report, job_id=job_id, origin=context.source)
+
+    with event_context(context):
+        return import_source(
+            source,
+            tenant=tenant,
+            state=state,
+            sink_for=None if dry_run else sink_for,
+            system=system,
+        )
+
+
+def _catch_up(app: Rosters, wait_for: WaitFor) -> None:
+    head = app.recorder.max_notification_id() or 0
+    try:
+        if head:
+            wait_for(head)
+    except TimeoutError:
+        msg = "the roster read model is behind its log: is `hub project` (or `hub run`) running?"
+        raise RosterBehindError(msg) from None

@@ -209,3 +209,36 @@ def user_roles(
             fields = {"role": role, "schoolSourcedId": org}
             derived.setdefault(user, []).append(role_of(fields, from_enrollment=True))
     return found | derived
+
+
+def _cell(value: Any) -> str:
+    """A REST value as a CSV cell: a reference by its sourcedId, a list comma-joined."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dict):
+        if "identifier" in value and "type" in value:
+            return "{" + f"{value['type']}:{value['identifier']}" + "}"
+        return str(value.get("sourcedId", ""))
+    if isinstance(value, list):
+        return ",".join(_cell(item) for item in value)
+    return "" if value is None else str(value)
+
+
+def to_fields(entity: str, found: Mapping[str, Any], *, delta: bool) -> dict[str, str]:
+    """A REST resource back to its 1.2 CSV cells (what a OneRoster REST pull imports)."""
+    fields = {"sourcedId": str(found.get("sourcedId", ""))}
+    if delta:
+        fields["status"] = str(found.get("status", "active"))
+        fields["dateLastModified"] = str(found.get("dateLastModified", ""))
+    columns = _COLUMNS[entity]
+    if columns:
+        for column, (name, _) in columns.items():
+            if name in found:
+                fields[column] = _cell(found[name])
+    else:
+        for column in FILES[entity].header[3:]:
+            if column in found:
+                fields[column] = _cell(found[column])
+    for key, value in (found.get("metadata") or {}).items():
+        fields[f"metadata.{key}"] = _cell(value)
+    return fields

@@ -16,11 +16,13 @@ from tests.roster.bundles import csv_text, manifest_text, school, write_bundle
 from tests.roster.conftest import RosterWorld, tenant
 
 
-def refusal(world: RosterWorld, path: Path, **options: object) -> list[tuple[str, str, str]]:
+def refusal(
+    world: RosterWorld, path: Path, limits: Limits | None = None
+) -> list[tuple[str, str, str]]:
     slug = tenant()
     before = world.rosters.recorder.max_notification_id()
     with pytest.raises(BundleRefusedError) as refused:
-        world.import_(path, slug, **options)
+        world.import_(path, slug, limits=limits)
     assert world.rosters.recorder.max_notification_id() == before
     assert records(world.engine, slug, "orgs") == []
     return [(p.file, p.column, p.code) for p in refused.value.problems]
