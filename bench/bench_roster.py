@@ -26,6 +26,7 @@ import datetime as dt
 import io
 import json
 import multiprocessing
+import os
 import platform
 import resource
 import sys
@@ -182,6 +183,7 @@ def _phase(
     head_before = rosters.recorder.max_notification_id() or 0
     context = EventContext(correlation_id="bench", causation_id="bench", source="oneroster-csv")
     started = time.perf_counter()
+    cpu_before = time.process_time()
     report = import_roster(
         rosters,
         Path(bundle),
@@ -192,6 +194,7 @@ def _phase(
         context=context,
     )
     seconds = time.perf_counter() - started
+    cpu = time.process_time() - cpu_before
     head_after = rosters.recorder.max_notification_id() or 0
     rows = sum(
         s.creates + s.updates + s.deletes + s.unchanged + s.rejected for s in report.stats.values()
@@ -201,6 +204,8 @@ def _phase(
             "seconds": round(seconds, 2),
             "rows": rows,
             "rows_per_s": round(rows / seconds),
+            "cpu_s": round(cpu, 2),
+            "rows_per_cpu_s": round(rows / cpu),
             "changes": sum(s.changes for s in report.stats.values()),
             "rejected": sum(s.rejected for s in report.stats.values()),
             "events": head_after - head_before,
@@ -321,7 +326,11 @@ def main(argv: list[str] | None = None) -> int:
             nats.stop()
     results["verdict"] = verdict(results)
     results["goals"] = GOALS
-    results["machine"] = {"python": platform.python_version(), "cpus": multiprocessing.cpu_count()}
+    results["machine"] = {
+        "python": platform.python_version(),
+        "cpus": multiprocessing.cpu_count(),
+        "load_average_1m": round(os.getloadavg()[0], 2),
+    }
     print(table(results))
     print(json.dumps(results["verdict"], indent=1))
     if not args.quick:

@@ -34,6 +34,7 @@ from hub.http.problems import (
     ProblemType,
     problem_responses,
 )
+from hub.roster import connector_routes
 from hub.roster.bundle import Limits, write_rows
 from hub.roster.clients import FULL, SCOPES, TokenSigner, register_client
 from hub.roster.commands import import_roster
@@ -235,6 +236,7 @@ def install_roster(
     )
     app.state.roster = parts
     app.include_router(router)
+    app.include_router(connector_routes.router)
     signer = TokenSigner(session_key(runtime.settings))
     install_oneroster_rest(app, runtime.hub, read_model, signer)
     return parts

@@ -159,3 +159,35 @@ def test_an_admin_registers_a_oneroster_client_whose_secret_gets_a_token(
         headers=ADMIN,
     )
     assert bad.status_code == 422
+
+
+def test_an_admin_registers_a_sis_connection_and_runs_it_now(
+    world: RosterWorld, client: httpx.Client, tmp_path: Path
+) -> None:
+    slug = registered(world)
+    drop = tmp_path / "drop"
+    drop.mkdir()
+    write_bundle(drop / "monday.zip", school())
+    base = f"/api/v1/admin/tenants/{slug}/roster/connectors"
+    body = {
+        "name": "sims",
+        "kind": "oneroster-csv",
+        "config": {"path": str(drop)},
+        "schedule": "0 6 * * 1-5",
+    }
+    made = client.post(base, json=body, headers=ADMIN)
+    assert made.status_code == 201, made.text
+    assert client.post(base, json=body, headers=ADMIN).status_code == 409
+    bad = client.post(base, json={**body, "name": "x", "schedule": "soon"}, headers=ADMIN)
+    assert bad.status_code == 422
+    dry = client.post(f"{base}/sims/runs", params={"dry_run": "true"}, headers=ADMIN)
+    assert dry.status_code == 200, dry.text
+    assert dry.json()["stats"]["users"]["creates"] == 4
+    assert dry.json()["importId"] is None
+    done = client.post(f"{base}/sims/runs", headers=ADMIN).json()
+    assert done["error"] is None
+    assert done["importId"] is not None
+    [listed] = client.get(base, headers=ADMIN).json()
+    assert listed["cursor"] == done["cursor"]
+    assert listed["lastRunAt"] is not None
+    assert client.post(f"{base}/nothing/runs", headers=ADMIN).status_code == 404
