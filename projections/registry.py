@@ -13,6 +13,8 @@ from eventsourcing.projection import Projection
 
 from projections.errors import UnknownProjectionError
 from projections.event_counts import EventCountsProjection, EventCountsView
+from projections.family_events import FamilyProjection
+from projections.family_view import FamilyView
 from projections.portfolio import PortfolioProjection
 from projections.portfolio_view import PortfolioView
 from projections.roster import RosterProjection
@@ -50,6 +52,7 @@ PROJECTIONS: dict[str, ProjectionSpec] = {
             "portfolio", PortfolioProjection, PortfolioView, upstreams=("hub", "progress")
         ),
         ProjectionSpec("roster", RosterProjection, RosterView, upstreams=("roster",)),
+        ProjectionSpec("family", FamilyProjection, FamilyView, upstreams=("hub", "progress")),
     )
 }
 

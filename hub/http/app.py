@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from sqlalchemy import Engine
 
 from hub.bootstrap import Runtime
+from hub.family.routes import install_family
 from hub.http import admin, health
 from hub.http.deps import ProgressOf
 from hub.http.middleware import RequestContextMiddleware
@@ -82,6 +83,7 @@ def create_app(
     install_spark(app, runtime)
     install_spark_admin(app, runtime)
     install_roster(app, runtime)
+    install_family(app, runtime)
     return app
 
 
