@@ -16,6 +16,7 @@ from eventsourcing.application import Application
 
 from connectors import evidence, passback, progress, schedule
 from connectors.runner import UpstreamLog
+from connectors.sis import people as roster_people
 from connectors.sis import schedule as sis_schedule
 
 log = structlog.get_logger(__name__)
@@ -34,6 +35,7 @@ CONNECTORS: tuple[ConnectorSpec, ...] = (
     ConnectorSpec(passback.SCHEDULER, passback.run_deliveries_logged),
     ConnectorSpec(schedule.NAME, schedule.run_daily_sync_logged),
     ConnectorSpec(sis_schedule.NAME, sis_schedule.run_schedules_logged),
+    ConnectorSpec(roster_people.NAME, roster_people.run_people),
 )
 
 

@@ -56,21 +56,12 @@ def _started(view: RosterView, conn: Connection, event: Any) -> None:
     )
 
 
-def _system(conn: Connection, view: RosterView, tenant: str, import_id: str) -> str:
-    i = view.imports.c
-    return str(
-        conn.execute(
-            select(i.system).where(i.tenant == tenant, i.import_id == import_id)
-        ).scalar_one()
-    )
-
-
 def _records_applied(view: RosterView, conn: Connection, event: Any) -> None:
     tenant = tenant_of(event.originator_id)
     view.apply_records(
         conn,
         tenant,
-        _system(conn, view, tenant, event.originator_id),
+        event.system,
         event.entity,
         event.originator_id,
         _at(event),

@@ -86,6 +86,7 @@ class RosterImport(HubAggregate):
     @event("RecordsApplied")
     def apply_records(
         self,
+        system: str,
         entity: str,
         columns: Sequence[str],
         upserts: Sequence[Record],

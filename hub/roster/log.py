@@ -91,7 +91,11 @@ class ImportLog:
     ) -> None:
         def work() -> None:
             self._aggregate().apply_records(
-                entity=entity, columns=columns, upserts=upserts, deletes=deletes
+                system=self.report.system,
+                entity=entity,
+                columns=columns,
+                upserts=upserts,
+                deletes=deletes,
             )
             self._save()
 
