@@ -75,4 +75,4 @@ def test_public_api_is_what_all_lists() -> None:
     public.discard("annotations")  # from __future__
     assert set(projections.__all__) == public
     assert projections.__all__ == sorted(projections.__all__)
-    assert projections.projection_names() == ["event_counts", "family", "portfolio"]
+    assert projections.projection_names() == ["event_counts", "family", "portfolio", "roster"]
