@@ -17,7 +17,8 @@ Readers (every one takes the tenant):
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from array import array
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache, partial
@@ -344,17 +345,26 @@ class SqlRosterState:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
-    def checksums(self, tenant: str, system: str, entity: str) -> dict[int, int]:
-        def read(conn: Connection, version: int) -> dict[int, int]:
+    def checksums(
+        self, tenant: str, system: str, entity: str
+    ) -> tuple[Sequence[int], Sequence[int]]:
+        """Keys (sorted) and checksums of `entity`'s records, as two arrays of 64-bit ints."""
+
+        def read(conn: Connection, version: int) -> tuple[Sequence[int], Sequence[int]]:
             r = _view(conn.engine, version).records.c
             rows = conn.execute(
-                select(r.key, r.checksum).where(
-                    r.tenant == tenant, r.system == system, r.entity == entity
-                )
+                select(r.key, r.checksum)
+                .where(r.tenant == tenant, r.system == system, r.entity == entity)
+                .order_by(r.key)  # signed order is the unsigned order, shifted
             )
-            return {unsigned(key): unsigned(sum_) for key, sum_ in rows}
+            keys, sums = array("Q"), array("Q")
+            for key, sum_ in rows:
+                keys.append(unsigned(key))
+                sums.append(unsigned(sum_))
+            return keys, sums
 
-        return read_live(self.engine, NAME, read, missing={})
+        nothing: tuple[Sequence[int], Sequence[int]] = ((), ())
+        return read_live(self.engine, NAME, read, missing=nothing)
 
     def sourced_ids(self, tenant: str, system: str, entity: str, keys: set[int]) -> list[str]:
         if not keys:

@@ -28,7 +28,10 @@ TAGS = [
     {"name": "admin", "description": "Tenants and partners; needs the admin bearer token."},
     {"name": "spark", "description": "Spark LMS: SSO sign-in and signed webhooks."},
     {"name": "pages", "description": "Server-rendered pages for learners and families."},
-    {"name": "oneroster", "description": "OneRoster 1.2 REST publisher; OAuth2 client credentials."},
+    {
+        "name": "oneroster",
+        "description": "OneRoster 1.2 REST publisher; OAuth2 client credentials.",
+    },
 ]
 StatusesOf = Callable[[Application[Any], Engine], Sequence[object]]
 PortfolioOf = Callable[[Engine, str, str], Any]

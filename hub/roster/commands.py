@@ -6,13 +6,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 from hub.domain.base import EventContext, event_context
-from hub.roster.bundle import Limits, RowSource
+from hub.roster.bundle import Limits, RowSource, open_bundle
 from hub.roster.errors import RosterBehindError
 from hub.roster.importer import (
     ImportReport,
     Progress,
     RosterState,
-    import_bundle,
     import_source,
 )
 from hub.roster.log import ImportLog, Rosters
@@ -35,23 +34,25 @@ def import_roster(
     limits: Limits | None = None,
     progress: Progress | None = None,
 ) -> ImportReport:
-    """Diff the bundle against the roster as the log has it, then record (or just report)
-    the changes. Raises `BundleRefusedError` (nothing recorded) or `RosterBehindError`."""
-    _catch_up(app, wait_for)
-
-    def sink_for(report: ImportReport) -> ImportLog:
-        return ImportLog(app, report, job_id=job_id, origin=context.source)
-
-    with event_context(context):
-        return import_bundle(
-            path,
+    """Diff the bundle at `path` (a zip, or a folder of its files) against the roster as the
+    log has it, then record (or just report) the changes. Raises `BundleRefusedError`
+    (nothing recorded) or `RosterBehindError`."""
+    bundle = open_bundle(path, limits)
+    try:
+        return import_rows(
+            app,
+            bundle,
             tenant=tenant,
             state=state,
-            sink_for=None if dry_run else sink_for,
+            wait_for=wait_for,
+            dry_run=dry_run,
+            context=context,
             system=system,
-            limits=limits,
+            job_id=job_id,
             progress=progress,
         )
+    finally:
+        bundle.close()
 
 
 def import_rows(
@@ -65,6 +66,7 @@ def import_rows(
     context: EventContext,
     system: str | None = None,
     job_id: str | None = None,
+    progress: Progress | None = None,
 ) -> ImportReport:
     """`import_roster` on an open bundle (what a connector fetched)."""
     _catch_up(app, wait_for)
@@ -79,6 +81,7 @@ def import_rows(
             state=state,
             sink_for=None if dry_run else sink_for,
             system=system,
+            progress=progress,
         )
 
 

@@ -15,14 +15,17 @@ batches (`ImportLog`). Nothing at all is recorded for an unchanged bundle.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from array import array
+from bisect import bisect_left
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
 from hub.domain.roster import Record, checksum, key_of
 from hub.roster.bundle import Limits, RowSource, open_bundle, unescape
-from hub.roster.errors import RowError
+from hub.roster.errors import BundleRefusedError, RowError
 from hub.roster.manifest import Manifest, check_headers, read_manifest
 from hub.roster.rows import RowChecker
 from schemas.oneroster import FILES, REFERENCES, FileSpec
@@ -38,8 +41,10 @@ Progress = Callable[[str, int], None]
 class RosterState(Protocol):
     """What the roster read model knows of a tenant's records from one source system."""
 
-    def checksums(self, tenant: str, system: str, entity: str) -> dict[int, int]:
-        """Key (`key_of(sourcedId)`) -> checksum of every record of `entity`."""
+    def checksums(
+        self, tenant: str, system: str, entity: str
+    ) -> tuple[Sequence[int], Sequence[int]]:
+        """The keys (`key_of(sourcedId)`, sorted) and checksums of `entity`'s records."""
 
     def sourced_ids(self, tenant: str, system: str, entity: str, keys: set[int]) -> list[str]:
         """The sourcedIds of the records of `entity` whose keys are in `keys`."""
@@ -62,6 +67,33 @@ class ChangeSink(Protocol):
 
     def abort(self) -> None:
         """The import failed: record nothing more."""
+
+
+class Checksums:
+    """Key -> checksum of the records a file is diffed against, in two sorted arrays of
+    64-bit integers: 16 bytes a record (a dict of Python ints takes about 100)."""
+
+    def __init__(self, keys_and_sums: tuple[Sequence[int], Sequence[int]]) -> None:
+        keys, sums = keys_and_sums
+        self._keys = keys if isinstance(keys, array) else array("Q", keys)
+        self._sums = sums if isinstance(sums, array) else array("Q", sums)
+
+    def _at(self, key: int) -> int:
+        at = bisect_left(self._keys, key)
+        return at if at < len(self._keys) and self._keys[at] == key else -1
+
+    def get(self, key: int) -> int | None:
+        at = self._at(key)
+        return None if at < 0 else self._sums[at]
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, int) and self._at(key) >= 0
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self._keys)
+
+    def __len__(self) -> int:
+        return len(self._keys)
 
 
 @dataclass
@@ -185,11 +217,12 @@ class Importer:
 
     def _prescan(self, bundle: RowSource, spec: FileSpec, checker: RowChecker) -> set[str]:
         """The ids of the rows that pass their own checks (for references within the file)."""
-        return {
-            row[0]
-            for number, row in self._rows(bundle, spec)
-            if row[1] != "tobedeleted" and not checker.errors(number, row)
-        }
+        found: set[str] = set()
+        with suppress(BundleRefusedError):  # reported by the file's own pass
+            for number, row in self._rows(bundle, spec):
+                if row[1] != "tobedeleted" and not checker.errors(number, row):
+                    found.add(row[0])
+        return found
 
     def _import_file(  # noqa: PLR0917 - one file's pass
         self,
@@ -201,7 +234,7 @@ class Importer:
         kept_errors: list[RowError],
     ) -> None:
         name = spec.name
-        existing = self.state.checksums(self.tenant, self.system, name)
+        existing = Checksums(self.state.checksums(self.tenant, self.system, name))
         checker = RowChecker(spec, mode)
         if name in SELF_REFERENCING:
             known = self.state.ids(self.tenant, self.system, name) if mode == "delta" else set()
@@ -213,10 +246,18 @@ class Importer:
         ]
         run = _FilePass(self, spec, header, existing, checker, refs, stats, kept_errors)
         run.track_ids = name in REFERENCED
-        for number, row in self._rows(bundle, spec):
-            run.take(number, row)
+        try:
+            for number, row in self._rows(bundle, spec):
+                run.last_row = number
+                run.take(number, row)
+        except BundleRefusedError as error:
+            # The rest of the file cannot be read (not UTF-8, not CSV, longer than its zip
+            # entry says): what was read stands, the rest is one error row, and a bulk
+            # file deletes nothing, since what it leaves out may be in the unread part.
+            run.unreadable(error)
+            mode = "unreadable"
         if mode == "bulk":
-            missing = set(existing) - run.seen.keys()
+            missing = {key for key in existing if key not in run.seen}
             for sourced_id in sorted(
                 self.state.sourced_ids(self.tenant, self.system, name, missing)
             ):
@@ -243,20 +284,21 @@ Reference = tuple[int, set[str], bool, str]
 class _FilePass:
     """One pass over a file's rows: each row rejected, or a create, update, delete or no-op.
 
-    `seen` (64-bit key -> first row) finds duplicates and, in bulk files, what to delete;
+    `seen` (64-bit keys) finds duplicates and, in bulk files, what to delete;
     sourcedIds are kept (`accepted`, `kept`, `deleted`) only for files others refer to.
     """
 
     importer: Importer
     spec: FileSpec
     header: tuple[str, ...]
-    existing: dict[int, int]
+    existing: Checksums
     checker: RowChecker
     refs: list[Reference]
     stats: EntityStats
     kept_errors: list[RowError]
     track_ids: bool = False
-    seen: dict[int, int] = field(default_factory=dict)
+    seen: set[int] = field(default_factory=set)
+    last_row: int = 1
     accepted: set[str] = field(default_factory=set)
     kept: set[str] = field(default_factory=set)
     deleted: set[str] = field(default_factory=set)
@@ -273,9 +315,9 @@ class _FilePass:
         errors = self.checker.errors(number, row)
         if key is None:
             return errors
-        first = self.seen.setdefault(key, number)
-        if not errors and first != number:
-            return [_duplicate(self.spec, number, row[0], first)]
+        if key in self.seen:
+            return errors or [_duplicate(self.spec, number, row[0])]
+        self.seen.add(key)
         if errors or not self.refs:
             return errors
         return _unresolved(self.spec, number, row, self.refs)
@@ -314,6 +356,13 @@ class _FilePass:
         if self.track_ids and key is not None and key in self.existing:
             self.kept.add(row[0])
 
+    def unreadable(self, error: BundleRefusedError) -> None:
+        problem = error.problems[0]
+        message = f"{problem.message}; the rest of the file was not read"
+        self._reject(
+            [], None, [RowError(problem.file, self.last_row + 1, "", problem.code, message)]
+        )
+
     def delete(self, sourced_id: str) -> None:
         self.stats.deletes += 1
         if self.track_ids:
@@ -322,13 +371,13 @@ class _FilePass:
             self.pending.delete({"sourcedId": sourced_id})
 
 
-def _duplicate(spec: FileSpec, number: int, sourced_id: str, first: int) -> RowError:
+def _duplicate(spec: FileSpec, number: int, sourced_id: str) -> RowError:
     return RowError(
         spec.filename,
         number,
         "sourcedId",
         "duplicate-sourced-id",
-        f"{sourced_id!r} is already on row {first}",
+        f"{sourced_id!r} is already on an earlier row",
     )
 
 
@@ -409,11 +458,6 @@ def import_source(
         progress=progress,
         batch_size=batch_size,
     )
-    if sink is not None:
-        # A commit reads every file through once first: a file that is not UTF-8 or
-        # not CSV refuses the bundle before anything is recorded.
-        for name in manifest.present:
-            bundle.check_readable(FILES[name].filename)
     try:
         importer.run(bundle, manifest, report)
     except BaseException:

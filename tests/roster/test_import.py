@@ -3,12 +3,13 @@ record nothing, bulk deletes and delta changes, error rows beside the good ones,
 
 from __future__ import annotations
 
+import zipfile
 from pathlib import Path
 
 from hub.domain.learners import learner_id
 from hub.domain.quests import quest_id
 from projections.roster import class_members, import_errors, records, relationships
-from tests.roster.bundles import school, write_bundle
+from tests.roster.bundles import csv_text, manifest_text, school, write_bundle
 from tests.roster.conftest import RosterWorld, tenant
 
 
@@ -170,3 +171,29 @@ def test_tenants_are_kept_apart(world: RosterWorld, tmp_path: Path) -> None:
     assert len(records(world.engine, first, "enrollments")) == 3
     assert records(world.engine, second, "enrollments") == []
     assert class_members(world.engine, second, quest_id(first, "oneroster", "class-1")) == []
+
+
+def test_a_file_unreadable_midway_keeps_what_was_read_and_deletes_nothing(
+    world: RosterWorld, tmp_path: Path
+) -> None:
+    slug = tenant()
+    world.import_(write_bundle(tmp_path / "a.zip", school()), slug)
+    files = school()
+    # Far past the first block the reader decodes, so that the header reads and rows start.
+    files["enrollments"] = [
+        dict(files["enrollments"][0], sourcedId=f"e-x{n:05}") for n in range(20000)
+    ]
+    path = tmp_path / "b.zip"
+    with zipfile.ZipFile(path, "w") as bundle:
+        bundle.writestr("manifest.csv", manifest_text(dict.fromkeys(files, "bulk")))
+        for name, rows in files.items():
+            text = csv_text(name, rows).encode()
+            if name == "enrollments":
+                text += b"e-9,,,class-1,org-1,s-1,student,,,\xff\xfe\r\n"
+            bundle.writestr(f"{name}.csv", text)
+    report = world.import_(path, slug)
+    assert [(e.file, e.code) for e in report.errors] == [("enrollments.csv", "not-utf8")]
+    assert report.stats["enrollments"].deletes == 0
+    assert 0 < report.stats["enrollments"].creates < 20000
+    kept = {r.sourced_id for r in records(world.engine, slug, "enrollments")}
+    assert {"e-1", "e-2", "e-3"} <= kept

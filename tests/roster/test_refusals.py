@@ -12,7 +12,7 @@ from hub.roster.bundle import Limits
 from hub.roster.errors import BundleRefusedError
 from projections.roster import records
 from schemas.oneroster import FILES
-from tests.roster.bundles import csv_text, manifest_text, school, write_bundle
+from tests.roster.bundles import manifest_text, school, write_bundle
 from tests.roster.conftest import RosterWorld, tenant
 
 
@@ -116,18 +116,3 @@ def test_a_bundle_without_a_manifest_is_refused(world: RosterWorld, tmp_path: Pa
     with zipfile.ZipFile(path, "w") as bundle:
         bundle.writestr("orgs.csv", ",".join(FILES["orgs"].header) + "\r\n")
     assert refusal(world, path) == [("manifest.csv", "", "missing-manifest")]
-
-
-def test_a_file_that_is_not_utf8_late_in_the_bundle_refuses_it_before_anything_is_recorded(
-    world: RosterWorld, tmp_path: Path
-) -> None:
-    files = school()
-    path = tmp_path / "b.zip"
-    with zipfile.ZipFile(path, "w") as bundle:
-        bundle.writestr("manifest.csv", manifest_text(dict.fromkeys(files, "bulk")))
-        for name, rows in files.items():
-            text = csv_text(name, rows).encode()
-            if name == "enrollments":
-                text += b"e-9,,,class-1,org-1,s-1,student,,,\xff\xfe\r\n"
-            bundle.writestr(f"{name}.csv", text)
-    assert refusal(world, path) == [("enrollments.csv", "", "not-utf8")]

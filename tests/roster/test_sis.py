@@ -227,17 +227,13 @@ def flaky(request: pytest.FixtureRequest) -> Iterator[tuple[str, list[int]]]:
         yield url, calls
 
 
-@pytest.mark.parametrize("flaky", [2], indirect=True)
-def test_an_unavailable_source_is_retried_with_backoff(
-    world: RosterWorld, flaky: tuple[str, list[int]]
-) -> None:
-    url, calls = flaky
+def flaky_connection(world: RosterWorld, url: str, name: str) -> str:
     slug = tenant()
     register_connection(
         world.runtime.hub,
         world.runtime.box,
         tenant=slug,
-        name="flaky",
+        name=name,
         kind="oneroster-rest",
         config={
             "base_url": url,
@@ -247,7 +243,15 @@ def test_an_unavailable_source_is_retried_with_backoff(
         },
         secret="s",
     )
-    job = sync(world, slug, "flaky")
+    return slug
+
+
+@pytest.mark.parametrize("flaky", [2], indirect=True)
+def test_an_unavailable_source_is_retried_with_backoff(
+    world: RosterWorld, flaky: tuple[str, list[int]]
+) -> None:
+    url, calls = flaky
+    job = sync(world, flaky_connection(world, url, "flaky"), "flaky")
     assert job.attempts == 3
     assert len(calls) == 3
     assert "credentials" in (job.error or "")  # the 401 after the 503s: not retried
@@ -256,21 +260,7 @@ def test_an_unavailable_source_is_retried_with_backoff(
 @pytest.mark.parametrize("flaky", [10], indirect=True)
 def test_five_failures_fail_the_job(world: RosterWorld, flaky: tuple[str, list[int]]) -> None:
     url, calls = flaky
-    slug = tenant()
-    register_connection(
-        world.runtime.hub,
-        world.runtime.box,
-        tenant=slug,
-        name="down",
-        kind="oneroster-rest",
-        config={
-            "base_url": url,
-            "token_url": f"{url}/token",
-            "client_id": "x",
-            "allow_hosts": "127.0.0.1",
-        },
-        secret="s",
-    )
+    slug = flaky_connection(world, url, "down")
     job = sync(world, slug, "down")
     assert (job.attempts, len(calls)) == (5, 5)
     assert "SisUnavailableError" in (job.error or "")
