@@ -37,6 +37,9 @@ class ProjectionSpec:
     projection_class: type[Projection[Any]]
     view_class: type[SqlView]
     upstreams: tuple[str, ...] = ("hub",)
+    # At most this many events per page (None: the runner's): a projection whose events
+    # are large batches (the roster's, 500 records each) keeps its pages within a lease.
+    page_size: int | None = None
 
     def __post_init__(self) -> None:
         if not self.upstreams or len(set(self.upstreams)) != len(self.upstreams):
@@ -51,7 +54,7 @@ PROJECTIONS: dict[str, ProjectionSpec] = {
         ProjectionSpec(
             "portfolio", PortfolioProjection, PortfolioView, upstreams=("hub", "progress")
         ),
-        ProjectionSpec("roster", RosterProjection, RosterView, upstreams=("roster",)),
+        ProjectionSpec("roster", RosterProjection, RosterView, upstreams=("roster",), page_size=10),
         ProjectionSpec("family", FamilyProjection, FamilyView, upstreams=("hub", "progress")),
     )
 }
