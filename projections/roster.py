@@ -29,6 +29,7 @@ from eventsourcing.projection import Projection
 from sqlalchemy import Connection, Engine, select
 
 from hub.domain.base import tenant_of
+from hub.domain.roster import decode_rows
 from projections import status
 from projections.roster_view import NAME, RosterView, unsigned
 from projections.schema import read_live
@@ -66,15 +67,12 @@ def _records_applied(view: RosterView, conn: Connection, event: Any) -> None:
         event.entity,
         event.originator_id,
         _at(event),
-        [_fields(event.columns, record) for record in event.upserts],
-        event.deletes,
+        [
+            {"sourcedId": fields["sourcedId"], "checksum": checksum, "fields": fields}
+            for checksum, fields in decode_rows(event.columns, event.rows)
+        ],
+        [{"sourcedId": sourced_id} for sourced_id in event.deletes],
     )
-
-
-def _fields(columns: list[str], record: dict[str, Any]) -> dict[str, Any]:
-    values = record["values"]
-    fields = {column: value for column, value in zip(columns, values, strict=True) if value}
-    return {"sourcedId": record["sourcedId"], "checksum": record["checksum"], "fields": fields}
 
 
 def _rows_rejected(view: RosterView, conn: Connection, event: Any) -> None:

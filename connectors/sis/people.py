@@ -40,7 +40,7 @@ from hub.domain.learners import (
     normalise_email,
 )
 from hub.domain.quests import Quest, quest_id
-from hub.domain.roster import SOURCE
+from hub.domain.roster import SOURCE, decode_rows
 from hub.family.commands import link_guardian
 from hub.family.errors import FamilyError
 from infra.lease import Lease
@@ -104,7 +104,7 @@ class RosterPolicy:
         name = type(event).__qualname__
         if name == "RosterImport.RecordsApplied":
             tenant = tenant_of(event.originator_id)
-            rows = [dict(zip(event.columns, r["values"], strict=True)) for r in event.upserts]
+            rows = [fields for _, fields in decode_rows(event.columns, event.rows)]
             handler = {
                 "users": self._users,
                 "classes": self._classes,

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-from hub.domain.roster import Record, checksum, key_of
+from hub.domain.roster import Row, checksum, key_of
 from hub.roster.bundle import Limits, RowSource, open_bundle, unescape
 from hub.roster.errors import BundleRefusedError, RowError
 from hub.roster.manifest import Manifest, check_headers, read_manifest
@@ -57,7 +57,7 @@ class ChangeSink(Protocol):
     """Where a commit's changes go (`hub.roster.log.ImportLog`); a dry run has none."""
 
     def records(
-        self, entity: str, columns: list[str], upserts: list[Record], deletes: list[Record]
+        self, entity: str, columns: list[str], upserts: list[Row], deletes: list[str]
     ) -> None: ...
 
     def rejected(self, file: str, errors: list[RowError]) -> None: ...
@@ -140,16 +140,16 @@ class _Pending:
     columns: list[str]
     sink: ChangeSink | None
     size: int
-    upserts: list[Record] = field(default_factory=list)
-    deletes: list[Record] = field(default_factory=list)
+    upserts: list[Row] = field(default_factory=list)
+    deletes: list[str] = field(default_factory=list)
     errors: list[RowError] = field(default_factory=list)
 
-    def upsert(self, record: Record) -> None:
-        self.upserts.append(record)
+    def upsert(self, row: Row) -> None:
+        self.upserts.append(row)
         self._maybe_flush()
 
-    def delete(self, record: Record) -> None:
-        self.deletes.append(record)
+    def delete(self, sourced_id: str) -> None:
+        self.deletes.append(sourced_id)
         self._maybe_flush()
 
     def reject(self, errors: list[RowError]) -> None:
@@ -271,9 +271,9 @@ class Importer:
                 self.known[name] = (before - run.deleted) | run.accepted
 
 
-def _record(width: int, row: list[str], sum_: int) -> Record:
+def _record(width: int, row: list[str], sum_: int) -> Row:
     values = row if len(row) == width else row[:width] + [""] * (width - len(row))
-    return {"sourcedId": row[0], "checksum": f"{sum_:016x}", "values": values}
+    return [f"{sum_:016x}", *values]
 
 
 Reference = tuple[int, set[str], bool, str]
@@ -368,7 +368,7 @@ class _FilePass:
         if self.track_ids:
             self.deleted.add(sourced_id)
         if self.recording:
-            self.pending.delete({"sourcedId": sourced_id})
+            self.pending.delete(sourced_id)
 
 
 def _duplicate(spec: FileSpec, number: int, sourced_id: str) -> RowError:

@@ -14,7 +14,7 @@ from uuid import uuid4
 
 from eventsourcing.application import Application
 
-from hub.domain.roster import Record, RosterImport
+from hub.domain.roster import RosterImport, Row, encode_rows
 from hub.roster.errors import RowError
 from hub.roster.importer import ImportReport
 
@@ -87,14 +87,14 @@ class ImportLog:
         return self._import
 
     def records(
-        self, entity: str, columns: list[str], upserts: list[Record], deletes: list[Record]
+        self, entity: str, columns: list[str], upserts: list[Row], deletes: list[str]
     ) -> None:
         def work() -> None:
             self._aggregate().apply_records(
                 system=self.report.system,
                 entity=entity,
                 columns=columns,
-                upserts=upserts,
+                rows=encode_rows(upserts),
                 deletes=deletes,
             )
             self._save()
