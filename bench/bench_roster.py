@@ -265,19 +265,19 @@ def verdict(results: dict[str, Any]) -> dict[str, bool]:
 
 def table(results: dict[str, Any]) -> str:
     lines = [
-        "| phase | rows | seconds | rows/s | events recorded | peak MB |",
-        "| --- | ---: | ---: | ---: | ---: | ---: |",
+        "| phase | rows | seconds | rows/s | CPU s | rows per CPU s | events | peak MB |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for name in ("dry_run", "commit", "reimport"):
         p = results[name]
         lines.append(
-            f"| {name} | {p['rows']:,} | {p['seconds']} | {p['rows_per_s']:,} | "
-            f"{p['events']:,} | {p['peak_mb']} |"
+            f"| {name} | {p['rows']:,} | {p['seconds']} | {p['rows_per_s']:,} | {p['cpu_s']} | "
+            f"{p['rows_per_cpu_s']:,} | {p['events']:,} | {p['peak_mb']} |"
         )
+    changes = results["commit"]["changes"]
     lines.append(
-        f"| projection catch-up | {results['commit']['changes']:,} | "
-        f"{results['projection_s']} | "
-        f"{round(results['commit']['changes'] / results['projection_s']):,} | - | - |"
+        f"| projection catch-up | {changes:,} | {results['projection_s']} | "
+        f"{round(changes / results['projection_s']):,} | - | - | - | - |"
     )
     return "\n".join(lines)
 
