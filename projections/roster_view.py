@@ -74,6 +74,9 @@ class RosterView(SqlView):
         Index(f"{self.records.name}_class", self.records.c.tenant, self.records.c.class_ref)
         Index(f"{self.records.name}_hub", self.records.c.tenant, self.records.c.hub_id)
         Index(f"{self.records.name}_user", self.records.c.tenant, self.records.c.user_ref)
+        r = self.records.c
+        # The import's diff reads a file's keys and checksums in key order.
+        Index(f"{self.records.name}_key", r.tenant, r.system, r.entity, r.key, r.checksum)
         self.relationships = Table(
             self.table_name("relationships"),
             metadata,

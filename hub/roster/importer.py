@@ -44,7 +44,8 @@ class RosterState(Protocol):
     def checksums(
         self, tenant: str, system: str, entity: str
     ) -> tuple[Sequence[int], Sequence[int]]:
-        """The keys (`key_of(sourcedId)`, sorted) and checksums of `entity`'s records."""
+        """The keys (`key_of(sourcedId)`) and checksums of `entity`'s records, each less
+        2**63 (signed 64-bit), sorted by key."""
 
     def sourced_ids(self, tenant: str, system: str, entity: str, keys: set[int]) -> list[str]:
         """The sourcedIds of the records of `entity` whose keys are in `keys`."""
@@ -69,28 +70,33 @@ class ChangeSink(Protocol):
         """The import failed: record nothing more."""
 
 
+_HALF = 1 << 63
+
+
 class Checksums:
-    """Key -> checksum of the records a file is diffed against, in two sorted arrays of
-    64-bit integers: 16 bytes a record (a dict of Python ints takes about 100)."""
+    """Key -> checksum of the records a file is diffed against, in two arrays of signed
+    64-bit integers (value - 2**63, as the read model stores them), sorted by key: 16
+    bytes a record (a dict of Python ints takes about 100)."""
 
     def __init__(self, keys_and_sums: tuple[Sequence[int], Sequence[int]]) -> None:
         keys, sums = keys_and_sums
-        self._keys = keys if isinstance(keys, array) else array("Q", keys)
-        self._sums = sums if isinstance(sums, array) else array("Q", sums)
+        self._keys = keys if isinstance(keys, array) else array("q", keys)
+        self._sums = sums if isinstance(sums, array) else array("q", sums)
 
     def _at(self, key: int) -> int:
-        at = bisect_left(self._keys, key)
-        return at if at < len(self._keys) and self._keys[at] == key else -1
+        signed = key - _HALF
+        at = bisect_left(self._keys, signed)
+        return at if at < len(self._keys) and self._keys[at] == signed else -1
 
     def get(self, key: int) -> int | None:
         at = self._at(key)
-        return None if at < 0 else self._sums[at]
+        return None if at < 0 else self._sums[at] + _HALF
 
     def __contains__(self, key: object) -> bool:
         return isinstance(key, int) and self._at(key) >= 0
 
     def __iter__(self) -> Iterator[int]:
-        return iter(self._keys)
+        return (key + _HALF for key in self._keys)
 
     def __len__(self) -> int:
         return len(self._keys)
