@@ -351,15 +351,25 @@ class SqlRosterState:
 
         def read(conn: Connection, version: int) -> tuple[Sequence[int], Sequence[int]]:
             r = _view(conn.engine, version).records.c
-            result = conn.execute(
+            query = (
                 select(r.key, r.checksum)
                 .where(r.tenant == tenant, r.system == system, r.entity == entity)
                 .order_by(r.key)
             )
-            keys, sums = array("q"), array("q")
-            for part in result.partitions(10_000):
-                keys.extend([row[0] for row in part])
-                sums.extend([row[1] for row in part])
+            # A million rows: through the driver's cursor, not SQLAlchemy's row objects.
+            compiled = query.compile(dialect=conn.dialect)
+            params: Any = compiled.params
+            if compiled.positiontup is not None:
+                params = tuple(compiled.params[name] for name in compiled.positiontup)
+            cursor = conn.connection.cursor()
+            try:
+                cursor.execute(str(compiled), params)
+                keys, sums = array("q"), array("q")
+                while part := cursor.fetchmany(10_000):
+                    keys.extend([row[0] for row in part])
+                    sums.extend([row[1] for row in part])
+            finally:
+                cursor.close()
             return keys, sums
 
         nothing: tuple[Sequence[int], Sequence[int]] = ((), ())

@@ -31,6 +31,7 @@ from hub.roster.rows import RowChecker
 from schemas.oneroster import FILES, REFERENCES, FileSpec
 
 BATCH_SIZE = 500
+DUPLICATE = "duplicate-sourced-id"
 ERRORS_KEPT = 10_000
 SELF_REFERENCING = frozenset(target for (file, _), target in REFERENCES.items() if file == target)
 REFERENCED = frozenset(REFERENCES.values())
@@ -262,7 +263,7 @@ class Importer:
             # file deletes nothing, since what it leaves out may be in the unread part.
             run.unreadable(error)
             mode = "unreadable"
-        if mode == "bulk":
+        if mode == "bulk" and run.hits < len(existing):
             missing = {key for key in existing if key not in run.seen}
             for sourced_id in sorted(
                 self.state.sourced_ids(self.tenant, self.system, name, missing)
@@ -304,6 +305,7 @@ class _FilePass:
     kept_errors: list[RowError]
     track_ids: bool = False
     seen: set[int] = field(default_factory=set)
+    hits: int = 0  # rows that named a known record (each once): all of them, no deletes
     last_row: int = 1
     accepted: set[str] = field(default_factory=set)
     kept: set[str] = field(default_factory=set)
@@ -336,6 +338,7 @@ class _FilePass:
             return
         if row[1] == "tobedeleted":
             if key in self.existing:
+                self.hits += 1
                 self.delete(row[0])
             else:
                 self.stats.unchanged += 1
@@ -344,6 +347,8 @@ class _FilePass:
             self.accepted.add(row[0])
         sum_ = checksum(row[:1] + row[3:])
         before = self.existing.get(key)
+        if before is not None:
+            self.hits += 1
         if before == sum_:
             self.stats.unchanged += 1
             return
@@ -359,8 +364,11 @@ class _FilePass:
         self.pending.reject(errors)
         if len(self.kept_errors) < ERRORS_KEPT:
             self.kept_errors.extend(errors)
-        if self.track_ids and key is not None and key in self.existing:
-            self.kept.add(row[0])
+        duplicate = bool(errors) and errors[0].code == DUPLICATE
+        if key is not None and not duplicate and key in self.existing:
+            self.hits += 1
+            if self.track_ids:
+                self.kept.add(row[0])
 
     def unreadable(self, error: BundleRefusedError) -> None:
         problem = error.problems[0]
@@ -382,7 +390,7 @@ def _duplicate(spec: FileSpec, number: int, sourced_id: str) -> RowError:
         spec.filename,
         number,
         "sourcedId",
-        "duplicate-sourced-id",
+        DUPLICATE,
         f"{sourced_id!r} is already on an earlier row",
     )
 
