@@ -3,17 +3,23 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Any
 
 import httpx
-from eventsourcing.application import Application
+from eventsourcing.application import AggregateNotFoundError, Application
 
 from connectors.sis.contract import SisConnector
 from connectors.sis.cron import Cron
 from connectors.sis.csv_folder import CsvFolderConnector
 from connectors.sis.rest_pull import RestPullConnector
 from hub.application import Hub
-from hub.domain.roster import SisConnection, sis_connection_id
+from hub.domain.roster import (
+    RosterPrecedence,
+    SisConnection,
+    precedence_id,
+    sis_connection_id,
+)
 from infra.http import guarded_client
 from infra.jetstream.recorders import JetStreamApplicationRecorder
 from infra.secrets import SecretBox
@@ -81,18 +87,58 @@ def connector_factory(
     return build
 
 
-def all_connections(hub: Application[str]) -> list[tuple[str, str]]:
-    """Every (tenant, connection name), read by subject on JetStream."""
+def _events(
+    hub: Application[str], aggregate_type: str, tenant: str | None = None
+) -> Iterator[dict[str, Any]]:
+    """The hub's events of one aggregate type (of one tenant), read by subject."""
     recorder = hub.recorder
     if not isinstance(recorder, JetStreamApplicationRecorder):  # pragma: no cover
-        return []
+        return iter(())
     from hub.replay import ReplayFilter, replay  # noqa: PLC0415 - JetStream only
 
-    records = replay(
+    return replay(
         recorder.connection,
         recorder.subjects.prefix,
-        ReplayFilter(app=hub.name, aggregate_type="SisConnection"),
+        ReplayFilter(app=hub.name, aggregate_type=aggregate_type, tenant=tenant),
     )
+
+
+def conflicts(hub: Application[str], tenant: str) -> list[dict[str, Any]]:
+    """The tenant's latest report of each (learner, source) disagreement."""
+    latest: dict[str, dict[str, Any]] = {}
+    for record in _events(hub, "RosterConflict", tenant):
+        data = record["data"]
+        reported = latest.setdefault(
+            record["aggregate_id"],
+            {"learnerId": data.get("learner_id"), "system": data.get("system")},
+        )
+        reported.update(
+            owner=data["other"],
+            fields=data["fields"],
+            applied=data["applied"],
+            reportedAt=record["recorded_at"],
+        )
+    return sorted(latest.values(), key=lambda r: (str(r["learnerId"]), str(r["system"])))
+
+
+def set_precedence(hub: Hub, tenant: str, systems: Sequence[str]) -> RosterPrecedence:
+    """Set which sources win disagreements about a person, first first."""
+    found: RosterPrecedence | None
+    try:
+        found = hub.repository.get(precedence_id(tenant))
+    except AggregateNotFoundError:
+        found = None
+    if found is None:
+        found = RosterPrecedence(tenant, list(systems))
+    elif found.systems != list(systems):
+        found.change(list(systems))
+    hub.save(found)
+    return found
+
+
+def all_connections(hub: Application[str]) -> list[tuple[str, str]]:
+    """Every (tenant, connection name), read by subject on JetStream."""
+    records = _events(hub, "SisConnection")
     found = set()
     for record in records:
         if str(record["event_type"]).endswith("Registered"):

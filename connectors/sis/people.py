@@ -40,7 +40,14 @@ from hub.domain.learners import (
     normalise_email,
 )
 from hub.domain.quests import Quest, quest_id
-from hub.domain.roster import SOURCE, decode_rows
+from hub.domain.roster import (
+    SOURCE,
+    RosterConflict,
+    RosterPrecedence,
+    conflict_id,
+    decode_rows,
+    precedence_id,
+)
 from hub.family.commands import link_guardian
 from hub.family.errors import FamilyError
 from infra.lease import Lease
@@ -65,17 +72,23 @@ def _get(hub: Hub, aggregate_id: str) -> Any:
 
 
 def person(hub: Hub, tenant: str, system: str, fields: Mapping[str, str]) -> str:
-    """The learner id of a roster user: found, linked by email, or registered."""
+    """The learner id of a roster user: found, linked by email, or registered; a learner
+    found is reconciled with the record (`reconcile`)."""
     sourced_id = fields["sourcedId"]
     identity = _get(hub, identity_id(tenant, system, sourced_id))
     if identity is not None:
-        return str(identity.learner_id)
+        found: Learner = hub.repository.get(identity.learner_id)
+        changed = reconcile(hub, found, system, fields)
+        if changed:
+            hub.save(*changed)
+        return found.id
     email = normalise_email(fields.get("email", ""))
     index = _get(hub, email_index_id(tenant, email)) if "@" in email else None
     learner: Learner | None = _get(hub, index.learner_id) if index is not None else None
-    changed: list[Any] = []
+    changed = []
     if learner is not None:
         learner.link_identity(system, sourced_id, "email")
+        changed = [a for a in reconcile(hub, learner, system, fields) if a is not learner]
     else:
         learner = Learner(
             tenant,
@@ -91,6 +104,49 @@ def person(hub: Hub, tenant: str, system: str, fields: Mapping[str, str]) -> str
     changed += [learner, Identity(tenant, system, sourced_id, learner.id)]
     hub.save(*changed)
     return learner.id
+
+
+def reconcile(hub: Hub, learner: Learner, system: str, fields: Mapping[str, str]) -> list[Any]:
+    """Bring the learner's profile to the record's if the record's system may change it;
+    the aggregates to save.
+
+    The system that registered the learner owns its profile; another system that
+    disagrees wins only if the tenant's precedence ranks it higher, and every
+    disagreement with another system is reported (`RosterConflict`), never silently
+    overwritten.
+    """
+    ours = {
+        "email": normalise_email(fields.get("email", "")) or learner.email,
+        "givenName": fields.get("givenName", "") or learner.given_name,
+        "familyName": fields.get("familyName", "") or learner.family_name,
+    }
+    theirs = {
+        "email": learner.email,
+        "givenName": learner.given_name,
+        "familyName": learner.family_name,
+    }
+    if ours == theirs:
+        return []
+    owner = learner.identities[0].split(":", 1)[0]
+    tenant = learner.tenant
+    precedence: RosterPrecedence | None = _get(hub, precedence_id(tenant))
+    wins = owner == system or (
+        precedence is not None and precedence.rank(system) < precedence.rank(owner)
+    )
+    changed: list[Any] = []
+    if wins:
+        learner.update_profile(ours["email"], ours["givenName"], ours["familyName"], system)
+        changed.append(learner)
+    if owner == system:
+        return changed
+    disagreement = {k: [theirs[k], ours[k]] for k in ours if ours[k] != theirs[k]}
+    report: RosterConflict | None = _get(hub, conflict_id(tenant, learner.id, system))
+    if report is None:
+        changed.append(RosterConflict(tenant, learner.id, system, owner, disagreement, wins))
+    elif report.fields != disagreement:
+        report.change(owner, disagreement, wins)
+        changed.append(report)
+    return changed
 
 
 class RosterPolicy:

@@ -185,3 +185,55 @@ class SisConnection(HubAggregate):
     @event("SyncFailed")
     def sync_failed(self, job_id: str, mode: str, error: str, attempts: int, at: str) -> None:
         self.last_run_at = at
+
+
+def precedence_id(tenant: str) -> str:
+    return aggregate_id(tenant, "RosterPrecedence")
+
+
+class RosterPrecedence(HubAggregate):
+    """Which source wins when two disagree about a person, first first (a tenant's choice)."""
+
+    @staticmethod
+    def create_id(tenant: str, **_: object) -> str:
+        return precedence_id(tenant)
+
+    @event("Set")
+    def __init__(self, tenant: str, systems: Sequence[str]) -> None:
+        self.systems = list(systems)
+
+    @event("Changed")
+    def change(self, systems: Sequence[str]) -> None:
+        self.systems = list(systems)
+
+    def rank(self, system: str) -> int:
+        """Lower wins; a system not listed comes after every listed one."""
+        return self.systems.index(system) if system in self.systems else len(self.systems)
+
+
+def conflict_id(tenant: str, learner_id: str, system: str) -> str:
+    return aggregate_id(tenant, "RosterConflict", learner_id, system)
+
+
+class RosterConflict(HubAggregate):
+    """A source disagreeing with a person's profile: what each says, and who won."""
+
+    @staticmethod
+    def create_id(tenant: str, learner_id: str, system: str, **_: object) -> str:
+        return conflict_id(tenant, learner_id, system)
+
+    @event("Reported")
+    def __init__(
+        self,
+        tenant: str,
+        learner_id: str,
+        system: str,
+        other: str,
+        fields: Mapping[str, Sequence[str]],
+        applied: bool,
+    ) -> None:
+        self.fields = dict(fields)
+
+    @event("Changed")
+    def change(self, other: str, fields: Mapping[str, Sequence[str]], applied: bool) -> None:
+        self.fields = dict(fields)

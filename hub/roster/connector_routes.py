@@ -17,8 +17,10 @@ from starlette.concurrency import run_in_threadpool
 from connectors.sis.connections import (
     ConnectionExistsError,
     all_connections,
+    conflicts,
     connector_factory,
     register_connection,
+    set_precedence,
 )
 from connectors.sis.engine import run_sync
 from hub.domain.roster import SisConnection, sis_connection_id
@@ -36,7 +38,7 @@ from hub.http.problems import (
 CONNECTION_EXISTS = ProblemType("sis-connection-exists", "The connection already exists", 409)
 
 router = APIRouter(
-    prefix="/api/v1/admin/tenants/{tenant}/roster/connectors",
+    prefix="/api/v1/admin/tenants/{tenant}/roster",
     tags=["admin"],
     responses=problem_responses(401, 404, 422),
 )
@@ -68,7 +70,10 @@ def _view(connection: SisConnection) -> dict[str, Any]:
 
 
 @router.post(
-    "", status_code=201, summary="Register a SIS connection", responses=problem_responses(409)
+    "/connectors",
+    status_code=201,
+    summary="Register a SIS connection",
+    responses=problem_responses(409),
 )
 async def post_connection(
     tenant: Slug, body: ConnectionRequest, request: Request, runtime: RuntimeDep, _: AdminDep
@@ -96,7 +101,7 @@ async def post_connection(
     return _view(made)
 
 
-@router.get("", summary="The tenant's SIS connections, with their cursors and last runs")
+@router.get("/connectors", summary="The tenant's SIS connections, cursors and last runs")
 async def list_connections(
     tenant: Slug, request: Request, runtime: RuntimeDep, _: AdminDep
 ) -> list[dict[str, Any]]:
@@ -109,7 +114,7 @@ async def list_connections(
     return await run_in_threadpool(read)
 
 
-@router.post("/{name}/runs", summary="Run a SIS connection now (or dry-run it)")
+@router.post("/connectors/{name}/runs", summary="Run a SIS connection now (or dry-run it)")
 async def run_now(
     tenant: Slug,
     name: str,
@@ -135,3 +140,28 @@ async def run_now(
     except AggregateNotFoundError:
         raise ProblemError(NOT_FOUND, f"tenant {tenant!r} has no connection {name!r}") from None
     return job.summary()
+
+
+class PrecedenceRequest(BaseModel):
+    systems: Annotated[
+        list[str], Field(description="Source systems, the one that wins first (e.g. sims, spark).")
+    ]
+
+
+@router.put("/precedence", summary="Which source wins when two disagree about a person")
+async def put_precedence(
+    tenant: Slug, body: PrecedenceRequest, request: Request, runtime: RuntimeDep, _: AdminDep
+) -> dict[str, Any]:
+    bind_tenant(request, tenant)
+    if runtime.hub.tenant(tenant) is None:
+        raise ProblemError(NOT_FOUND, f"no tenant is named {tenant!r}")
+    made = await run_in_threadpool(set_precedence, runtime.hub, tenant, body.systems)
+    return {"systems": made.systems}
+
+
+@router.get("/conflicts", summary="Where sources disagree about a person, and who won")
+async def get_conflicts(
+    tenant: Slug, request: Request, runtime: RuntimeDep, _: AdminDep
+) -> list[dict[str, Any]]:
+    bind_tenant(request, tenant)
+    return await run_in_threadpool(conflicts, runtime.hub, tenant)

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from eventsourcing.application import AggregateNotFoundError
 
+from connectors.sis.connections import conflicts, set_precedence
 from connectors.sis.people import follow
 from hub.domain.guardians import Guardianship, guardianship_id
 from hub.domain.learners import EmailIndex, Identity, Learner, identity_id, learner_id
@@ -74,3 +75,33 @@ def test_users_classes_enrolments_and_guardians_become_the_hubs_own(
     assert eventually(enrolled).is_enrolled(quest.id)
     teacher: Learner = hub.repository.get(learner_id(slug, "oneroster", "t-1"))
     assert not teacher.is_enrolled(quest.id)  # teachers are not enrolled as learners
+
+
+def test_sources_that_disagree_are_reported_and_win_only_by_precedence(
+    world: RosterWorld, following: None, tmp_path: Path
+) -> None:
+    slug = tenant()
+    hub = world.runtime.hub
+    spark_sam = Learner(slug, "spark", "sub-1", "sam@hill.example", "Sam", "S", "student")
+    hub.save(spark_sam, EmailIndex(slug, "sam@hill.example", spark_sam.id))
+    world.import_(write_bundle(tmp_path / "a.zip", school()), slug)
+
+    def reported(applied: bool) -> list[dict[str, Any]]:
+        found = [c for c in conflicts(hub, slug) if c["applied"] is applied]
+        if not found:
+            raise AggregateNotFoundError(slug)
+        return found
+
+    [first] = eventually(lambda: reported(applied=False))
+    assert first["owner"] == "spark"
+    assert first["fields"] == {"familyName": ["S", "Student"]}
+    sam: Learner = hub.repository.get(spark_sam.id)
+    assert sam.family_name == "S"  # never silently overwritten
+    set_precedence(hub, slug, ["oneroster", "spark"])
+    files = school()
+    files["users"][1]["familyName"] = "Studentson"
+    world.import_(write_bundle(tmp_path / "b.zip", files), slug)
+    [won] = eventually(lambda: reported(applied=True))
+    assert won["fields"] == {"familyName": ["S", "Studentson"]}
+    sam = hub.repository.get(spark_sam.id)
+    assert sam.family_name == "Studentson"

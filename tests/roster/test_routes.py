@@ -191,3 +191,15 @@ def test_an_admin_registers_a_sis_connection_and_runs_it_now(
     assert listed["cursor"] == done["cursor"]
     assert listed["lastRunAt"] is not None
     assert client.post(f"{base}/nothing/runs", headers=ADMIN).status_code == 404
+
+
+def test_an_admin_sets_the_precedence_of_sources_and_reads_the_conflicts(
+    world: RosterWorld, client: httpx.Client
+) -> None:
+    slug = registered(world)
+    base = f"/api/v1/admin/tenants/{slug}/roster"
+    put = client.put(f"{base}/precedence", json={"systems": ["sims", "spark"]}, headers=ADMIN)
+    assert put.status_code == 200
+    assert put.json() == {"systems": ["sims", "spark"]}
+    assert client.get(f"{base}/conflicts", headers=ADMIN).json() == []
+    assert client.put(f"{base}/precedence", json={"systems": []}).status_code == 401
