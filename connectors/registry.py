@@ -29,6 +29,8 @@ from connectors import (
     schedule,
 )
 from connectors.runner import UpstreamLog
+from connectors.sis import people as roster_people
+from connectors.sis import schedule as sis_schedule
 
 log = structlog.get_logger(__name__)
 
@@ -56,6 +58,8 @@ CONNECTORS: tuple[ConnectorSpec, ...] = (
     ConnectorSpec(notifications.SPEC.name, notifications.SPEC.run),
     ConnectorSpec(outbox.SPEC.name, outbox.SPEC.run),
     ConnectorSpec(outbox.SCHEDULER, outbox.run_deliveries_logged),
+    ConnectorSpec(sis_schedule.NAME, sis_schedule.run_schedules_logged),
+    ConnectorSpec(roster_people.NAME, roster_people.run_people),
 )
 
 

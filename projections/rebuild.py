@@ -71,6 +71,7 @@ def rebuild_spec(
     page_size: int = REBUILD_PAGE_SIZE,
 ) -> int:
     """`rebuild` with the lease held, for a projection that need not be registered."""
+    page_size = min(page_size, spec.page_size or page_size)
     open_live_view(spec, engine)
     with writing(engine) as conn:
         found = _versions(conn, spec.name)

@@ -20,6 +20,8 @@ from projections.family_view import FamilyView
 from projections.gradebook import GradebookProjection, GradebookView
 from projections.portfolio import PortfolioProjection
 from projections.portfolio_view import PortfolioView
+from projections.roster import RosterProjection
+from projections.roster_view import RosterView
 from projections.view import SqlView
 
 log = structlog.get_logger(__name__)
@@ -38,6 +40,9 @@ class ProjectionSpec:
     projection_class: type[Projection[Any]]
     view_class: type[SqlView]
     upstreams: tuple[str, ...] = ("hub",)
+    # At most this many events per page (None: the runner's): a projection whose events
+    # are large batches (the roster's, 500 records each) keeps its pages within a lease.
+    page_size: int | None = None
 
     def __post_init__(self) -> None:
         if not self.upstreams or len(set(self.upstreams)) != len(self.upstreams):
@@ -59,6 +64,7 @@ PROJECTIONS: dict[str, ProjectionSpec] = {
             CaliperDeliveriesView,
             upstreams=("caliper-http",),
         ),
+        ProjectionSpec("roster", RosterProjection, RosterView, upstreams=("roster",), page_size=10),
         ProjectionSpec("family", FamilyProjection, FamilyView, upstreams=("hub", "progress")),
         ProjectionSpec(
             "badges", BadgesProjection, BadgesView, upstreams=("hub", "progress", "badges")

@@ -90,7 +90,8 @@ def run_spec(
             try:
                 if lease.try_acquire():
                     bound.info("projection.active")
-                    _Leased(spec, env, engine, lease, stop, page_size).run()
+                    pages = min(page_size, spec.page_size or page_size)
+                    _Leased(spec, env, engine, lease, stop, pages).run()
                     continue
             except LeaseLostError as error:
                 bound.warning("projection.lease_lost", error=str(error))

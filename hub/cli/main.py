@@ -13,6 +13,7 @@ from hub.caliper.cli import caliper_app
 from hub.cli import processes
 from hub.cli.deliveries import deliveries_app
 from hub.cli.dev import dev_app
+from hub.cli.roster import roster_app
 from hub.cli.spark import spark_app
 from hub.endpoint import nats_endpoint
 from infra.errors import HubInfraError
@@ -28,6 +29,7 @@ app.add_typer(spark_app, name="spark")
 app.add_typer(dev_app, name="dev")
 app.add_typer(deliveries_app, name="deliveries")
 app.add_typer(caliper_app, name="caliper")
+app.add_typer(roster_app, name="roster")
 
 DataDir = Annotated[Path | None, typer.Option("--data-dir", help="Data folder (default ./var).")]
 

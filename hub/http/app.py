@@ -27,6 +27,7 @@ from hub.lti.platform.readers import LtiReadersOf
 from hub.lti.tool.routes import install_lti_tool
 from hub.pages import install_pages
 from hub.pages.readers import PageReaders
+from hub.roster.routes import install_roster
 from hub.spark.routes import install_spark
 from infra.jetstream.loop_wires import close_wires_here
 from infra.sql import make_engine
@@ -36,6 +37,10 @@ TAGS = [
     {"name": "admin", "description": "Tenants and partners; needs the admin bearer token."},
     {"name": "spark", "description": "Spark LMS: SSO sign-in and signed webhooks."},
     {"name": "pages", "description": "Server-rendered pages for learners and families."},
+    {
+        "name": "oneroster",
+        "description": "OneRoster 1.2 REST publisher; OAuth2 client credentials.",
+    },
 ]
 StatusesOf = Callable[[Application[Any], Engine], Sequence[object]]
 PortfolioOf = Callable[[Engine, str, str], Any]
@@ -93,6 +98,7 @@ def create_app(
     install_spark(app, runtime)
     install_spark_admin(app, runtime)
     install_pages(app, runtime)
+    install_roster(app, runtime)
     install_family(app, runtime)
     install_caliper(app, runtime)
     install_lti_platform(app, runtime)

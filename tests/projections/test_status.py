@@ -82,4 +82,5 @@ def test_public_api_is_what_all_lists() -> None:
         "family",
         "gradebook",
         "portfolio",
+        "roster",
     ]

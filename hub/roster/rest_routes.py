@@ -1,0 +1,397 @@
+"""The OneRoster 1.2 REST publisher: `/ims/oneroster/rostering/v1p2/...` and its token endpoint.
+
+    POST /ims/oneroster/oauth2/token        client credentials (Basic or form) -> bearer token
+    GET  {BASE}/{collection}                orgs, schools, academicSessions, terms,
+                                            gradingPeriods, users, students, teachers,
+                                            courses, classes, enrollments, demographics
+    GET  {BASE}/{collection}/{id}
+    GET  {BASE}/schools/{id}/{classes|courses|enrollments|students|teachers}
+    GET  {BASE}/schools/{id}/classes/{class}/{enrollments|students|teachers}
+    GET  {BASE}/classes/{id}/{students|teachers}, courses/{id}/classes, terms/{id}/classes,
+         {users|students|teachers}/{id}/classes
+
+The token names its tenant: a client never reads another tenant's roster. Errors are
+the specification's status format (`imsx_codeMajor`, `imsx_severity`,
+`imsx_description`, `imsx_CodeMinor`).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Annotated
+from urllib.parse import parse_qs, urlencode
+
+from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
+
+from hub.application import Hub
+from hub.roster.clients import (
+    CORE,
+    DEMOGRAPHICS,
+    Access,
+    ClientError,
+    TokenError,
+    TokenSigner,
+    authenticate,
+    granted,
+)
+from hub.roster.ports import RosterReadModel
+from hub.roster.rest_model import BASE, FIELDS, Resource, resource, user_roles
+from hub.roster.rest_query import (
+    QueryError,
+    matches,
+    page_bounds,
+    parse_filter,
+    project,
+    select_fields,
+    sort,
+)
+
+router = APIRouter(tags=["oneroster"])
+
+
+class OneRosterError(Exception):
+    """Answered in the specification's status format."""
+
+    def __init__(self, status: int, code_minor: str, description: str) -> None:
+        super().__init__(description)
+        self.status = status
+        self.code_minor = code_minor
+        self.description = description
+
+
+def _status_info(error: OneRosterError) -> JSONResponse:
+    body = {
+        "imsx_codeMajor": "failure",
+        "imsx_severity": "error",
+        "imsx_description": error.description,
+        "imsx_CodeMinor": {
+            "imsx_codeMinorField": [
+                {
+                    "imsx_codeMinorFieldName": "TargetEndSystem",
+                    "imsx_codeMinorFieldValue": error.code_minor,
+                }
+            ]
+        },
+    }
+    headers = {"WWW-Authenticate": 'Bearer realm="oneroster"'} if error.status == 401 else None
+    return JSONResponse(body, status_code=error.status, headers=headers)
+
+
+@dataclass
+class Publisher:
+    hub: Hub
+    read_model: RosterReadModel
+    signer: TokenSigner
+
+
+def _publisher(request: Request) -> Publisher:
+    found: Publisher = request.app.state.oneroster
+    return found
+
+
+def _access(request: Request) -> Access:
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        raise OneRosterError(401, "unauthorisedrequest", "send 'Authorization: Bearer <token>'")
+    try:
+        return _publisher(request).signer.read(token.strip(), int(time.time()))
+    except (TokenError, ValueError, KeyError) as error:
+        raise OneRosterError(401, "unauthorisedrequest", str(error)) from None
+
+
+AccessDep = Annotated[Access, Depends(_access)]
+
+
+# -- the token endpoint --------------------------------------------------------------------
+
+
+def _basic(request: Request) -> tuple[str, str] | None:
+    scheme, _, value = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "basic":
+        return None
+    try:
+        client_id, _, secret = base64.b64decode(value).decode().partition(":")
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+    return client_id, secret
+
+
+def _oauth_error(status: int, error: str, description: str) -> JSONResponse:
+    return JSONResponse(
+        {"error": error, "error_description": description},
+        status_code=status,
+        headers={"Cache-Control": "no-store"},
+    )
+
+
+@router.post(
+    "/ims/oneroster/oauth2/token",
+    summary="OAuth2 client credentials token (form body; client auth by Basic or in the form)",
+)
+async def token(request: Request) -> JSONResponse:
+    # Read by hand: the form has four plain fields, not worth a multipart dependency.
+    form = {k: v[0] for k, v in parse_qs((await request.body()).decode("utf-8", "replace")).items()}
+    if form.get("grant_type") != "client_credentials":
+        return _oauth_error(400, "unsupported_grant_type", "only client_credentials")
+    credentials = _basic(request) or (form.get("client_id", ""), form.get("client_secret", ""))
+    publisher = _publisher(request)
+    try:
+        client = await run_in_threadpool(authenticate, publisher.hub, *credentials)
+        scopes = granted(client, form.get("scope"))
+    except ClientError as error:
+        return _oauth_error(401, "invalid_client", str(error))
+    issued = publisher.signer.issue(client, scopes, int(time.time()))
+    return JSONResponse(
+        {
+            "access_token": issued,
+            "token_type": "bearer",
+            "expires_in": 3600,
+            "scope": " ".join(scopes),
+        },
+        headers={"Cache-Control": "no-store"},
+    )
+
+
+# -- collections ---------------------------------------------------------------------------
+
+Rows = list[Resource]
+Load = Callable[[RosterReadModel, str], Rows]
+
+
+@dataclass(frozen=True)
+class Collection:
+    """A REST collection: which entity, its singular key, and which of its resources."""
+
+    entity: str
+    single: str
+    keep: Callable[[Resource], bool] = lambda _: True
+
+
+def _typed(field: str, value: str) -> Callable[[Resource], bool]:
+    return lambda r: r.get(field) == value
+
+
+def _has_role(role: str) -> Callable[[Resource], bool]:
+    return lambda r: any(x.get("role") == role for x in r.get("roles", []))
+
+
+COLLECTIONS: dict[str, Collection] = {
+    "orgs": Collection("orgs", "org"),
+    "schools": Collection("orgs", "org", _typed("type", "school")),
+    "academicSessions": Collection("academicSessions", "academicSession"),
+    "terms": Collection("academicSessions", "academicSession", _typed("type", "term")),
+    "gradingPeriods": Collection(
+        "academicSessions", "academicSession", _typed("type", "gradingPeriod")
+    ),
+    "users": Collection("users", "user"),
+    "students": Collection("users", "user", _has_role("student")),
+    "teachers": Collection("users", "user", _has_role("teacher")),
+    "courses": Collection("courses", "course"),
+    "classes": Collection("classes", "class"),
+    "enrollments": Collection("enrollments", "enrollment"),
+    "demographics": Collection("demographics", "demographics"),
+}
+
+
+def _load(model: RosterReadModel, tenant: str, entity: str, **narrow: str) -> Rows:
+    records = model.sources(tenant, entity, **narrow)
+    roles = user_roles(*model.role_rows(tenant)) if entity == "users" else {}
+    return [resource(entity, r, roles.get(r.sourced_id)) for r in records]
+
+
+def _ref_is(field: str, sourced_id: str) -> Callable[[Resource], bool]:
+    def keep(r: Resource) -> bool:
+        value = r.get(field)
+        items = value if isinstance(value, list) else [value]
+        return any(isinstance(i, dict) and i.get("sourcedId") == sourced_id for i in items)
+
+    return keep
+
+
+def _role_in_org(role: str, org: str) -> Callable[[Resource], bool]:
+    return lambda r: any(
+        x.get("role") == role and x.get("org", {}).get("sourcedId") == org
+        for x in r.get("roles", [])
+    )
+
+
+def _scope_for(entity: str) -> str:
+    return DEMOGRAPHICS if entity == "demographics" else CORE
+
+
+def _check_scope(access: Access, entity: str) -> None:
+    needed = _scope_for(entity)
+    if not access.allows(needed):
+        raise OneRosterError(403, "forbidden", f"this needs the scope {needed}")
+
+
+def _respond(request: Request, key: str, entity: str, rows: Rows) -> JSONResponse:
+    params = request.query_params
+    known = FIELDS[entity]
+    try:
+        where = parse_filter(params.get("filter"), known)
+        chosen = select_fields(params.get("fields"), known)
+        limit, offset = page_bounds(_int(params.get("limit")), _int(params.get("offset")))
+        found = sort(
+            [r for r in rows if matches(r, where)],
+            params.get("sort"),
+            params.get("orderBy"),
+            known,
+        )
+    except QueryError as error:
+        raise OneRosterError(400, error.code_minor, str(error)) from None
+    page = [project(r, chosen) for r in found[offset : offset + limit]]
+    headers = {"X-Total-Count": str(len(found))}
+    links = _links(request, len(found), limit, offset)
+    if links:
+        headers["Link"] = links
+    return JSONResponse({key: page}, headers=headers)
+
+
+def _int(value: str | None) -> int | None:
+    if value is None:
+        return None
+    try:
+        return int(value)
+    except ValueError:
+        raise QueryError("invaliddata", f"{value!r} is not a whole number") from None
+
+
+def _links(request: Request, total: int, limit: int, offset: int) -> str:
+    def url(at: int) -> str:
+        query = dict(request.query_params) | {"limit": str(limit), "offset": str(at)}
+        return f"{request.url.path}?{urlencode(query)}"
+
+    last = max((total - 1) // limit * limit, 0)
+    found = [f'<{url(0)}>; rel="first"', f'<{url(last)}>; rel="last"']
+    if offset + limit < total:
+        found.append(f'<{url(offset + limit)}>; rel="next"')
+    if offset > 0:
+        found.append(f'<{url(max(offset - limit, 0))}>; rel="prev"')
+    return ", ".join(found)
+
+
+def _collection(name: str) -> Collection:
+    found = COLLECTIONS.get(name)
+    if found is None:
+        raise OneRosterError(404, "unknownobject", f"no collection {name!r}")
+    return found
+
+
+@router.get(BASE + "/{name}", summary="A OneRoster collection")
+async def get_collection(name: str, request: Request, access: AccessDep) -> JSONResponse:
+    spec = _collection(name)
+    _check_scope(access, spec.entity)
+    model = _publisher(request).read_model
+    rows = await run_in_threadpool(_load, model, access.tenant, spec.entity)
+    return _respond(request, name, spec.entity, [r for r in rows if spec.keep(r)])
+
+
+@router.get(BASE + "/{name}/{sourced_id}", summary="One OneRoster resource")
+async def get_one(name: str, sourced_id: str, request: Request, access: AccessDep) -> JSONResponse:
+    spec = _collection(name)
+    _check_scope(access, spec.entity)
+    model = _publisher(request).read_model
+    rows = await run_in_threadpool(_load, model, access.tenant, spec.entity, sourced_id=sourced_id)
+    kept = [r for r in rows if spec.keep(r)]
+    if not kept:
+        raise OneRosterError(404, "unknownobject", f"no {spec.single} {sourced_id!r}")
+    try:
+        chosen = select_fields(request.query_params.get("fields"), FIELDS[spec.entity])
+    except QueryError as error:
+        raise OneRosterError(400, error.code_minor, str(error)) from None
+    return JSONResponse({spec.single: project(kept[0], chosen)})
+
+
+def _enrolled(model: RosterReadModel, tenant: str, role: str | None, **narrow: str) -> list[str]:
+    return [
+        e.fields.get("userSourcedId" if "class_ref" in narrow else "classSourcedId", "")
+        for e in model.sources(tenant, "enrollments", **narrow)
+        if role is None or e.fields.get("role") == role
+    ]
+
+
+def _nested(
+    model: RosterReadModel, tenant: str, parent: str, sourced_id: str, child: str
+) -> tuple[str, Rows] | None:
+    """(entity, rows) of a nested collection, or None if there is no such collection."""
+    role = {"students": "student", "teachers": "teacher"}.get(child)
+    if parent == "schools" and child in {"classes", "courses", "enrollments"}:
+        entity = child
+        field = {"classes": "school", "courses": "org", "enrollments": "school"}[child]
+        return entity, [r for r in _load(model, tenant, entity) if _ref_is(field, sourced_id)(r)]
+    if parent == "schools" and role:
+        return "users", [
+            r for r in _load(model, tenant, "users") if _role_in_org(role, sourced_id)(r)
+        ]
+    if parent == "classes" and role:
+        ids = set(_enrolled(model, tenant, role, class_ref=sourced_id))
+        return "users", [r for r in _load(model, tenant, "users") if r["sourcedId"] in ids]
+    if parent in {"courses", "terms"} and child == "classes":
+        field = "course" if parent == "courses" else "terms"
+        return "classes", [
+            r for r in _load(model, tenant, "classes") if _ref_is(field, sourced_id)(r)
+        ]
+    if parent in {"users", "students", "teachers"} and child == "classes":
+        ids = set(_enrolled(model, tenant, None, user_ref=sourced_id))
+        return "classes", [r for r in _load(model, tenant, "classes") if r["sourcedId"] in ids]
+    return None
+
+
+@router.get(BASE + "/{parent}/{sourced_id}/{child}", summary="A nested OneRoster collection")
+async def get_nested(
+    parent: str, sourced_id: str, child: str, request: Request, access: AccessDep
+) -> JSONResponse:
+    _check_scope(access, "users")
+    model = _publisher(request).read_model
+    found = await run_in_threadpool(_nested, model, access.tenant, parent, sourced_id, child)
+    if found is None:
+        raise OneRosterError(404, "unknownobject", f"no collection {parent}/{{id}}/{child}")
+    entity, rows = found
+    return _respond(request, child, entity, rows)
+
+
+@router.get(
+    BASE + "/schools/{school}/classes/{class_id}/{child}",
+    summary="A class of a school: its enrollments, students or teachers",
+)
+async def get_school_class(
+    school: str, class_id: str, child: str, request: Request, access: AccessDep
+) -> JSONResponse:
+    _check_scope(access, "enrollments")
+    model = _publisher(request).read_model
+    role = {"students": "student", "teachers": "teacher"}.get(child)
+    if child == "enrollments":
+        rows = await run_in_threadpool(
+            _load, model, access.tenant, "enrollments", class_ref=class_id
+        )
+        return _respond(
+            request, child, "enrollments", [r for r in rows if _ref_is("school", school)(r)]
+        )
+    if role is None:
+        raise OneRosterError(404, "unknownobject", f"no collection {child!r} of a class")
+    found = await run_in_threadpool(_nested, model, access.tenant, "classes", class_id, child)
+    assert found is not None
+    return _respond(request, child, "users", found[1])
+
+
+def install_oneroster_rest(
+    app: FastAPI, hub: Hub, read_model: RosterReadModel, signer: TokenSigner
+) -> Publisher:
+    publisher = Publisher(hub, read_model, signer)
+    app.state.oneroster = publisher
+
+    async def handle(_: Request, error: Exception) -> JSONResponse:
+        assert isinstance(error, OneRosterError)
+        return _status_info(error)
+
+    app.add_exception_handler(OneRosterError, handle)
+    app.include_router(router)
+    return publisher
