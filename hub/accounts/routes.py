@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Annotated, Any, NoReturn
 
-from fastapi import APIRouter, FastAPI, Query, Request, status
-from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field, StringConstraints
 from starlette.concurrency import run_in_threadpool
 
@@ -29,7 +29,7 @@ from hub.http.admin import Slug
 from hub.http.middleware import bind_tenant
 from hub.http.problems import ProblemError, problem_responses
 from hub.spark.ingress import now_s, spark_ingress
-from hub.spark.sessions import COOKIE_NAME
+from hub.spark.sessions import COOKIE_NAME, Session
 
 router = APIRouter(tags=["accounts"], responses=problem_responses(422, 503))
 TAG = {"name": "accounts", "description": "Sign-in by password or email link, resets."}
@@ -141,7 +141,8 @@ def install_accounts(app: FastAPI, runtime: Runtime) -> AccountsApi:
     return api
 
 
-def _signed_in(request: Request, done: commands.SignedIn, response: Response) -> Response:
+def signed_in(request: Request, done: commands.SignedIn, response: Response) -> Response:
+    """`response`, with the session cookie of the person `done` signed in."""
     signer = spark_ingress(request).signer
     cookie, _ = signer.issue(
         tenant=done.tenant,
@@ -166,7 +167,7 @@ def _json_signed_in(request: Request, done: commands.SignedIn) -> Response:
     body = SignedInBody(
         tenant=done.tenant, person_id=done.person_id, role=done.role, position=done.position
     )
-    return _signed_in(request, done, JSONResponse(body.model_dump(), headers=_NO_STORE))
+    return signed_in(request, done, JSONResponse(body.model_dump(), headers=_NO_STORE))
 
 
 async def _refuse(
@@ -208,7 +209,7 @@ async def send_link(
     return position
 
 
-async def _link_sign_in(request: Request, token: str) -> commands.SignedIn:
+async def link_sign_in(request: Request, token: str) -> commands.SignedIn:
     api = accounts_api(request)
     done: commands.SignedIn = await run_command(
         request,
@@ -228,32 +229,41 @@ async def _link_sign_in(request: Request, token: str) -> commands.SignedIn:
     summary="Sign in with email and password",
 )
 async def sign_in(body: PasswordSignIn, request: Request) -> Response:
+    done = await check_password(request, body.tenant, body.email, body.password)
+    return _json_signed_in(request, done)
+
+
+async def check_password(
+    request: Request, tenant: str, email: str, password: str
+) -> commands.SignedIn:
+    """The person `email` names, if `password` is theirs: limits first, then the hash; a
+    refusal is audited (the address's hash only) and raised as its problem."""
     api = accounts_api(request)
-    bind_tenant(request, body.tenant)
+    bind_tenant(request, tenant)
     address = request.client.host if request.client else "unknown"
-    email = body.email.lower()
+    email = email.lower()
     try:
-        api.limits.check(address, body.tenant, email)
+        api.limits.check(address, tenant, email)
     except SignInLimitedError as error:
-        await _refuse(request, body.tenant, error, "sign_in_limited", email)
+        await _refuse(request, tenant, error, "sign_in_limited", email)
     try:
-        done = await run_command(
+        done: commands.SignedIn = await run_command(
             request,
             "password",
             commands.password_sign_in,
             api.runtime.hub,
             api.passwords,
-            body.tenant,
+            tenant,
             email,
-            body.password,
+            password,
         )
     except ProblemError as problem:
         cause = problem.__cause__
         if not isinstance(cause, SignInFailedError):
             raise
-        api.limits.failed(body.tenant, email)
-        await _refuse(request, body.tenant, cause, "sign_in_failed", email)
-    return _json_signed_in(request, done)
+        api.limits.failed(tenant, email)
+        await _refuse(request, tenant, cause, "sign_in_failed", email)
+    return done
 
 
 @router.post(
@@ -274,21 +284,7 @@ async def send_sign_in_link(body: LinkRequest, request: Request) -> Accepted:
     summary="Sign in with a one-time link's token",
 )
 async def use_sign_in_link(body: LinkUse, request: Request) -> Response:
-    return _json_signed_in(request, await _link_sign_in(request, body.token))
-
-
-@router.get(
-    "/accounts/sign-in",
-    status_code=303,
-    responses=problem_responses(404, 409, 410),
-    summary="The link in the sign-in email: signs in, then to the dashboard",
-)
-async def follow_sign_in_link(
-    request: Request, token: Annotated[str, Query(min_length=1, max_length=300)]
-) -> Response:
-    done = await _link_sign_in(request, token)
-    redirect = RedirectResponse("/dashboard", status.HTTP_303_SEE_OTHER, headers=_NO_STORE)
-    return _signed_in(request, done, redirect)
+    return _json_signed_in(request, await link_sign_in(request, body.token))
 
 
 @router.post(
@@ -309,18 +305,23 @@ async def send_password_reset(body: LinkRequest, request: Request) -> Accepted:
     summary="Choose a new password with a reset link's token (signs you in)",
 )
 async def complete_password_reset(body: ResetCompletion, request: Request) -> Response:
+    return _json_signed_in(request, await reset_with_link(request, body.token, body.password))
+
+
+async def reset_with_link(request: Request, token: str, password: str) -> commands.SignedIn:
+    """Set a new password with a reset link's token: the person, signed in."""
     api = accounts_api(request)
-    done = await run_command(
+    done: commands.SignedIn = await run_command(
         request,
         "email-link",
         commands.reset_password,
         api.runtime.hub,
         api.passwords,
-        body.token.strip(),
-        body.password,
+        token.strip(),
+        password,
         now=api.clock(),
     )
-    return _json_signed_in(request, done)
+    return done
 
 
 @router.put(
@@ -330,10 +331,18 @@ async def complete_password_reset(body: ResetCompletion, request: Request) -> Re
     summary="Set my password (after SSO), or change it with the current one",
 )
 async def set_my_password(body: NewPassword, request: Request, session: SessionDep) -> Changed:
+    position = await set_own_password(request, session, body.password, body.current_password)
+    return Changed(position=position)
+
+
+async def set_own_password(
+    request: Request, session: Session, password: str, current_password: str | None
+) -> int:
+    """Set the signed-in person's password (after SSO), or change it with the current one."""
     api = accounts_api(request)
     if session.role == "admin":
         raise ProblemError(ROLE_NOT_ALLOWED, "admins sign in with the admin token")
-    position = await run_command(
+    position: int = await run_command(
         request,
         "session",
         commands.set_password,
@@ -341,7 +350,7 @@ async def set_my_password(body: NewPassword, request: Request, session: SessionD
         api.passwords,
         session.tenant,
         session.learner_id,
-        body.password,
-        current_password=body.current_password,
+        password,
+        current_password=current_password,
     )
-    return Changed(position=position)
+    return position

@@ -1,4 +1,5 @@
-"""The server-rendered pages: learner dashboard, portfolio and showcase, family pages.
+"""The server-rendered pages: learner dashboard, portfolio and showcase, family pages,
+sign-in (password, email link, reset), evidence hand-in, the embedded outbox.
 
 `install_pages(app, runtime)` mounts them, with the one stylesheet they use
 (`/static/hub.css`: no CDN), the session signer and the evidence blob store.
@@ -12,10 +13,13 @@ from hub.bootstrap import Runtime
 from hub.pages import (
     evidence,
     family_pages,
+    hand_in,
     learner,
     observers_pages,
+    outbox_page,
     portfolio_routes,
     showcase_routes,
+    sign_in_pages,
     static,
 )
 from hub.pages.web import install_page_errors
@@ -36,6 +40,9 @@ def install_pages(app: FastAPI, runtime: Runtime) -> None:
         evidence,
         family_pages,
         observers_pages,
+        sign_in_pages,
+        hand_in,
+        outbox_page,
         static,
     ):
         app.include_router(module.router)

@@ -30,6 +30,7 @@ from hub.family.circle_json import circle_json
 from hub.http.deps import RuntimeDep
 from hub.http.problems import SESSION_REQUIRED, problem_responses
 from hub.pages.commands import ShowcaseState, showcase_of
+from hub.pages.hand_in import ACCEPT, LIMITS, OpenTask, open_tasks
 from hub.pages.readers import PageReaders, page_readers
 from hub.pages.web import PageError, SessionCookie, page, required_session
 from hub.spark.sessions import STUDENT, Session
@@ -39,6 +40,7 @@ SAVED = {  # ?saved=... after a form: what the notice says
     "showcase": "Your portfolio settings are saved.",
     "observer-removed": "The observer was removed: their access has ended.",
     "invitation-cancelled": "The invitation was cancelled.",
+    "handed-in": "Your work is handed in: it shows in your portfolio in a moment.",
 }
 
 
@@ -73,6 +75,7 @@ class DashboardView:
     badges: Sequence[Any] | None = None
     comments: Sequence[Any] = field(default_factory=tuple)
     circle: dict[str, Any] | None = None  # a student's invitations and observers
+    hand_in: Sequence[OpenTask] = ()  # native tasks still to hand in, each with its form
 
 
 def _quest_line(runtime: Runtime, quest_id: str) -> QuestLine:
@@ -130,6 +133,7 @@ def dashboard_view(
         badges=badges,
         comments=comments,
         circle=_circle(runtime, session, now) if session.role == STUDENT else None,
+        hand_in=open_tasks(runtime, learner, {task.id for task in tasks}),
     )
 
 
@@ -158,4 +162,6 @@ async def show_dashboard(
         view=view,
         session=session,
         saved=SAVED.get(request.query_params.get("saved", "")),
+        accept=ACCEPT,
+        limits=LIMITS,
     )

@@ -183,8 +183,13 @@ async def enrol(quest_id: AggregateId, request: Request, session: SessionDep) ->
     summary="Complete a task with evidence (multipart: text, files)",
 )
 async def complete_task(task_id: AggregateId, request: Request, session: SessionDep) -> Completed:
+    return await hand_in(request, session.tenant, session.learner_id, task_id)
+
+
+async def hand_in(request: Request, tenant: str, learner: str, task_id: str) -> Completed:
+    """Complete `learner`'s task with the request's multipart evidence (the API's and the
+    dashboard's form's logic); refusals as problems, nothing kept before all checks pass."""
     hub = _runtime(request).hub
-    tenant, learner = session.tenant, session.learner_id
     # Whose task it is, first: a refused upload is not even read.
     await run_command(
         request, "session", commands.check_can_complete, hub, tenant, learner, task_id

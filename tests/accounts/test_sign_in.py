@@ -159,7 +159,10 @@ def test_a_sign_in_link_works_once_and_not_after_it_expires(world: World) -> Non
     assert (mail["kind"], mail["to"]) == ("sign-in-link", "sam@example.org")
     token = world.token_in_last_mail(tenant)
 
-    followed = world.http.get("/accounts/sign-in", params={"token": token})
+    opened = world.http.get("/accounts/sign-in", params={"token": token})  # uses nothing
+    assert opened.status_code == 200
+    assert "hub_session" not in opened.headers.get("set-cookie", "")
+    followed = world.http.post("/accounts/sign-in", data={"token": token})  # the page's button
     assert followed.status_code == 303
     assert followed.headers["location"] == "/dashboard"
     me = world.app.state.spark.signer.read(session_of(followed).split("=", 1)[1], now=0)
@@ -269,6 +272,7 @@ def test_passwords_and_tokens_never_reach_the_log_or_the_logs(world: World) -> N
         )
         token = world.token_in_last_mail(tenant)
         world.http.get("/accounts/sign-in", params={"token": token})  # in the query string
+        world.http.post("/accounts/sign-in", data={"token": token})
         world.http.post(
             "/api/v1/accounts/password-resets", json={"tenant": tenant, "email": "sam@example.org"}
         )
