@@ -76,11 +76,11 @@ async def read_upload(request: Request) -> Upload:
             raise EvidenceTooLargeError(msg)
         files = []
         for index, part in enumerate(form.getlist("files")):
+            if part == "" or (isinstance(part, UploadFile) and not part.filename and not part.size):
+                continue  # a browser's file field left empty
             if not isinstance(part, UploadFile):
                 msg = f"files[{index}] is not a file"
                 raise EvidenceTypeError(msg)
-            if not part.filename and not part.size:
-                continue  # a browser's file field left empty
             data = await _read(part, index)
             name = (part.filename or f"file-{index}")[:255]
             files.append(check_file(index, name, part.content_type or "", data))
