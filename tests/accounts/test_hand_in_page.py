@@ -8,11 +8,13 @@ import re
 
 import httpx
 
+from hub.quests.uploads import MAX_FILE_BYTES
 from tests.accounts.conftest import World
 from tests.accounts.test_quests import enrol, make_quest, make_task, submissions
 from tests.connectors.world import PNG
 
 HTML = {"Accept": "text/html"}
+BIG = PNG + bytes(MAX_FILE_BYTES)  # a real PNG's head, over the limit
 
 
 def hand_in(
@@ -73,6 +75,11 @@ def test_a_refused_upload_shows_the_form_again_and_keeps_nothing(world: World) -
         ),
         ({"files": ("fake.png", b"not a png", "image/png")}, 415, "evidence-type-refused"),
         (None, 422, "evidence-empty"),
+        (
+            {"files": ("big.png", PNG + bytes(MAX_FILE_BYTES), "image/png")},
+            413,
+            "evidence-too-large",
+        ),
     ]
     for files, status, slug in refusals:
         answer = hand_in(world, sam, task, text="  ", files=files)

@@ -8,6 +8,7 @@ import re
 from connectors import outbox
 from connectors.runner import UpstreamLog
 from hub.domain.deliveries import DELIVERED
+from hub.pages.outbox_page import parts
 from tests.accounts.conftest import World
 from tests.accounts.test_outbox import ask_link, delivering, status
 from tests.accounts.test_sign_in_pages import HTML, post, shown_error
@@ -60,3 +61,13 @@ def test_the_outbox_page_needs_the_admin_token_and_a_known_tenant(world: World) 
     shown_error(unknown, 404, "not-found")
     bad = post(world, "/admin/outbox", {"tenant": "Not A Slug", "token": ADMIN_TOKEN})
     shown_error(bad, 422, "form-invalid")
+
+
+def test_only_links_to_this_hub_become_links_relative_to_the_page() -> None:
+    body = (
+        "Accept here:\n\nhttps://hub.example/observer/accept/abc?x=1\n\n"
+        "Not ours: https://evil.example/observer/accept/abc and https://hub.example.evil/x\n"
+    )
+    found = parts(body, "https://hub.example")
+    assert [p.href for p in found if p.href] == ["/observer/accept/abc?x=1"]
+    assert "".join(p.text for p in found) == body  # nothing lost, nothing added
