@@ -29,12 +29,12 @@ from tests.lti.tool.conftest import (  # noqa: F401 - the tool's world, as fixtu
 def caliper_env(request: pytest.FixtureRequest, nats_url: str) -> Iterator[dict[str, str]]:
     """The emitter's environment: the world's streams and key; "acme" shows names, "beta"
     is pseudonymous. The emitter runs for the module."""
-    runtime: Runtime = request.getfixturevalue("runtime")
-    module_dir: Path = request.getfixturevalue("module_dir")
-    env = {**eventsourcing_env(runtime.settings, nats_url), "HUB_DATA_DIR": str(module_dir)}
-    configure_caliper(runtime.hub, runtime.box, "acme", CaliperConfig(enabled=True))
+    built: Runtime = request.getfixturevalue("runtime")
+    folder: Path = request.getfixturevalue("module_dir")
+    env = {**eventsourcing_env(built.settings, nats_url), "HUB_DATA_DIR": str(folder)}
+    configure_caliper(built.hub, built.box, "acme", CaliperConfig(enabled=True))
     beta = CaliperConfig(enabled=True, pseudonymous=True)
-    configure_caliper(runtime.hub, runtime.box, "beta", beta)
+    configure_caliper(built.hub, built.box, "beta", beta)
     with running(SPEC, env=env):
         yield env
     with suppress(Exception):
