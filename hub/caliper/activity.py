@@ -131,10 +131,10 @@ async def record_view(
     broken by its own record.
     """
     minute = minute_of(now or datetime.now(UTC))
-    view_id = page_view_id(tenant, viewer_id, page, owner_id, quest_id, minute)
-    if not recent.add(view_id):
-        return False
     try:
+        view_id = page_view_id(tenant, viewer_id, page, owner_id, quest_id, minute)
+        if not recent.add(view_id):
+            return False
         with event_context(_context("pages")):
             view = PageView(tenant, viewer_id, page, owner_id, quest_id, minute, title)
         await hub.save_async(view)
