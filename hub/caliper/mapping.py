@@ -171,7 +171,7 @@ def _lti_session(ctx: Context, event: Any, user: str, claims: Mapping[str, Any])
     """The launch's LtiSession: with the claims only for a tenant that shows names (a
     pseudonymous tenant's would hold the learner's LTI `sub`, name and email)."""
     return LtiSession(
-        id=ctx.iris.session(event.originator_id),
+        id=ctx.iris.session(event.originator_id) + ":lti",  # not the hub's own Session
         user=user,
         dateCreated=event.timestamp,
         startedAtTime=event.timestamp,

@@ -337,6 +337,7 @@ def test_a_launch_into_the_hub_is_the_hub_launched_by_the_platform_in_its_course
     assert tool["federatedSession"]["messageParameters"]["sub"] == "lti-sub-1"
     assert login["federatedSession"] == tool["federatedSession"]
     assert login["session"]["type"] == "Session"
+    assert login["federatedSession"]["id"] == login["session"]["id"] + ":lti"
     assert started["object"]["id"] == f"urn:hub:{TENANT}:assignment:spark:a-quiz"
     assert started["generated"]["assignee"] == tool["actor"]["id"]
     assert started["generated"]["startedAtTime"] == started["eventTime"]
