@@ -1,9 +1,10 @@
 """The badges connector: a completion that meets a badge's rule records `BadgeEarned`, once.
 
 `badges` follows `progress` (`Progress.TaskCompleted`, from every source: Spark now, LTI,
-OneRoster and the hub's own quests later) and reads, read only, the tenant's `BadgeBook`
-and the quests of the hub, and the learner's own `Progress` history up to the
-completion being processed (so a replay decides on the same completions). For each
+OneRoster and the hub's own quests later) and reads, read only: the tenant's `BadgeBook`
+as it was when the completion was recorded (the rules in force then), the hub's quests,
+and the learner's own `Progress` history up to that completion. So a completion is judged
+the same however late it is processed, and on every replay. For each
 active badge the learner has not earned it evaluates `hub.domain.badges.standing`; a
 met rule records `LearnerBadge.BadgeEarned`, whose id is derived from tenant, learner
 and badge: a badge cannot be earned twice, whatever is replayed, restarted or rebuilt.
@@ -15,6 +16,7 @@ learner's next completion: the connector follows completions, not the badge book
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 import structlog
@@ -66,7 +68,11 @@ class BadgeAwarder(EventSourcedProjection[str]):
         if not isinstance(completed, Progress.TaskCompleted):
             return
         tenant = tenant_of(completed.learner_id)
-        rules = [rule for rule in self._rules(tenant) if not self._earned(tenant, completed, rule)]
+        rules = [
+            rule
+            for rule in self._rules(tenant, completed.timestamp)
+            if not self._earned(tenant, completed, rule)
+        ]
         if not rules:
             return
         completions = self._completions(tenant, completed)
@@ -100,12 +106,16 @@ class BadgeAwarder(EventSourcedProjection[str]):
             )
         processing_event.collect_events(*earned)
 
-    def _rules(self, tenant: str) -> list[BadgeRule]:
-        try:
-            book: BadgeBook = self.hub.repository.get(badge_book_id(tenant))
-        except AggregateNotFoundError:
-            return []
-        return book.active()
+    def _rules(self, tenant: str, when: datetime) -> list[BadgeRule]:
+        """The tenant's active badges as they were at `when`: a completion is judged by the
+        rules in force when it happened, however late it is processed or replayed."""
+        book: BadgeBook | None = None
+        changes: Any = self.hub.repository.event_store.get(badge_book_id(tenant))
+        for change in changes:
+            if change.timestamp > when:
+                break
+            book = change.mutate(book)
+        return [] if book is None else book.active()
 
     def _earned(self, tenant: str, completed: Any, rule: BadgeRule) -> bool:
         found = learner_badge_id(tenant, completed.learner_id, badge_id(tenant, rule.key))
@@ -153,6 +163,8 @@ class _Quests:
 class _HubReading(BadgeAwarder):
     """The awarder with a reader of the hub's log of its own (it reads the hub, follows only
     `progress`), closed with it."""
+
+    name = NAME  # the library names a subclass after itself otherwise
 
     def close(self) -> None:
         super().close()

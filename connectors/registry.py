@@ -22,6 +22,8 @@ from connectors import (
     lti_ags,
     lti_nrps,
     lti_services,
+    notifications,
+    outbox,
     passback,
     progress,
     schedule,
@@ -51,6 +53,9 @@ CONNECTORS: tuple[ConnectorSpec, ...] = (
     ConnectorSpec(lti_services.SPEC.name, lti_services.SPEC.run),
     ConnectorSpec(lti_services.SCHEDULER, lti_services.run_deliveries_logged),
     ConnectorSpec(badges.SPEC.name, badges.SPEC.run),
+    ConnectorSpec(notifications.SPEC.name, notifications.SPEC.run),
+    ConnectorSpec(outbox.SPEC.name, outbox.SPEC.run),
+    ConnectorSpec(outbox.SCHEDULER, outbox.run_deliveries_logged),
 )
 
 
@@ -61,6 +66,7 @@ DELIVERY_LOGS: dict[str, str] = {
     lti_nrps.CONNECTOR: lti_services.NAME,
 }
 """Connector of a `Delivery` -> the application whose log holds it (`hub deliveries`)."""
+DELIVERY_LOGS[outbox.CONNECTOR] = outbox.NAME
 
 
 def delivery_log(connector: str, env: Mapping[str, str]) -> Application[str]:

@@ -52,3 +52,19 @@ class Settings(BaseSettings):
             if self.env == "production" and getattr(self, name) is None:
                 msg = f"HUB_{name.upper()} must be set when HUB_ENV=production"
                 raise ValueError(msg)
+
+    # Accounts and mail (issue 9). The hub's address as people reach it, for the links in
+    # emails (default: http://<host>:<port>). SMTP unset: the embedded mode's outbox folder.
+    public_url: str | None = None
+    smtp_host: str | None = None
+    smtp_port: int = Field(default=587, gt=0)
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_starttls: bool = True
+    mail_from: str = "hub@localhost"
+    sign_in_per_address_per_minute: int = Field(default=120, gt=0)
+    sign_in_failures_per_account: int = Field(default=5, gt=0)  # in 15 minutes
+
+    @property
+    def resolved_public_url(self) -> str:
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")

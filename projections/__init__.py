@@ -6,7 +6,7 @@ The command line and the web pages use only what is listed here:
                    page_size=1000) -> None
         Run projection `name` in this thread until `stop` is set; only the holder of
         its NATS lease works, others stand by and take over when it dies.
-    rebuild(name, env, database_url, *, progress=None, page_size=1000,
+    rebuild(name, env, database_url, *, progress=None, page_size=5000,
             lease_ttl=10.0) -> int
         Build version N+1 from position zero beside the live one, switch to it
         atomically, drop version N; returns the new version.

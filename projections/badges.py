@@ -13,18 +13,17 @@ Reader: `badge_progress(engine, tenant, learner_id) -> list[BadgeProgress]`.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from eventsourcing.persistence import Tracking
-from eventsourcing.projection import Projection
 from sqlalchemy import Connection, Engine, select
 
 from hub.domain.badges import BadgeRule, Completion, QuestInfo, quest_task_ids, standing
 from hub.domain.base import tenant_of
 from projections.badges_view import NAME, BadgesView
+from projections.paging import Bulk, PagedProjection
 from projections.schema import read_live
 
 __all__ = ["NAME", "UPSTREAMS", "BadgeProgress", "BadgesProjection", "BadgesView", "badge_progress"]
@@ -62,8 +61,8 @@ def _quest_named(view: BadgesView, conn: Connection, event: Any) -> None:
     view.name_quest(conn, tenant_of(quest), quest, values)
 
 
-def _task_completed(view: BadgesView, conn: Connection, event: Any) -> None:
-    row = {
+def _done(event: Any) -> dict[str, Any]:
+    return {
         "tenant": tenant_of(event.learner_id),
         "learner_id": event.learner_id,
         "task_id": event.task_id,
@@ -71,17 +70,23 @@ def _task_completed(view: BadgesView, conn: Connection, event: Any) -> None:
         "pillar": str(event.pillar),
         "xp": int(event.xp),
     }
-    view.add_done(conn, [row])
 
 
-def _badge_earned(view: BadgesView, conn: Connection, event: Any) -> None:
-    row = {
+def _earned(event: Any) -> dict[str, Any]:
+    return {
         "tenant": tenant_of(event.originator_id),
         "learner_id": event.learner_id,
         "badge_id": event.badge_id,
         "earned_at": str(event.earned_at),
     }
-    view.add_earned(conn, [row])
+
+
+def _task_completed(view: BadgesView, conn: Connection, event: Any) -> None:
+    view.add_done(conn, [_done(event)])
+
+
+def _badge_earned(view: BadgesView, conn: Connection, event: Any) -> None:
+    view.add_earned(conn, [_earned(event)])
 
 
 HANDLERS: dict[str, Handler] = {
@@ -96,17 +101,28 @@ HANDLERS: dict[str, Handler] = {
 """Handlers by event class `__qualname__`; every other event only moves the position."""
 
 
-class BadgesProjection(Projection[BadgesView]):
-    """Every event moves its upstream's position; the events in `HANDLERS` change rows too."""
+class _Done(Bulk[BadgesView]):
+    kinds = frozenset({"Progress.TaskCompleted"})
+
+    def write(self, conn: Connection, events: Sequence[Any]) -> None:
+        self.view.add_done(conn, [_done(e) for e in events])
+
+
+class _Earned(Bulk[BadgesView]):
+    kinds = frozenset({"LearnerBadge.BadgeEarned"})
+
+    def write(self, conn: Connection, events: Sequence[Any]) -> None:
+        self.view.add_earned(conn, [_earned(e) for e in events])
+
+
+class BadgesProjection(PagedProjection[BadgesView]):
+    """Every event moves its upstream's position; the events in `HANDLERS` change rows too
+    (a page's completions and earned badges together)."""
 
     name = NAME
     topics = ()
-
-    def process_event(self, domain_event: Any, tracking: Tracking) -> None:
-        handler = HANDLERS.get(type(domain_event).__qualname__)
-        with self.view.changing(tracking) as conn:
-            if handler is not None:
-                handler(self.view, conn, domain_event)
+    handlers = HANDLERS
+    bulk_classes = (_Done, _Earned)
 
 
 # Reader -----------------------------------------------------------------------------

@@ -18,20 +18,19 @@ Readers: `portfolio(engine, tenant, learner_id)` and `wait_for(engine, positions
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
 from time import monotonic
 from typing import Any
 
-from eventsourcing.persistence import Tracking
-from eventsourcing.projection import Projection
 from sqlalchemy import BindParameter, Connection, Engine, Select, String, bindparam, select
 
 from hub.domain.base import tenant_of
 from hub.domain.learners import normalise_email
 from projections import status
+from projections.paging import Bulk, PagedProjection
 from projections.portfolio_view import NAME, PortfolioView
 from projections.schema import read_live
 
@@ -47,10 +46,14 @@ def _text(value: object) -> str:
     return "" if value is None else str(value)
 
 
-def _learner_registered(view: PortfolioView, conn: Connection, event: Any) -> None:
+def _registration(event: Any) -> dict[str, str]:
     email = normalise_email(event.email)  # as the aggregate keeps it
     name = f"{event.given_name} {event.family_name}".strip() or email
-    values = {"name": name, "email": email, "role": event.role}
+    return {"name": name, "email": email, "role": event.role}
+
+
+def _learner_registered(view: PortfolioView, conn: Connection, event: Any) -> None:
+    values = _registration(event)
     view.register_learner(conn, tenant_of(event.originator_id), event.originator_id, values)
 
 
@@ -105,6 +108,11 @@ def _work(event: Any) -> dict[str, Any]:
 
 
 def _task_completed(view: PortfolioView, conn: Connection, event: Any) -> None:
+    view.complete(conn, *_completion(event))
+
+
+def _completion(event: Any) -> tuple[str, dict[str, Any], str]:
+    """(tenant, row, quest title from the event) of a `TaskCompleted`."""
     # The learner id is a hub Learner id, `<tenant>.Learner.<hex>`: its tenant is the row's.
     row = {
         "learner_id": event.learner_id,
@@ -115,8 +123,7 @@ def _task_completed(view: PortfolioView, conn: Connection, event: Any) -> None:
         "xp": int(event.xp),
         **_work(event),
     }
-    quest_title = _text(getattr(event, "quest_title", ""))
-    view.complete(conn, tenant_of(event.learner_id), row, quest_title)
+    return tenant_of(event.learner_id), row, _text(getattr(event, "quest_title", ""))
 
 
 def _task_resubmitted(view: PortfolioView, conn: Connection, event: Any) -> None:
@@ -138,18 +145,52 @@ HANDLERS: dict[str, Handler] = {
 """Handlers by event class `__qualname__`; every other event only moves the position."""
 
 
-class PortfolioProjection(Projection[PortfolioView]):
+class _Registrations(Bulk[PortfolioView]):
+    kinds = frozenset({"Learner.Registered"})
+
+    def write(self, conn: Connection, events: Sequence[Any]) -> None:
+        rows = [
+            {
+                "tenant": tenant_of(e.originator_id),
+                "learner_id": e.originator_id,
+                **_registration(e),
+            }
+            for e in events
+        ]
+        self.view.register_learners(conn, rows)
+
+
+class _Enrolments(Bulk[PortfolioView]):
+    kinds = frozenset({"Learner.Enrolled"})
+
+    def write(self, conn: Connection, events: Sequence[Any]) -> None:
+        rows = [
+            {
+                "tenant": tenant_of(e.originator_id),
+                "learner_id": e.originator_id,
+                "quest_id": e.quest_id,
+            }
+            for e in events
+        ]
+        self.view.enrol_many(conn, rows)
+
+
+class _Completions(Bulk[PortfolioView]):
+    kinds = frozenset({"Progress.TaskCompleted"})
+
+    def write(self, conn: Connection, events: Sequence[Any]) -> None:
+        self.view.complete_many(conn, [_completion(e) for e in events])
+
+
+class PortfolioProjection(PagedProjection[PortfolioView]):
     """Every event moves its upstream's position (so `wait_for` works for any position);
-    the events in `HANDLERS` change rows too."""
+    the events in `HANDLERS` change rows too. A page's registrations, enrolments and
+    completions are written together (`projections.paging`)."""
 
     name = NAME
     topics = ()
-
-    def process_event(self, domain_event: Any, tracking: Tracking) -> None:
-        handler = HANDLERS.get(type(domain_event).__qualname__)
-        with self.view.changing(tracking) as conn:
-            if handler is not None:
-                handler(self.view, conn, domain_event)
+    handlers = HANDLERS
+    bulk_classes = (_Registrations, _Enrolments, _Completions)
 
 
 # Readers: every query takes the tenant.

@@ -242,3 +242,93 @@ class PortfolioView(SqlView):
                 index_elements=[x.tenant, x.learner_id, x.pillar], set_={"xp": total}
             )
         )
+
+    # Pages at once (`projections.paging`): the rows the one-event methods above make.
+
+    def register_learners(self, conn: Connection, rows: list[dict[str, str]]) -> None:
+        """`register_learner` for each row (`tenant`, `learner_id`, name, email, role)."""
+        statement = upsert(conn, self.learners)
+        changed = {name: statement.excluded[name] for name in ("name", "email", "role")}
+        conn.execute(
+            statement.on_conflict_do_update(
+                index_elements=[self.learners.c.tenant, self.learners.c.learner_id], set_=changed
+            ),
+            rows,
+        )
+
+    def enrol_many(self, conn: Connection, rows: list[dict[str, str]]) -> None:
+        """`enrol` for each row (`tenant`, `learner_id`, `quest_id`)."""
+        conn.execute(upsert(conn, self.enrolments).on_conflict_do_nothing(), rows)
+
+    def complete_many(
+        self, conn: Connection, completions: list[tuple[str, dict[str, Any], str]]
+    ) -> None:
+        """`complete` for each (tenant, row, quest title from the event), in their order."""
+        quest_titles = self._titles(
+            conn, self.quests, "quest_id", {(t, r["quest_id"]) for t, r, _ in completions}
+        )
+        task_titles = self._titles(
+            conn, self.tasks, "task_id", {(t, r["task_id"]) for t, r, _ in completions}
+        )
+        rows = []
+        for tenant, row, quest_title in completions:
+            known_quest = quest_titles.get((tenant, row["quest_id"]))
+            known_task = task_titles.get((tenant, row["task_id"]))
+            rows.append(
+                {
+                    **row,
+                    "tenant": tenant,
+                    "quest_title": known_quest if known_quest is not None else quest_title,
+                    "task_title": known_task if known_task is not None else row["task_title"],
+                    "resubmissions": 0,
+                }
+            )
+        conn.execute(upsert(conn, self.completed).on_conflict_do_nothing(), rows)
+        self._total_xp_of(conn, {(r["tenant"], r["learner_id"], r["pillar"]) for r in rows})
+
+    def _titles(
+        self, conn: Connection, table: Table, key: str, ids: set[tuple[str, str]]
+    ) -> dict[tuple[str, str], str]:
+        """Titles by (tenant, id), one query per tenant (on the primary key's prefix)."""
+        column = table.c[key]
+        found: dict[tuple[str, str], str] = {}
+        for tenant, of_tenant in _by_tenant(ids).items():
+            rows = conn.execute(
+                select(column, table.c.title).where(table.c.tenant == tenant, column.in_(of_tenant))
+            )
+            found.update(((tenant, id_), title) for id_, title in rows)
+        return found
+
+    def _total_xp_of(self, conn: Connection, touched: set[tuple[str, str, str]]) -> None:
+        """`_total_xp` for every (tenant, learner, pillar) in `touched`."""
+        c = self.completed.c
+        rows = []
+        learners = {(tenant, learner) for tenant, learner, _ in touched}
+        for tenant, of_tenant in _by_tenant(learners).items():
+            totals = conn.execute(
+                select(c.learner_id, c.pillar, func.sum(c.xp))
+                .where(c.tenant == tenant, c.learner_id.in_(of_tenant))
+                .group_by(c.learner_id, c.pillar)
+            )
+            rows += [
+                {"tenant": tenant, "learner_id": learner, "pillar": pillar, "xp": int(total)}
+                for learner, pillar, total in totals
+                if (tenant, learner, pillar) in touched
+            ]
+        statement = upsert(conn, self.xp)
+        x = self.xp.c
+        conn.execute(
+            statement.on_conflict_do_update(
+                index_elements=[x.tenant, x.learner_id, x.pillar],
+                set_={"xp": statement.excluded.xp},
+            ),
+            rows,
+        )
+
+
+def _by_tenant(keys: set[tuple[str, str]]) -> dict[str, list[str]]:
+    """(tenant, id) pairs as sorted ids per tenant."""
+    found: dict[str, list[str]] = {}
+    for tenant, id_ in sorted(keys):
+        found.setdefault(tenant, []).append(id_)
+    return found

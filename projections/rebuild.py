@@ -15,9 +15,13 @@ from infra.lease import DEFAULT_TTL, Lease, lease_for
 from infra.sql import make_engine, writing
 from projections import registry, schema
 from projections.errors import ProjectionError, RebuildInProgressError
-from projections.pump import PAGE_SIZE, catch_up, catch_up_all, open_live_view
+from projections.pump import catch_up, catch_up_all, open_live_view
 from projections.registry import ProjectionSpec
 from projections.upstreams import head, open_readers
+
+REBUILD_PAGE_SIZE = 5000
+"""Events per transaction while rebuilding: fewer commits and statements per event than a
+runner's pages (readers see the old version meanwhile, so nothing waits on a page)."""
 
 ProgressCallback = Callable[[int, int], None]
 """Called with (position reached, head of the log) after each page."""
@@ -31,7 +35,7 @@ def rebuild(
     database_url: str,
     *,
     progress: ProgressCallback | None = None,
-    page_size: int = PAGE_SIZE,
+    page_size: int = REBUILD_PAGE_SIZE,
     lease_ttl: float = DEFAULT_TTL,
 ) -> int:
     """Rebuild projection `name` from position zero; returns the new live version.
@@ -64,7 +68,7 @@ def rebuild_spec(
     lease: Lease,
     *,
     progress: ProgressCallback | None = None,
-    page_size: int = PAGE_SIZE,
+    page_size: int = REBUILD_PAGE_SIZE,
 ) -> int:
     """`rebuild` with the lease held, for a projection that need not be registered."""
     open_live_view(spec, engine)

@@ -20,6 +20,7 @@ from infra.sql import make_engine
 from projections import registry, schema
 from projections.errors import LeaseLostError, VersionRetiredError
 from projections.follow import MergedSubscription
+from projections.paging import apply_page
 from projections.pump import PAGE_SIZE, catch_up_all, open_live_view
 from projections.registry import ProjectionSpec
 from projections.upstreams import open_readers
@@ -154,8 +155,7 @@ class _Leased:
                 items = merged.take(timeout=POLL_S, limit=self.page_size)
                 if items:
                     with view.batch():
-                        for domain_event, tracking in items:
-                            projection.process_event(domain_event, tracking)
+                        apply_page(projection, items)
                 # A version switch is also noticed by the next write; checking here too
                 # moves an idle runner to the new version without waiting for one.
                 if self.lease.keep() and _live_version(self.engine, self.spec.name) != (

@@ -18,6 +18,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, StringConstraints
 from starlette.concurrency import run_in_threadpool
 
+from hub.accounts.invitations import email_invitation
 from hub.bootstrap import Runtime
 from hub.domain.base import tenant_of
 from hub.family import commands
@@ -174,6 +175,7 @@ async def invite(
         can_comment=body.can_comment,
         now=api.clock(),
     )
+    await email_invitation(request, session.tenant, session.learner_id, body, sent)  # issue 9
     return InvitationSent(
         invitation_id=sent.invitation_id,
         code=sent.code,

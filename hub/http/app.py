@@ -11,6 +11,7 @@ from eventsourcing.application import Application
 from fastapi import FastAPI
 from sqlalchemy import Engine
 
+from hub.accounts.routes import install_accounts
 from hub.bootstrap import Runtime, eventsourcing_env
 from hub.caliper.admin import install_caliper
 from hub.family.routes import install_family
@@ -97,6 +98,7 @@ def create_app(
     install_lti_platform(app, runtime)
     install_lti_tool(app, runtime)
     install_badges_admin(app, runtime)
+    install_accounts(app, runtime)
     return app
 
 

@@ -140,7 +140,9 @@ def _find_link_or_register(
     claimed: list[HubAggregate] = []
     index = _get(hub, email_index_id(tenant, claims.email), EmailIndex)
     holder: Learner | None = None if index is None else hub.repository.get(index.learner_id)
-    if holder is not None and not _has_identity_from(holder, SOURCE):
+    # An observer `Account` holding the address is not a learner to link (issue 9): the
+    # Spark identity gets a learner of its own, the address stays the observer's.
+    if isinstance(holder, Learner) and not _has_identity_from(holder, SOURCE):
         learner = holder
         learner.link_identity(source=SOURCE, external_id=claims.sub, matched_by="email")
         matched_by = "email"

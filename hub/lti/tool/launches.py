@@ -299,7 +299,8 @@ def _link_or_register(  # noqa: PLR0917 - private helper of `_person`
     index = _get(hub, email_index_id(tenant, claims.email), EmailIndex) if claims.email else None
     holder: Learner | None = None if index is None else hub.repository.get(index.learner_id)
     platform = f"{SOURCE}:{registration.issuer}|{registration.client_id}|"
-    if holder is not None and not any(i.startswith(platform) for i in holder.identities):
+    # An observer `Account` holding the address is not a learner to link (issue 9).
+    if isinstance(holder, Learner) and not any(i.startswith(platform) for i in holder.identities):
         holder.link_identity(source=SOURCE, external_id=key, matched_by="email")
         return holder, "email", False
     given_name, family_name = _names(claims)

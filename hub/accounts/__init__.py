@@ -1,0 +1,1 @@
+"""Accounts of the hub's own: passwords, one-time email links, sign-in limits, mail."""

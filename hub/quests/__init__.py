@@ -1,0 +1,1 @@
+"""The hub's own quests: admins make them, learners enrol and hand in evidence."""
