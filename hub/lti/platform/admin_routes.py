@@ -22,8 +22,8 @@ from hub.http.problems import (
     ProblemType,
     problem_responses,
 )
-from hub.lti.keys import UnknownTenantError
 from hub.lti import limits
+from hub.lti.keys import UnknownTenantError
 from hub.lti.platform import registrations
 from hub.lti.platform.errors import LtiRejectedError
 from hub.lti.platform.state import LTI_REJECTIONS, lti_platform
