@@ -99,14 +99,14 @@ def test_a_tool_s_registration_is_updated_and_a_removed_deployment_launches_no_m
     client, hub = world.client, world.runtime.hub
     url = f"/api/v1/admin/tenants/{world.tenant}/lti/tools/{world.client_id}"
     settings = client.get(url, headers=admin()).json()["settings"]
-    before = hub.repository.get(registration_id(world.tenant, world.client_id)).version
+    before: int = hub.repository.get(registration_id(world.tenant, world.client_id)).version
     login = world.start(f"/t/{world.tenant}/lti/launch/{world.link_id}", "s1")
     authorize_url = world.tool.login(login)  # a hint issued while dep-1 was registered
 
     moved = client.put(url, headers=admin(), json=settings | {"deployment_ids": ["dep-2"]})
     assert moved.status_code == 200, moved.text
     assert moved.json()["changed"] is True
-    tool = hub.repository.get(registration_id(world.tenant, world.client_id))
+    tool: LtiToolRegistration = hub.repository.get(registration_id(world.tenant, world.client_id))
     assert isinstance(tool, LtiToolRegistration)
     assert (tool.version, tool.deployment_ids) == (before + 1, ["dep-2"])
     with refused(world, 400, "deployment_unknown") as got:

@@ -65,11 +65,11 @@ def test_a_platform_s_update_is_an_event_and_a_removed_deployment_refuses_launch
 ) -> None:
     user(platform, "u-dep", name="De Ployed", email="dep@school.example")
     the_id = registration_id("acme", platform.issuer, platform.client_id)
-    before = runtime.hub.repository.get(the_id).version
+    before: int = runtime.hub.repository.get(the_id).version
     _, started = login(client, platform, "u-dep")  # begun while dep-1 was registered
 
     register(client, "acme", platform, deployment_ids=["dep-2"])
-    stored = runtime.hub.repository.get(the_id)
+    stored: PlatformRegistration = runtime.hub.repository.get(the_id)
     assert isinstance(stored, PlatformRegistration)
     assert (stored.version, stored.deployment_ids) == (before + 1, ["dep-2"])
     token = platform.sign(platform.claims(user="u-dep", nonce=started["nonce"]))
