@@ -63,6 +63,7 @@ from hub.bootstrap import build_runtime, eventsourcing_env  # noqa: E402
 from hub.domain.learners import Learner  # noqa: E402
 from hub.domain.quests import Quest  # noqa: E402
 from hub.http.app import build_http_app  # noqa: E402
+from hub.lti.limits import NO_LIMIT  # noqa: E402
 from infra.nats_client import NatsConnection  # noqa: E402
 from infra.nats_server import EmbeddedNatsServer  # noqa: E402
 from projections import projection_statuses  # noqa: E402
@@ -175,6 +176,11 @@ def set_up_tool(config: HubConfig, quest_id: str, users: list[str], sizes: Sizes
         )
         tool.raise_for_status()
         client_id = tool.json()["client_id"]
+        # The bench measures the services (the limiter's count included), not the limits.
+        client.put(
+            f"/api/v1/admin/tenants/{TENANT}/lti/rate-limits",
+            json={"tenant": NO_LIMIT, "client": NO_LIMIT},
+        ).raise_for_status()
         context_id = quest_id.rsplit(".", 1)[1]
         client.post(
             f"/api/v1/admin/tenants/{TENANT}/lti/links",

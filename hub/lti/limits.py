@@ -43,6 +43,9 @@ DEFAULT_CLIENT: Mapping[str, int] = {
     "nrps": 1200,
 }
 
+NO_LIMIT: dict[str, int] = dict.fromkeys(DEFAULT_TENANT, 1_000_000)
+"""Limits no bench reaches (the highest an admin may set)."""
+
 
 @dataclass(frozen=True)
 class Limits:
