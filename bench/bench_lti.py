@@ -43,6 +43,7 @@ for path in (ROOT, ROOT / "bench"):
 
 import httpx  # noqa: E402
 import uvicorn  # noqa: E402
+from bench_lti_profile import profiled  # noqa: E402
 from bench_spark import (  # noqa: E402
     HubConfig,
     Run,
@@ -295,6 +296,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="small sizes, a smoke run")
     parser.add_argument("--database-url", help="read models (default: SQLite in a temp folder)")
     parser.add_argument("--output", type=Path, help="JSON file (default bench/results/...)")
+    parser.add_argument("--profile", help="cProfile the server process into this file")
     args = parser.parse_args(argv)
     sizes = QUICK if args.quick else Sizes()
     load_before = list(os.getloadavg())
@@ -314,7 +316,7 @@ def main(argv: list[str] | None = None) -> int:
         try:
             quest_id, users, position = seed(config, sizes)
             catch_up_portfolio(config, position)
-            http = start_process(serve_lti, config)
+            http = start_process(profiled(serve_lti, args.profile), config)
             wait_ready(config.port)
             world = set_up_tool(config, quest_id, users, sizes)
             print("AGS score POST ...", flush=True)

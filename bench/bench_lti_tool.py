@@ -42,6 +42,7 @@ for folder in (ROOT, ROOT / "bench"):
         sys.path.insert(0, str(folder))
 
 import bench_spark as kit  # noqa: E402
+from bench_lti_profile import profiled  # noqa: E402
 from joserfc import jwt  # noqa: E402
 from joserfc.jwk import RSAKey  # noqa: E402
 
@@ -188,6 +189,7 @@ def prepare(port: int, platform: Platform, sizes: Sizes, count: int) -> tuple[ki
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a smoke run")
+    parser.add_argument("--profile", help="cProfile the server process into this file")
     args = parser.parse_args()
     sizes = QUICK if args.quick else Sizes()
     with tempfile.TemporaryDirectory(prefix="bench-lti-") as folder:
@@ -221,7 +223,7 @@ def main() -> None:
         )
         # The bench measures the launch path (the limiter's count included), not the limit.
         set_limits(runtime.hub, TENANT, RateLimitsIn(tenant=NO_LIMIT, client=NO_LIMIT))
-        process = kit.start_process(kit.serve_hub, config)
+        process = kit.start_process(profiled(kit.serve_hub, args.profile), config)
         try:
             kit.wait_ready(config.port)
             port = config.port

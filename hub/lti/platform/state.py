@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, NoReturn, ParamSpec, TypeVar
 from urllib.parse import parse_qsl
 
@@ -80,13 +81,19 @@ class LtiGate:
         self.claimed = tenant
         self.token: str | None = None
         self.seen: dict[str, Any] = {}
-        self.urls = PlatformUrls.of(request, tenant)
+
+    @cached_property
+    def urls(self) -> PlatformUrls:
+        """Built when asked (a score POST never does: building the base URL is not free)."""
+        return PlatformUrls.of(self.request, self.claimed)
 
     async def check_tenant(self) -> str:
         tenant = self.claimed
         reads = self.platform.reads
-        if not TENANT_SLUG.match(tenant) or not await run_in_threadpool(
-            reads.tenant_exists, tenant
+        known = reads.knows(tenant)  # a tenant once seen needs no read, nor a thread hop
+        if not known and (
+            not TENANT_SLUG.match(tenant)
+            or not await run_in_threadpool(reads.tenant_exists, tenant)
         ):
             await self.reject("tenant_unknown", f"no tenant {tenant[:40]!r}")
         self.tenant = tenant
