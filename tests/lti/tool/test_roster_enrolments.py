@@ -30,24 +30,25 @@ def log(runtime: Runtime) -> Iterator[DeliveryLog]:
         yield made
 
 
-@pytest.fixture(scope="module")
-def quest(runtime: Runtime, platform: Platform) -> str:
+def course(runtime: Runtime, platform: Platform, tenant: str) -> str:
     key = context_key(platform.issuer, platform.client_id, "dep-1", CONTEXT)
-    made = Quest(tenant="acme", source="lti", external_id=key, details={"title": "Biology"})
+    made = Quest(tenant=tenant, source="lti", external_id=key, details={"title": "Biology"})
     runtime.hub.save(made)
     return made.id
 
 
-@pytest.fixture(scope="module")
-def read(runtime: Runtime, platform: Platform, log: DeliveryLog, quest: str) -> Iterator[Any]:
+def roster_reader(
+    runtime: Runtime, platform: Platform, log: DeliveryLog, tenant: str, quest: str
+) -> Any:
+    """Read the platform's roster of the course into `quest`, as the delivery loop does."""
     reader = NrpsRosterReader(runtime.hub, log, ToolTokens(LtiKeys(runtime.hub, runtime.box)))
     delivery = Delivery(
-        "acme",
+        tenant,
         CONNECTOR,
         f"{quest}|today",
         f"{platform.base_url}/contexts/{CONTEXT}/memberships",
         {
-            "registration_id": registration_id("acme", platform.issuer, platform.client_id),
+            "registration_id": registration_id(tenant, platform.issuer, platform.client_id),
             "quest_id": quest,
         },
         "test",
@@ -58,8 +59,17 @@ def read(runtime: Runtime, platform: Platform, log: DeliveryLog, quest: str) -> 
         result = reader(delivery)
         assert result.delivered, result.error
 
-    yield attempt
-    platform.members.clear()
+    return attempt
+
+
+@pytest.fixture(scope="module")
+def quest(runtime: Runtime, platform: Platform) -> str:
+    return course(runtime, platform, "acme")
+
+
+@pytest.fixture(scope="module")
+def read(runtime: Runtime, platform: Platform, log: DeliveryLog, quest: str) -> Any:
+    return roster_reader(runtime, platform, log, "acme", quest)
 
 
 def member(user_id: str, status: str = "Active") -> dict[str, Any]:
@@ -72,11 +82,13 @@ def member(user_id: str, status: str = "Active") -> dict[str, Any]:
     }
 
 
-def person(runtime: Runtime, platform: Platform, user_id: str) -> Learner | None:
+def person(
+    runtime: Runtime, platform: Platform, user_id: str, tenant: str = "acme"
+) -> Learner | None:
     key = person_key(platform.issuer, platform.client_id, user_id)
     hub = runtime.hub
     try:
-        identity: Identity = hub.repository.get(identity_id("acme", "lti", key))
+        identity: Identity = hub.repository.get(identity_id(tenant, "lti", key))
     except AggregateNotFoundError:
         return None
     learner: Learner = hub.repository.get(identity.learner_id)
@@ -135,3 +147,21 @@ def test_a_member_read_again_is_the_same_person_enrolled_once(
     assert again is not None
     assert again.id == e.id
     assert enrolment_events(runtime, again) == [("Learner.Enrolled", "lti")]
+
+
+def test_another_tenant_s_roster_never_reaches_this_tenant_s_people(
+    runtime: Runtime, platform: Platform, other: Platform, log: DeliveryLog, read: Any
+) -> None:
+    read(member("g"))
+    g = person(runtime, platform, "g")
+    assert g is not None
+    at_acme = runtime.hub.repository.get(g.id).version
+    beta_quest = course(runtime, other, "beta")
+    # The same address on beta's platform: a person of beta, not acme's g linked by email.
+    roster_reader(runtime, other, log, "beta", beta_quest)(member("g"))
+    in_beta = person(runtime, other, "g", tenant="beta")
+    assert in_beta is not None
+    assert in_beta.id.startswith("beta.")
+    assert in_beta.is_enrolled(beta_quest)
+    assert in_beta.email == g.email
+    assert runtime.hub.repository.get(g.id).version == at_acme
