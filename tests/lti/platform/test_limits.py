@@ -10,9 +10,9 @@ from hub.domain.lti_platform import LtiToolRegistration, registration_id
 from schemas.lti import SCOPE_NRPS
 from tests.hub.http.conftest import admin
 from tests.lti.platform.oauth import access_token, bearer, claims_for, request_token, sign
-from tests.lti.platform.pylti_tool import LAUNCH_URL, LOGIN_URL, public_jwk
+from tests.lti.platform.pylti_tool import public_jwk
 from tests.lti.platform.test_security import refused
-from tests.lti.platform.world import World
+from tests.lti.platform.world import World, tool_settings
 
 
 def set_limits(client: httpx.Client, tenant: str, limits: dict[str, Any]) -> httpx.Response:
@@ -79,18 +79,6 @@ def test_a_tenant_s_token_limit_counts_every_request_and_no_other_tenant_s(
         got.append(request_token(world, assertion, tenant="beta"))
     assert_limited(got[0], 1)
     assert request_token(world, assertion).status_code == 200  # acme is not beta
-
-
-def tool_settings(**changes: Any) -> dict[str, Any]:
-    return {
-        "name": "Quiz tool",
-        "login_url": LOGIN_URL,
-        "launch_url": LAUNCH_URL,
-        "redirect_uris": [LAUNCH_URL],
-        "deployment_ids": ["dep-1"],
-        "share_email": True,
-        **changes,
-    }
 
 
 def test_a_tool_s_registration_is_updated_and_a_removed_deployment_launches_no_more(

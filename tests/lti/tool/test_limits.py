@@ -11,7 +11,7 @@ from hub.bootstrap import Runtime
 from hub.domain.lti_tool import PlatformRegistration, registration_id
 from infra.nats_client import NatsConnection
 from tests.hub.http.conftest import admin
-from tests.lti.tool.conftest import launch, login, register
+from tests.lti.tool.conftest import launch, login, login_params, register
 from tests.lti.tool.platform_server import Platform, user
 from tests.lti.tool.test_launch_security import refused
 
@@ -41,12 +41,7 @@ def test_a_tenant_s_login_limit_leaves_other_tenants_alone(
 ) -> None:
     set_limits(client, "beta", {"tenant": {"login": 1}})
     login(client, other, "u-1", tenant="beta")
-    params = {
-        "iss": other.issuer,
-        "login_hint": "u-1",
-        "target_link_uri": "https://tool.example/launch",
-        "client_id": other.client_id,
-    }
+    params = login_params(other, "u-1")
     before = runtime.hub.recorder.max_notification_id()
     second = client.get("/t/beta/api/lti/tool/login", params=params)
     assert second.status_code == 429
@@ -74,16 +69,7 @@ def test_a_platform_s_update_is_an_event_and_a_removed_deployment_refuses_launch
     assert (stored.version, stored.deployment_ids) == (before + 1, ["dep-2"])
     token = platform.sign(platform.claims(user="u-dep", nonce=started["nonce"]))
     refused(client, runtime, token, started["state"], 401, "deployment_unknown")
-    again = client.get(
-        "/t/acme/api/lti/tool/login",
-        params={
-            "iss": platform.issuer,
-            "login_hint": "u-dep",
-            "target_link_uri": "https://tool.example/launch",
-            "client_id": platform.client_id,
-            "lti_deployment_id": platform.deployment_id,
-        },
-    )
+    again = client.get("/t/acme/api/lti/tool/login", params=login_params(platform, "u-dep"))
     assert again.status_code == 401
     assert again.json()["reason"] == "deployment_unknown"
 
