@@ -155,7 +155,7 @@ def test_another_tenant_s_roster_never_reaches_this_tenant_s_people(
     read(member("g"))
     g = person(runtime, platform, "g")
     assert g is not None
-    at_acme = runtime.hub.repository.get(g.id).version
+    at_acme: int = runtime.hub.repository.get(g.id).version
     beta_quest = course(runtime, other, "beta")
     # The same address on beta's platform: a person of beta, not acme's g linked by email.
     roster_reader(runtime, other, log, "beta", beta_quest)(member("g"))
