@@ -1,6 +1,6 @@
 """Sign-in attempt limits: per address (every attempt) and per account (failures).
 
-Kept in this process's memory, as the webhooks' limits are (`hub.spark.ratelimit`):
+Kept in this process's memory, as the webhooks' limits are (`hub.http.ratelimit`):
 with several `hub serve` processes each allows its own share. A failure is counted
 against the account (tenant and email, whether or not it exists, so a refusal says
 nothing about who has an account); every attempt against the client's address.
@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from hub.accounts.errors import SignInLimitedError
-from hub.spark.ratelimit import SlidingWindowLimiter
+from hub.http.ratelimit import SlidingWindowLimiter
 
 PER_ADDRESS = 120  # attempts a minute from one client address (a school's NAT shares one)
 PER_ACCOUNT = 5  # failures in 15 minutes for one account

@@ -18,8 +18,8 @@ from pydantic import BaseModel, Field, StringConstraints
 from starlette.concurrency import run_in_threadpool
 
 from hub.accounts import commands
+from hub.accounts import limits as sign_in_limits  # the module: see `_default_limits`
 from hub.accounts.errors import SignInFailedError, SignInLimitedError
-from hub.accounts.limits import SignInLimits
 from hub.accounts.passwords import Passwords
 from hub.accounts.problems import ROLE_NOT_ALLOWED, problem_for, run_command
 from hub.audit import record_rejection, request_evidence, sha256_hex
@@ -49,13 +49,19 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+def _default_limits() -> sign_in_limits.SignInLimits:
+    # Looked up when called: `hub.accounts.limits` imports `hub.http.ratelimit`, so
+    # `hub.http` (whose app imports this module) may be importing it right now.
+    return sign_in_limits.SignInLimits()
+
+
 @dataclass
 class AccountsApi:
     """The accounts routes' parts, built once per HTTP app (`app.state.accounts`)."""
 
     runtime: Runtime
     passwords: Passwords = field(default_factory=Passwords)
-    limits: SignInLimits = field(default_factory=SignInLimits)
+    limits: sign_in_limits.SignInLimits = field(default_factory=_default_limits)
     clock: Callable[[], datetime] = utc_now
 
     @property
@@ -115,7 +121,7 @@ def install_accounts(app: FastAPI, runtime: Runtime) -> AccountsApi:
     from hub.quests.routes import install_quests  # noqa: PLC0415
 
     settings = runtime.settings
-    limits = SignInLimits(
+    limits = sign_in_limits.SignInLimits(
         per_address=settings.sign_in_per_address_per_minute,
         per_account=settings.sign_in_failures_per_account,
     )

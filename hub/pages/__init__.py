@@ -20,6 +20,7 @@ from hub.pages import (
     portfolio_routes,
     showcase_routes,
     sign_in_pages,
+    signout,
     static,
 )
 from hub.pages.web import install_page_errors
@@ -43,6 +44,7 @@ def install_pages(app: FastAPI, runtime: Runtime) -> None:
         sign_in_pages,
         hand_in,
         outbox_page,
+        signout,
         static,
     ):
         app.include_router(module.router)
