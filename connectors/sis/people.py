@@ -43,10 +43,12 @@ from hub.domain.quests import Quest, quest_id
 from hub.domain.roster import (
     SOURCE,
     RosterConflict,
+    RosterEnrolment,
     RosterPrecedence,
     conflict_id,
     decode_rows,
     precedence_id,
+    roster_enrolment_id,
 )
 from hub.family.commands import link_guardian
 from hub.family.errors import FamilyError
@@ -56,6 +58,25 @@ NAME = "roster-people"
 UPSTREAM = "roster"
 PAGE = 50
 log = structlog.get_logger(__name__)
+DEFAULT_ROLE = "student"
+HUB_ROLES = {
+    "student": "student",
+    "teacher": "teacher",
+    "counselor": "teacher",
+    "aide": "ta",
+    "proctor": "ta",
+    "parent": "parent",
+    "relative": "parent",
+    "guardian": "guardian",
+    "principal": "admin",
+    "administrator": "admin",
+    "siteAdministrator": "admin",
+    "districtAdministrator": "admin",
+    "systemAdministrator": "admin",
+}
+"""OneRoster 1.2 roles (roles.csv, enrollments.csv) -> hub roles (`schemas.lti.HUB_ROLE_URIS`)."""
+ENROLLED_ROLES = frozenset({"student", "teacher"})
+"""Enrolment roles that enrol the user in the class's quest (teachers for NRPS's Instructor)."""
 
 
 class RosterPeople(Application[str]):
@@ -97,7 +118,7 @@ def person(hub: Hub, tenant: str, system: str, fields: Mapping[str, str]) -> str
             email,
             fields.get("givenName", ""),
             fields.get("familyName", ""),
-            "student",
+            DEFAULT_ROLE,
         )
         if "@" in email:
             changed.append(EmailIndex(tenant, email, learner.id))
@@ -149,6 +170,29 @@ def reconcile(hub: Hub, learner: Learner, system: str, fields: Mapping[str, str]
     return changed
 
 
+def owned_by(learner: Learner, system: str) -> bool:
+    """Whether `system` registered the learner (and so owns their profile and role)."""
+    return learner.identities[0].split(":", 1)[0] == system
+
+
+def assign_role(
+    hub: Hub, tenant: str, system: str, sourced_id: str, role: str, *, only_from: str = ""
+) -> None:
+    """Give a user the hub role `role` if their source system registered them; with
+    `only_from`, only while they hold that role (an enrolment's role does not override
+    roles.csv's)."""
+    identity = _get(hub, identity_id(tenant, system, sourced_id))
+    if identity is None:
+        return
+    learner: Learner = hub.repository.get(identity.learner_id)
+    if learner.role == role or not owned_by(learner, system):
+        return
+    if only_from and learner.role != only_from:
+        return
+    learner.change_role(role, SOURCE)
+    hub.save(learner)
+
+
 class RosterPolicy:
     """What each roster event means for the hub's learners, quests and guardians."""
 
@@ -163,18 +207,22 @@ class RosterPolicy:
             rows = [fields for _, fields in decode_rows(event.columns, event.rows)]
             handler = {
                 "users": self._users,
+                "roles": self._roles,
                 "classes": self._classes,
                 "enrollments": self._enrolments,
             }.get(event.entity)
             if handler is not None:
                 handler(tenant, event.system, rows, event.originator_id)
+            if event.entity == "enrollments":
+                for sourced_id in event.deletes:
+                    self._retrying(self._unenrol, tenant, event.system, sourced_id)
         elif name == "RosterImport.Finished":
             self._links(event.originator_id, final=True)
 
-    def _retrying(self, command: Any, *args: Any) -> Any:
+    def _retrying(self, command: Any, *args: Any, **kwargs: Any) -> Any:
         for attempt in range(3):
             try:
-                return command(*args)
+                return command(*args, **kwargs)
             except IntegrityError:  # another writer claimed it first: decide again
                 if attempt == 2:
                     raise
@@ -199,6 +247,9 @@ class RosterPolicy:
             if guardian is None or child is None:
                 left.append((system, agent, student))
                 continue
+            self._retrying(
+                assign_role, self.hub, tenant, system, agent, "parent", only_from=DEFAULT_ROLE
+            )
             try:
                 link_guardian(
                     self.hub,
@@ -235,20 +286,74 @@ class RosterPolicy:
             return
         self.hub.save(quest)
 
+    def _roles(self, tenant: str, system: str, rows: Sequence[dict[str, str]], _: str) -> None:
+        for fields in rows:
+            role = HUB_ROLES.get(fields.get("role", ""))
+            if fields.get("roleType") == "primary" and role is not None:
+                self._retrying(assign_role, self.hub, tenant, system, fields["userSourcedId"], role)
+
     def _enrolments(self, tenant: str, system: str, rows: Sequence[dict[str, str]], _: str) -> None:
         for fields in rows:
-            if fields.get("role") == "student":
+            if fields.get("role") in ENROLLED_ROLES:
                 self._retrying(self._enrol, tenant, system, fields)
+            else:  # an enrolment whose role no longer enrols ends what it enrolled
+                self._retrying(self._unenrol, tenant, system, fields["sourcedId"])
 
     def _enrol(self, tenant: str, system: str, fields: Mapping[str, str]) -> None:
-        identity = _get(self.hub, identity_id(tenant, system, fields["userSourcedId"]))
+        """Enrol the record's user in its class's quest, remembering which enrolment the
+        record made (`RosterEnrolment`); a record moved to another user or class first
+        drops what it enrolled before. Teachers' role follows their enrolment."""
+        user = fields["userSourcedId"]
+        identity = _get(self.hub, identity_id(tenant, system, user))
         if identity is None:
             return
+        if fields.get("role") == "teacher":
+            assign_role(self.hub, tenant, system, user, "teacher", only_from=DEFAULT_ROLE)
         quest = quest_id(tenant, system, fields["classSourcedId"])
-        learner: Learner = self.hub.repository.get(identity.learner_id)
+        record: RosterEnrolment | None = _get(
+            self.hub, roster_enrolment_id(tenant, system, fields["sourcedId"])
+        )
+        changed: list[Any] = []
+        if record is None:
+            record = RosterEnrolment(
+                tenant, system, fields["sourcedId"], identity.learner_id, quest
+            )
+        elif not record.active or (record.learner_id, record.quest_id) != (
+            identity.learner_id,
+            quest,
+        ):
+            if record.active:
+                changed += self._drop(record)
+            record.move(identity.learner_id, quest)
+        else:
+            record = None  # already recorded: only the learner may need enrolling again
+        dropped = [a for a in changed if a.id == identity.learner_id]
+        learner: Learner = dropped[0] if dropped else self.hub.repository.get(identity.learner_id)
         if not learner.is_enrolled(quest):
             learner.enrol(quest, SOURCE)
-            self.hub.save(learner)
+            changed += [] if dropped else [learner]
+        changed += [record] if record is not None else []
+        if changed:
+            self.hub.save(*changed)
+
+    def _unenrol(self, tenant: str, system: str, sourced_id: str) -> None:
+        """Drop the enrolment the system's record `sourced_id` made, once; enrolments from
+        elsewhere (and records this policy never enrolled) are left alone."""
+        record: RosterEnrolment | None = _get(
+            self.hub, roster_enrolment_id(tenant, system, sourced_id)
+        )
+        if record is None or not record.active:
+            return
+        changed = self._drop(record)
+        record.end()
+        self.hub.save(*changed, record)
+
+    def _drop(self, record: RosterEnrolment) -> list[Any]:
+        learner: Learner = self.hub.repository.get(record.learner_id)
+        if not learner.is_enrolled(record.quest_id):
+            return []
+        learner.drop(record.quest_id, SOURCE)
+        return [learner]
 
 
 def follow(env: Mapping[str, str], stop: threading.Event, lease: Lease | None = None) -> None:
