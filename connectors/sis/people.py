@@ -80,12 +80,14 @@ ENROLLED_ROLES = frozenset({"student", "teacher"})
 
 
 class RosterPeople(Application[str]):
-    """Holds the tracking position of `roster-people` (it records nothing else of its own)."""
+    """Holds the tracking position of `roster-people` and the enrolments it made
+    (`RosterEnrolment`: its own log, so that an enrolment stays one single-event commit
+    on the hub's)."""
 
     name = "roster_people"
 
 
-def _get(hub: Hub, aggregate_id: str) -> Any:
+def _get(hub: Application[str], aggregate_id: str) -> Any:
     try:
         return hub.repository.get(aggregate_id)
     except AggregateNotFoundError:
@@ -196,8 +198,9 @@ def assign_role(
 class RosterPolicy:
     """What each roster event means for the hub's learners, quests and guardians."""
 
-    def __init__(self, hub: Hub) -> None:
+    def __init__(self, hub: Hub, own: Application[str]) -> None:
         self.hub = hub
+        self.own = own  # where the `RosterEnrolment`s are
         self.pending: dict[str, list[tuple[str, str, str]]] = {}
 
     def apply(self, event: Any) -> None:
@@ -311,49 +314,45 @@ class RosterPolicy:
             assign_role(self.hub, tenant, system, user, "teacher", only_from=DEFAULT_ROLE)
         quest = quest_id(tenant, system, fields["classSourcedId"])
         record: RosterEnrolment | None = _get(
-            self.hub, roster_enrolment_id(tenant, system, fields["sourcedId"])
+            self.own, roster_enrolment_id(tenant, system, fields["sourcedId"])
         )
-        changed: list[Any] = []
+        # Each step a commit of its own, in an order that a repeat after a crash completes.
         if record is None:
             record = RosterEnrolment(
                 tenant, system, fields["sourcedId"], identity.learner_id, quest
             )
+            self.own.save(record)
         elif not record.active or (record.learner_id, record.quest_id) != (
             identity.learner_id,
             quest,
         ):
             if record.active:
-                changed += self._drop(record)
+                self._drop(record)
             record.move(identity.learner_id, quest)
-        else:
-            record = None  # already recorded: only the learner may need enrolling again
-        dropped = [a for a in changed if a.id == identity.learner_id]
-        learner: Learner = dropped[0] if dropped else self.hub.repository.get(identity.learner_id)
+            self.own.save(record)
+        learner: Learner = self.hub.repository.get(identity.learner_id)
         if not learner.is_enrolled(quest):
             learner.enrol(quest, SOURCE)
-            changed += [] if dropped else [learner]
-        changed += [record] if record is not None else []
-        if changed:
-            self.hub.save(*changed)
+            self.hub.save(learner)
 
     def _unenrol(self, tenant: str, system: str, sourced_id: str) -> None:
         """Drop the enrolment the system's record `sourced_id` made, once; enrolments from
-        elsewhere (and records this policy never enrolled) are left alone."""
+        elsewhere (and records this policy never enrolled) are left alone. The learner
+        first: a repeat after a crash in between finds the record still active."""
         record: RosterEnrolment | None = _get(
-            self.hub, roster_enrolment_id(tenant, system, sourced_id)
+            self.own, roster_enrolment_id(tenant, system, sourced_id)
         )
         if record is None or not record.active:
             return
-        changed = self._drop(record)
+        self._drop(record)
         record.end()
-        self.hub.save(*changed, record)
+        self.own.save(record)
 
-    def _drop(self, record: RosterEnrolment) -> list[Any]:
+    def _drop(self, record: RosterEnrolment) -> None:
         learner: Learner = self.hub.repository.get(record.learner_id)
-        if not learner.is_enrolled(record.quest_id):
-            return []
-        learner.drop(record.quest_id, SOURCE)
-        return [learner]
+        if learner.is_enrolled(record.quest_id):
+            learner.drop(record.quest_id, SOURCE)
+            self.hub.save(learner)
 
 
 def follow(env: Mapping[str, str], stop: threading.Event, lease: Lease | None = None) -> None:
@@ -364,7 +363,7 @@ def follow(env: Mapping[str, str], stop: threading.Event, lease: Lease | None = 
         closing(RosterPeople(env=dict(env))) as own,
     ):
         tracking = own.factory.tracking_recorder()
-        policy = RosterPolicy(hub)
+        policy = RosterPolicy(hub, own)
         position = tracking.max_tracking_id(UPSTREAM) or 0
         while not stop.is_set():
             page = upstream.recorder.select_notifications(
