@@ -57,6 +57,15 @@ def _learner_profile_updated(view: FamilyView, conn: Connection, event: Any) -> 
     view.change(conn, view.people, key, name=_name(event), email=normalise_email(event.email))
 
 
+def _learner_role_changed(view: FamilyView, conn: Connection, event: Any) -> None:
+    view.change(
+        conn,
+        view.people,
+        {"tenant": _tenant(event), "person_id": event.originator_id},
+        role=event.role,
+    )
+
+
 def _account_opened(view: FamilyView, conn: Connection, event: Any) -> None:
     email = normalise_email(event.email)
     view.put(
@@ -241,6 +250,7 @@ def _task_resubmitted(view: FamilyView, conn: Connection, event: Any) -> None:
 HANDLERS: dict[str, Handler] = {
     "Learner.Registered": _learner_registered,
     "Learner.ProfileUpdated": _learner_profile_updated,
+    "Learner.RoleChanged": _learner_role_changed,
     "Learner.Enrolled": _enrolled,
     "Learner.Dropped": _dropped,
     "Account.Opened": _account_opened,

@@ -64,6 +64,11 @@ def _learner_profile_updated(view: PortfolioView, conn: Connection, event: Any) 
     view.update_learner(conn, tenant_of(event.originator_id), event.originator_id, values)
 
 
+def _learner_role_changed(view: PortfolioView, conn: Connection, event: Any) -> None:
+    values = {"role": event.role}
+    view.update_learner(conn, tenant_of(event.originator_id), event.originator_id, values)
+
+
 def _learner_enrolled(view: PortfolioView, conn: Connection, event: Any) -> None:
     view.enrol(conn, tenant_of(event.originator_id), event.originator_id, event.quest_id)
 
@@ -133,6 +138,7 @@ def _task_resubmitted(view: PortfolioView, conn: Connection, event: Any) -> None
 HANDLERS: dict[str, Handler] = {
     "Learner.Registered": _learner_registered,
     "Learner.ProfileUpdated": _learner_profile_updated,
+    "Learner.RoleChanged": _learner_role_changed,
     "Learner.Enrolled": _learner_enrolled,
     "Learner.Dropped": _learner_dropped,
     "Quest.Synced": _quest_named,

@@ -30,7 +30,9 @@ from sqlalchemy import Connection, Engine, select
 
 from hub.domain.base import tenant_of
 from hub.domain.roster import decode_rows
+from hub.roster.rest_query import SqlPlan
 from projections import status
+from projections.roster_pages import collection_page
 from projections.roster_view import NAME, RosterView, unsigned
 from projections.schema import read_live
 
@@ -459,24 +461,48 @@ class SqlRosterReadModel(SqlRosterState):
 
         return read_live(self.engine, NAME, read, missing=[])
 
+    def collection_page(
+        self, tenant: str, entity: str, plan: SqlPlan, *, offset: int, limit: int
+    ) -> tuple[int, list[RosterRecord]]:
+        """(how many match, a page), filtered and sorted in SQL (`projections.roster_pages`)."""
+
+        def read(conn: Connection, version: int) -> tuple[int, list[RosterRecord]]:
+            view = _view(conn.engine, version)
+            total, rows = collection_page(conn, view, tenant, entity, plan, page=(offset, limit))
+            return total, [
+                RosterRecord(
+                    row.system,
+                    entity,
+                    row.sourced_id,
+                    row.hub_id,
+                    json.loads(row.fields),
+                    row.recorded_at,
+                )
+                for row in rows
+            ]
+
+        nothing: tuple[int, list[RosterRecord]] = (0, [])
+        return read_live(self.engine, NAME, read, missing=nothing)
+
     def role_rows(
-        self, tenant: str
+        self, tenant: str, users: Sequence[str] | None = None
     ) -> tuple[list[tuple[str, dict[str, str]]], list[tuple[str, str, str]]]:
         """The tenant's roles.csv records as (user, fields), and its distinct enrolment roles
-        as (user, role, school)."""
+        as (user, role, school); of `users` only when given (a page of users)."""
 
         def read(
             conn: Connection, version: int
         ) -> tuple[list[tuple[str, dict[str, str]]], list[tuple[str, str, str]]]:
             r = _view(conn.engine, version).records.c
+            only = [] if users is None else [r.user_ref.in_(users)]
             roles = conn.execute(
                 select(r.user_ref, r.fields)
-                .where(r.tenant == tenant, r.entity == "roles")
+                .where(r.tenant == tenant, r.entity == "roles", *only)
                 .order_by(r.user_ref, r.sourced_id)
             )
             enrolled = conn.execute(
                 select(r.user_ref, r.role, r.org_ref)
-                .where(r.tenant == tenant, r.entity == "enrollments")
+                .where(r.tenant == tenant, r.entity == "enrollments", *only)
                 .distinct()
                 .order_by(r.user_ref, r.role, r.org_ref)
             )

@@ -75,6 +75,12 @@ class RosterView(SqlView):
         Index(f"{self.records.name}_hub", self.records.c.tenant, self.records.c.hub_id)
         Index(f"{self.records.name}_user", self.records.c.tenant, self.records.c.user_ref)
         r = self.records.c
+        # The REST publisher's pages: a tenant's records of an entity by sourcedId, in code
+        # point order (`projections.roster_pages`: PostgreSQL's "C" collation).
+        by_id = (
+            r.sourced_id.collate("C") if self.engine.dialect.name == "postgresql" else r.sourced_id
+        )
+        Index(f"{self.records.name}_page", r.tenant, r.entity, by_id, r.system)
         # The import's diff reads a file's keys and checksums in key order.
         Index(f"{self.records.name}_key", r.tenant, r.system, r.entity, r.key, r.checksum)
         self.relationships = Table(

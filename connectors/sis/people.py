@@ -43,10 +43,12 @@ from hub.domain.quests import Quest, quest_id
 from hub.domain.roster import (
     SOURCE,
     RosterConflict,
+    RosterEnrolment,
     RosterPrecedence,
     conflict_id,
     decode_rows,
     precedence_id,
+    roster_enrolment_id,
 )
 from hub.family.commands import link_guardian
 from hub.family.errors import FamilyError
@@ -56,15 +58,36 @@ NAME = "roster-people"
 UPSTREAM = "roster"
 PAGE = 50
 log = structlog.get_logger(__name__)
+DEFAULT_ROLE = "student"
+HUB_ROLES = {
+    "student": "student",
+    "teacher": "teacher",
+    "counselor": "teacher",
+    "aide": "ta",
+    "proctor": "ta",
+    "parent": "parent",
+    "relative": "parent",
+    "guardian": "guardian",
+    "principal": "admin",
+    "administrator": "admin",
+    "siteAdministrator": "admin",
+    "districtAdministrator": "admin",
+    "systemAdministrator": "admin",
+}
+"""OneRoster 1.2 roles (roles.csv, enrollments.csv) -> hub roles (`schemas.lti.HUB_ROLE_URIS`)."""
+ENROLLED_ROLES = frozenset({"student", "teacher"})
+"""Enrolment roles that enrol the user in the class's quest (teachers for NRPS's Instructor)."""
 
 
 class RosterPeople(Application[str]):
-    """Holds the tracking position of `roster-people` (it records nothing else of its own)."""
+    """Holds the tracking position of `roster-people` and the enrolments it made
+    (`RosterEnrolment`: its own log, so that an enrolment stays one single-event commit
+    on the hub's)."""
 
     name = "roster_people"
 
 
-def _get(hub: Hub, aggregate_id: str) -> Any:
+def _get(hub: Application[str], aggregate_id: str) -> Any:
     try:
         return hub.repository.get(aggregate_id)
     except AggregateNotFoundError:
@@ -97,7 +120,7 @@ def person(hub: Hub, tenant: str, system: str, fields: Mapping[str, str]) -> str
             email,
             fields.get("givenName", ""),
             fields.get("familyName", ""),
-            "student",
+            DEFAULT_ROLE,
         )
         if "@" in email:
             changed.append(EmailIndex(tenant, email, learner.id))
@@ -149,11 +172,35 @@ def reconcile(hub: Hub, learner: Learner, system: str, fields: Mapping[str, str]
     return changed
 
 
+def owned_by(learner: Learner, system: str) -> bool:
+    """Whether `system` registered the learner (and so owns their profile and role)."""
+    return learner.identities[0].split(":", 1)[0] == system
+
+
+def assign_role(
+    hub: Hub, tenant: str, system: str, sourced_id: str, role: str, *, only_from: str = ""
+) -> None:
+    """Give a user the hub role `role` if their source system registered them; with
+    `only_from`, only while they hold that role (an enrolment's role does not override
+    roles.csv's)."""
+    identity = _get(hub, identity_id(tenant, system, sourced_id))
+    if identity is None:
+        return
+    learner: Learner = hub.repository.get(identity.learner_id)
+    if learner.role == role or not owned_by(learner, system):
+        return
+    if only_from and learner.role != only_from:
+        return
+    learner.change_role(role, SOURCE)
+    hub.save(learner)
+
+
 class RosterPolicy:
     """What each roster event means for the hub's learners, quests and guardians."""
 
-    def __init__(self, hub: Hub) -> None:
+    def __init__(self, hub: Hub, own: Application[str]) -> None:
         self.hub = hub
+        self.own = own  # where the `RosterEnrolment`s are
         self.pending: dict[str, list[tuple[str, str, str]]] = {}
 
     def apply(self, event: Any) -> None:
@@ -163,18 +210,22 @@ class RosterPolicy:
             rows = [fields for _, fields in decode_rows(event.columns, event.rows)]
             handler = {
                 "users": self._users,
+                "roles": self._roles,
                 "classes": self._classes,
                 "enrollments": self._enrolments,
             }.get(event.entity)
             if handler is not None:
                 handler(tenant, event.system, rows, event.originator_id)
+            if event.entity == "enrollments":
+                for sourced_id in event.deletes:
+                    self._retrying(self._unenrol, tenant, event.system, sourced_id)
         elif name == "RosterImport.Finished":
             self._links(event.originator_id, final=True)
 
-    def _retrying(self, command: Any, *args: Any) -> Any:
+    def _retrying(self, command: Any, *args: Any, **kwargs: Any) -> Any:
         for attempt in range(3):
             try:
-                return command(*args)
+                return command(*args, **kwargs)
             except IntegrityError:  # another writer claimed it first: decide again
                 if attempt == 2:
                     raise
@@ -199,6 +250,9 @@ class RosterPolicy:
             if guardian is None or child is None:
                 left.append((system, agent, student))
                 continue
+            self._retrying(
+                assign_role, self.hub, tenant, system, agent, "parent", only_from=DEFAULT_ROLE
+            )
             try:
                 link_guardian(
                     self.hub,
@@ -235,19 +289,69 @@ class RosterPolicy:
             return
         self.hub.save(quest)
 
+    def _roles(self, tenant: str, system: str, rows: Sequence[dict[str, str]], _: str) -> None:
+        for fields in rows:
+            role = HUB_ROLES.get(fields.get("role", ""))
+            if fields.get("roleType") == "primary" and role is not None:
+                self._retrying(assign_role, self.hub, tenant, system, fields["userSourcedId"], role)
+
     def _enrolments(self, tenant: str, system: str, rows: Sequence[dict[str, str]], _: str) -> None:
         for fields in rows:
-            if fields.get("role") == "student":
+            if fields.get("role") in ENROLLED_ROLES:
                 self._retrying(self._enrol, tenant, system, fields)
+            else:  # an enrolment whose role no longer enrols ends what it enrolled
+                self._retrying(self._unenrol, tenant, system, fields["sourcedId"])
 
     def _enrol(self, tenant: str, system: str, fields: Mapping[str, str]) -> None:
-        identity = _get(self.hub, identity_id(tenant, system, fields["userSourcedId"]))
+        """Enrol the record's user in its class's quest, remembering which enrolment the
+        record made (`RosterEnrolment`); a record moved to another user or class first
+        drops what it enrolled before. Teachers' role follows their enrolment."""
+        user = fields["userSourcedId"]
+        identity = _get(self.hub, identity_id(tenant, system, user))
         if identity is None:
             return
+        if fields.get("role") == "teacher":
+            assign_role(self.hub, tenant, system, user, "teacher", only_from=DEFAULT_ROLE)
         quest = quest_id(tenant, system, fields["classSourcedId"])
+        record: RosterEnrolment | None = _get(
+            self.own, roster_enrolment_id(tenant, system, fields["sourcedId"])
+        )
+        # Each step a commit of its own, in an order that a repeat after a crash completes.
+        if record is None:
+            record = RosterEnrolment(
+                tenant, system, fields["sourcedId"], identity.learner_id, quest
+            )
+            self.own.save(record)
+        elif not record.active or (record.learner_id, record.quest_id) != (
+            identity.learner_id,
+            quest,
+        ):
+            if record.active:
+                self._drop(record)
+            record.move(identity.learner_id, quest)
+            self.own.save(record)
         learner: Learner = self.hub.repository.get(identity.learner_id)
         if not learner.is_enrolled(quest):
             learner.enrol(quest, SOURCE)
+            self.hub.save(learner)
+
+    def _unenrol(self, tenant: str, system: str, sourced_id: str) -> None:
+        """Drop the enrolment the system's record `sourced_id` made, once; enrolments from
+        elsewhere (and records this policy never enrolled) are left alone. The learner
+        first: a repeat after a crash in between finds the record still active."""
+        record: RosterEnrolment | None = _get(
+            self.own, roster_enrolment_id(tenant, system, sourced_id)
+        )
+        if record is None or not record.active:
+            return
+        self._drop(record)
+        record.end()
+        self.own.save(record)
+
+    def _drop(self, record: RosterEnrolment) -> None:
+        learner: Learner = self.hub.repository.get(record.learner_id)
+        if learner.is_enrolled(record.quest_id):
+            learner.drop(record.quest_id, SOURCE)
             self.hub.save(learner)
 
 
@@ -259,7 +363,7 @@ def follow(env: Mapping[str, str], stop: threading.Event, lease: Lease | None = 
         closing(RosterPeople(env=dict(env))) as own,
     ):
         tracking = own.factory.tracking_recorder()
-        policy = RosterPolicy(hub)
+        policy = RosterPolicy(hub, own)
         position = tracking.max_tracking_id(UPSTREAM) or 0
         while not stop.is_set():
             page = upstream.recorder.select_notifications(

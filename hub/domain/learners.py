@@ -80,6 +80,11 @@ class Learner(HubAggregate):
         )
         return None if filled == (self.email, self.given_name, self.family_name) else filled
 
+    @event("RoleChanged")
+    def change_role(self, role: str, source: str) -> None:
+        """The source that registered the person says they hold another role."""
+        self.role = role
+
     @event("IdentityLinked")
     def link_identity(self, source: str, external_id: str, matched_by: str) -> None:
         self.identities.append(f"{source}:{external_id}")

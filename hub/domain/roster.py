@@ -237,3 +237,35 @@ class RosterConflict(HubAggregate):
     @event("Changed")
     def change(self, other: str, fields: Mapping[str, Sequence[str]], applied: bool) -> None:
         self.fields = dict(fields)
+
+
+def roster_enrolment_id(tenant: str, system: str, sourced_id: str) -> str:
+    return aggregate_id(tenant, "RosterEnrolment", system, sourced_id)
+
+
+class RosterEnrolment(HubAggregate):
+    """Which learner and quest a source system's enrolment record enrolled, so that the
+    record's deletion (which carries only its sourcedId) drops that enrolment and no other."""
+
+    @staticmethod
+    def create_id(tenant: str, system: str, sourced_id: str, **_: object) -> str:
+        return roster_enrolment_id(tenant, system, sourced_id)
+
+    @event("Recorded")
+    def __init__(
+        self, tenant: str, system: str, sourced_id: str, learner_id: str, quest_id: str
+    ) -> None:
+        self.learner_id = learner_id
+        self.quest_id = quest_id
+        self.active = True
+
+    @event("Moved")
+    def move(self, learner_id: str, quest_id: str) -> None:
+        """The record (again) enrols this learner in this quest."""
+        self.learner_id = learner_id
+        self.quest_id = quest_id
+        self.active = True
+
+    @event("Ended")
+    def end(self) -> None:
+        self.active = False

@@ -7,6 +7,7 @@ from typing import Any, Protocol
 
 from hub.roster.importer import RosterState
 from hub.roster.rest_model import Source
+from hub.roster.rest_query import SqlPlan
 
 
 class RosterReadModel(RosterState, Protocol):
@@ -39,7 +40,13 @@ class RosterReadModel(RosterState, Protocol):
     ) -> Sequence[Source]:
         """The tenant's records of `entity` (every system), narrowed by id, class or user."""
 
+    def collection_page(
+        self, tenant: str, entity: str, plan: SqlPlan, *, offset: int, limit: int
+    ) -> tuple[int, Sequence[Source]]:
+        """(how many of the tenant's records of `entity` match `plan`, a page of them)."""
+
     def role_rows(
-        self, tenant: str
+        self, tenant: str, users: Sequence[str] | None = None
     ) -> tuple[list[tuple[str, dict[str, str]]], list[tuple[str, str, str]]]:
-        """roles.csv records as (user, fields); distinct enrolment (user, role, school)."""
+        """roles.csv records as (user, fields); distinct enrolment (user, role, school);
+        of `users` only when given."""

@@ -110,17 +110,24 @@ def matches(resource: Resource, where: Filter) -> bool:
 def sort(
     resources: list[Resource], field: str | None, order: str | None, known: frozenset[str]
 ) -> list[Resource]:
-    if order not in {None, "asc", "desc"}:
-        raise QueryError("invaliddata", f"orderBy must be asc or desc, not {order!r}")
-    if not field:
+    if not check_sort(field, order, known) or field is None:
         return resources
-    if field not in known:
-        raise QueryError("invalid_sort_field", f"no field {field!r} to sort on")
     return sorted(
         resources,
         key=lambda r: (",".join(_values(r, (field,))), r.get("sourcedId", "")),
         reverse=order == "desc",
     )
+
+
+def check_sort(field: str | None, order: str | None, known: frozenset[str]) -> bool:
+    """Whether there is a sort to apply; raises `QueryError` for one the publisher cannot."""
+    if order not in {None, "asc", "desc"}:
+        raise QueryError("invaliddata", f"orderBy must be asc or desc, not {order!r}")
+    if not field:
+        return False
+    if field not in known:
+        raise QueryError("invalid_sort_field", f"no field {field!r} to sort on")
+    return True
 
 
 def select_fields(text: str | None, known: frozenset[str]) -> list[str] | None:
@@ -145,3 +152,39 @@ def page_bounds(limit: int | None, offset: int | None) -> tuple[int, int]:
     if limit < 1 or offset < 0:
         raise QueryError("invaliddata", "limit must be at least 1 and offset at least 0")
     return min(limit, MAX_LIMIT), offset
+
+
+# -- what SQL can do for the read model --------------------------------------------------
+
+SQL_FIELDS = frozenset({"sourcedId", "status", "dateLastModified"})
+"""Fields every record has as the read model can compare them (status defaults to active,
+dateLastModified to when the record was recorded)."""
+SQL_ENTITY_FIELDS = {"enrollments": frozenset({"role"})}
+SQL_OPS = frozenset({"=", "!=", ">", ">=", "<", "<="})
+
+
+@dataclass(frozen=True)
+class SqlPlan:
+    """A filter and sort the read model runs in SQL: OR-ed groups of AND-ed (field, op,
+    value), and a sort field (None: by sourcedId) ascending or descending. Comparisons are
+    by code point, like Python's."""
+
+    where: tuple[tuple[tuple[str, str, str], ...], ...]
+    sort: str | None
+    descending: bool
+
+
+def sql_plan(
+    entity: str, where: Filter, sort_field: str | None, order: str | None
+) -> SqlPlan | None:
+    """The SQL plan of an already checked filter and sort on `entity`, or None when one of
+    them needs the resources themselves (a nested field, `~`, a field outside the columns
+    and ids the read model compares)."""
+    fields = SQL_FIELDS | SQL_ENTITY_FIELDS.get(entity, frozenset())
+    plain = all(
+        len(p.path) == 1 and p.path[0] in fields and p.op in SQL_OPS for g in where for p in g
+    )
+    if not plain or (sort_field and sort_field not in fields):
+        return None
+    groups = tuple(tuple((p.path[0], p.op, p.value) for p in group) for group in where)
+    return SqlPlan(groups, sort_field or None, order == "desc")

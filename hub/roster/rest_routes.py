@@ -22,6 +22,7 @@ import binascii
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Annotated
 from urllib.parse import parse_qs, urlencode
 
@@ -43,13 +44,17 @@ from hub.roster.clients import (
 from hub.roster.ports import RosterReadModel
 from hub.roster.rest_model import BASE, FIELDS, Resource, resource, user_roles
 from hub.roster.rest_query import (
+    Filter,
     QueryError,
+    SqlPlan,
+    check_sort,
     matches,
     page_bounds,
     parse_filter,
     project,
     select_fields,
     sort,
+    sql_plan,
 )
 
 router = APIRouter(tags=["oneroster"])
@@ -171,7 +176,14 @@ class Collection:
 
     entity: str
     single: str
-    keep: Callable[[Resource], bool] = lambda _: True
+    keep: Callable[[Resource], bool] | None = None  # None: every record of the entity
+
+    @property
+    def whole(self) -> bool:
+        return self.keep is None
+
+    def keeps(self, resource: Resource) -> bool:
+        return self.keep is None or self.keep(resource)
 
 
 def _typed(field: str, value: str) -> Callable[[Resource], bool]:
@@ -200,7 +212,7 @@ COLLECTIONS: dict[str, Collection] = {
 }
 
 
-def _load(model: RosterReadModel, tenant: str, entity: str, **narrow: str) -> Rows:
+def load_resources(model: RosterReadModel, tenant: str, entity: str, **narrow: str) -> Rows:
     records = model.sources(tenant, entity, **narrow)
     roles = user_roles(*model.role_rows(tenant)) if entity == "users" else {}
     return [resource(entity, r, roles.get(r.sourced_id)) for r in records]
@@ -232,27 +244,57 @@ def _check_scope(access: Access, entity: str) -> None:
         raise OneRosterError(403, "forbidden", f"this needs the scope {needed}")
 
 
-def _respond(request: Request, key: str, entity: str, rows: Rows) -> JSONResponse:
+@dataclass(frozen=True)
+class Query:
+    """A collection request's checked query parameters."""
+
+    where: Filter
+    sort: str | None
+    order: str | None
+    fields: list[str] | None
+    limit: int
+    offset: int
+
+
+def _query(request: Request, entity: str) -> Query:
     params = request.query_params
     known = FIELDS[entity]
     try:
         where = parse_filter(params.get("filter"), known)
+        check_sort(params.get("sort"), params.get("orderBy"), known)
         chosen = select_fields(params.get("fields"), known)
         limit, offset = page_bounds(_int(params.get("limit")), _int(params.get("offset")))
-        found = sort(
-            [r for r in rows if matches(r, where)],
-            params.get("sort"),
-            params.get("orderBy"),
-            known,
-        )
     except QueryError as error:
         raise OneRosterError(400, error.code_minor, str(error)) from None
-    page = [project(r, chosen) for r in found[offset : offset + limit]]
-    headers = {"X-Total-Count": str(len(found))}
-    links = _links(request, len(found), limit, offset)
+    return Query(where, params.get("sort"), params.get("orderBy"), chosen, limit, offset)
+
+
+def _respond(request: Request, key: str, entity: str, rows: Rows) -> JSONResponse:
+    """A page of `rows`, filtered and sorted here (the fallback for what SQL does not do)."""
+    query = _query(request, entity)
+    found = sort(
+        [r for r in rows if matches(r, query.where)], query.sort, query.order, FIELDS[entity]
+    )
+    return _page(request, key, query, len(found), found[query.offset : query.offset + query.limit])
+
+
+def _page(request: Request, key: str, query: Query, total: int, rows: Rows) -> JSONResponse:
+    page = [project(r, query.fields) for r in rows]
+    headers = {"X-Total-Count": str(total)}
+    links = _links(request, total, query.limit, query.offset)
     if links:
         headers["Link"] = links
     return JSONResponse({key: page}, headers=headers)
+
+
+def sql_page(
+    model: RosterReadModel, tenant: str, entity: str, plan: SqlPlan, *, offset: int, limit: int
+) -> tuple[int, Rows]:
+    """(how many match, the page's resources), filtered, sorted and paged in SQL."""
+    total, records = model.collection_page(tenant, entity, plan, offset=offset, limit=limit)
+    users = [r.sourced_id for r in records] if entity == "users" else None
+    roles = user_roles(*model.role_rows(tenant, users)) if users else {}
+    return total, [resource(entity, r, roles.get(r.sourced_id)) for r in records]
 
 
 def _int(value: str | None) -> int | None:
@@ -290,8 +332,14 @@ async def get_collection(name: str, request: Request, access: AccessDep) -> JSON
     spec = _collection(name)
     _check_scope(access, spec.entity)
     model = _publisher(request).read_model
-    rows = await run_in_threadpool(_load, model, access.tenant, spec.entity)
-    return _respond(request, name, spec.entity, [r for r in rows if spec.keep(r)])
+    query = _query(request, spec.entity)
+    plan = sql_plan(spec.entity, query.where, query.sort, query.order) if spec.whole else None
+    if plan is not None:  # the common cases: filtered, sorted and paged in SQL
+        page = partial(sql_page, offset=query.offset, limit=query.limit)
+        found = await run_in_threadpool(page, model, access.tenant, spec.entity, plan)
+        return _page(request, name, query, *found)
+    rows = await run_in_threadpool(load_resources, model, access.tenant, spec.entity)
+    return _respond(request, name, spec.entity, [r for r in rows if spec.keeps(r)])
 
 
 @router.get(BASE + "/{name}/{sourced_id}", summary="One OneRoster resource")
@@ -299,8 +347,10 @@ async def get_one(name: str, sourced_id: str, request: Request, access: AccessDe
     spec = _collection(name)
     _check_scope(access, spec.entity)
     model = _publisher(request).read_model
-    rows = await run_in_threadpool(_load, model, access.tenant, spec.entity, sourced_id=sourced_id)
-    kept = [r for r in rows if spec.keep(r)]
+    rows = await run_in_threadpool(
+        load_resources, model, access.tenant, spec.entity, sourced_id=sourced_id
+    )
+    kept = [r for r in rows if spec.keeps(r)]
     if not kept:
         raise OneRosterError(404, "unknownobject", f"no {spec.single} {sourced_id!r}")
     try:
@@ -326,22 +376,26 @@ def _nested(
     if parent == "schools" and child in {"classes", "courses", "enrollments"}:
         entity = child
         field = {"classes": "school", "courses": "org", "enrollments": "school"}[child]
-        return entity, [r for r in _load(model, tenant, entity) if _ref_is(field, sourced_id)(r)]
+        return entity, [
+            r for r in load_resources(model, tenant, entity) if _ref_is(field, sourced_id)(r)
+        ]
     if parent == "schools" and role:
         return "users", [
-            r for r in _load(model, tenant, "users") if _role_in_org(role, sourced_id)(r)
+            r for r in load_resources(model, tenant, "users") if _role_in_org(role, sourced_id)(r)
         ]
     if parent == "classes" and role:
         ids = set(_enrolled(model, tenant, role, class_ref=sourced_id))
-        return "users", [r for r in _load(model, tenant, "users") if r["sourcedId"] in ids]
+        return "users", [r for r in load_resources(model, tenant, "users") if r["sourcedId"] in ids]
     if parent in {"courses", "terms"} and child == "classes":
         field = "course" if parent == "courses" else "terms"
         return "classes", [
-            r for r in _load(model, tenant, "classes") if _ref_is(field, sourced_id)(r)
+            r for r in load_resources(model, tenant, "classes") if _ref_is(field, sourced_id)(r)
         ]
     if parent in {"users", "students", "teachers"} and child == "classes":
         ids = set(_enrolled(model, tenant, None, user_ref=sourced_id))
-        return "classes", [r for r in _load(model, tenant, "classes") if r["sourcedId"] in ids]
+        return "classes", [
+            r for r in load_resources(model, tenant, "classes") if r["sourcedId"] in ids
+        ]
     return None
 
 
@@ -370,7 +424,7 @@ async def get_school_class(
     role = {"students": "student", "teachers": "teacher"}.get(child)
     if child == "enrollments":
         rows = await run_in_threadpool(
-            _load, model, access.tenant, "enrollments", class_ref=class_id
+            load_resources, model, access.tenant, "enrollments", class_ref=class_id
         )
         return _respond(
             request, child, "enrollments", [r for r in rows if _ref_is("school", school)(r)]

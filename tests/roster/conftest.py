@@ -5,13 +5,18 @@ from __future__ import annotations
 
 import os
 import secrets
-from collections.abc import Iterator
+import threading
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
+from eventsourcing.application import AggregateNotFoundError
 from sqlalchemy import Engine
 
+from connectors.sis.people import follow
 from hub.bootstrap import Runtime, build_runtime, eventsourcing_env
 from hub.domain.base import EventContext
 from hub.roster.commands import import_roster
@@ -94,3 +99,26 @@ def world(
         runtime.hub.close()
         engine.dispose()
         drop_streams(nats_url, prefix)
+
+
+@pytest.fixture(scope="module")
+def following(world: RosterWorld) -> Iterator[None]:
+    """`roster-people` following the module's roster log."""
+    stop = threading.Event()
+    thread = threading.Thread(target=follow, args=(world.env, stop), daemon=True)
+    thread.start()
+    yield
+    stop.set()
+    thread.join(timeout=30)
+
+
+def eventually(read: Callable[[], Any], timeout: float = 30.0) -> Any:
+    """What `read` returns once it finds the aggregate (the policy follows the log)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return read()
+        except AggregateNotFoundError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)

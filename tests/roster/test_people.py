@@ -3,44 +3,17 @@ in first), classes as Quests, student enrolments, guardian links from agentSourc
 
 from __future__ import annotations
 
-import threading
-import time
-from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
 from eventsourcing.application import AggregateNotFoundError
 
 from connectors.sis.connections import conflicts, set_precedence
-from connectors.sis.people import follow
 from hub.domain.guardians import Guardianship, guardianship_id
 from hub.domain.learners import EmailIndex, Identity, Learner, identity_id, learner_id
 from hub.domain.quests import Quest, quest_id
 from tests.roster.bundles import school, write_bundle
-from tests.roster.conftest import RosterWorld, tenant
-
-
-@pytest.fixture(scope="module")
-def following(world: RosterWorld) -> Iterator[None]:
-    stop = threading.Event()
-    thread = threading.Thread(target=follow, args=(world.env, stop), daemon=True)
-    thread.start()
-    yield
-    stop.set()
-    thread.join(timeout=30)
-
-
-def eventually(read: Callable[[], Any], timeout: float = 30.0) -> Any:
-    """What `read` returns once it finds the aggregate (the policy follows the log)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            return read()
-        except AggregateNotFoundError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.05)
+from tests.roster.conftest import RosterWorld, eventually, tenant
 
 
 def test_users_classes_enrolments_and_guardians_become_the_hubs_own(
@@ -74,7 +47,8 @@ def test_users_classes_enrolments_and_guardians_become_the_hubs_own(
 
     assert eventually(enrolled).is_enrolled(quest.id)
     teacher: Learner = hub.repository.get(learner_id(slug, "oneroster", "t-1"))
-    assert not teacher.is_enrolled(quest.id)  # teachers are not enrolled as learners
+    # teachers are members of the quest too, with their role (NRPS shows them as Instructor)
+    assert (teacher.is_enrolled(quest.id), teacher.role) == (True, "teacher")
 
 
 def test_sources_that_disagree_are_reported_and_win_only_by_precedence(
