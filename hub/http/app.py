@@ -85,6 +85,9 @@ def create_app(
         redoc_url=None,
         openapi_url="/openapi.json",
         lifespan=lifespan,
+        # FastAPI's native OpenTelemetry looks its providers up in os.environ on every
+        # request (about 50 us); the hub reports through structlog and its own metrics.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     configured = runtime.settings.admin_token
     app.state.runtime = runtime
