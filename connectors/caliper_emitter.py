@@ -32,7 +32,7 @@ from connectors.caliper_stream import CaliperStream, envelope_for
 from connectors.runner import ProcessSpec, Upstreams
 from connectors.spark_api import box_from_env
 from hub.caliper.iris import Iris, People
-from hub.caliper.mapping import SOURCES, Context, Reader, map_event
+from hub.caliper.mapping import SOURCES, Context, Reader, Synced, map_event
 from hub.caliper.settings import CaliperSettings, caliper_settings_id, pseudonym_context
 from hub.domain.base import tenant_of
 from hub.domain.learners import identity_id
@@ -49,13 +49,14 @@ log = structlog.get_logger(__name__)
 
 
 class HubLookups:
-    """`Lookups` on the hub's log: identities (they never move: cached for good) and tasks'
-    details (cached for `TASK_TTL_S`)."""
+    """`Lookups` on the hub's log: identities and what names quests and tasks (they never
+    move: cached for good) and tasks' details (cached for `TASK_TTL_S`)."""
 
     def __init__(self, hub: Application[Any]) -> None:
         self.hub = hub
         self._learners: dict[str, str] = {}
         self._tasks: dict[str, tuple[float, Mapping[str, Any]]] = {}
+        self._synced: dict[str, Synced] = {}
         self._lock = threading.Lock()
 
     def _get(self, aggregate_id: str) -> Any:
@@ -89,6 +90,19 @@ class HubLookups:
         with self._lock:
             self._tasks[key] = (now, details)
         return details
+
+    def synced(self, aggregate_id: str) -> Synced | None:
+        with self._lock:
+            known = self._synced.get(aggregate_id)
+        if known is not None:
+            return known
+        found = self._get(aggregate_id)
+        if found is None or not hasattr(found, "external_id"):
+            return None
+        synced = Synced(str(found.source), str(found.external_id), getattr(found, "quest_id", None))
+        with self._lock:
+            self._synced[aggregate_id] = synced
+        return synced
 
 
 @dataclass(frozen=True)

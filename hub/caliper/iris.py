@@ -8,6 +8,7 @@ or, for a pseudonymous tenant, from their pseudonym (see `People`).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from urllib.parse import quote
 from uuid import NAMESPACE_URL, uuid5
 
 from hub.caliper.settings import pseudonym
@@ -48,10 +49,22 @@ class Iris:
         return f"{self.base}:app:{source}"
 
     def course(self, source: str, key: str) -> str:
-        return f"{self.base}:course:{source}:{key}"
+        return f"{self.base}:course:{source}:{_part(key)}"
 
     def assignment(self, source: str, key: str) -> str:
-        return f"{self.base}:assignment:{source}:{key}"
+        return f"{self.base}:assignment:{source}:{_part(key)}"
+
+    def link(self, aggregate_id: str) -> str:
+        """A platform's resource link that launches the hub (the hub as a tool)."""
+        return f"{self.base}:link:{hex_of(aggregate_id)}"
+
+    def platform_link(self, link_id: str) -> str:
+        """A resource link of the hub's, to an external tool (the hub as a platform)."""
+        return f"{self.base}:platform-link:{_part(link_id)}"
+
+    def tool(self, client_id: str) -> str:
+        """An external tool the hub launches, by the client id the hub gave it."""
+        return f"{self.base}:tool:{_part(client_id)}"
 
     def attempt(self, aggregate_id: str) -> str:
         return f"{self.base}:attempt:{self._token(aggregate_id)}"
@@ -63,14 +76,20 @@ class Iris:
     def session(self, aggregate_id: str) -> str:
         return f"{self.base}:session:{self._token(aggregate_id)}"
 
-    def page(self, path: str) -> str:
-        return f"{self.base}:page:{path.strip('/') or 'home'}"
+    def page(self, kind: str, owner: str = "") -> str:
+        """A page: `dashboard`, or `portfolio` of `owner` (the last part of a person's IRI)."""
+        return f"{self.base}:page:{kind}" + (f":{owner}" if owner else "")
 
     def membership(self, course: str, person: str) -> str:
         return f"{course}:member:{person.rsplit(':', 1)[-1]}"
 
     def sensor(self) -> str:
         return f"{self.base}:sensor:caliper"
+
+
+def _part(key: str) -> str:
+    """An external key as one URN part (an LTI context key holds a URL and `|`)."""
+    return quote(key, safe="-._~")
 
 
 APP_NAMES = {"hub": "Education integration hub", "spark": "Spark LMS"}

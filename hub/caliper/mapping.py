@@ -2,12 +2,13 @@
 
 `SOURCES` maps an event's topic (`<module>:<class qualified name>`, a plain string: no
 import of the module that defines it) to a reader that returns the Caliper events it
-gives. Today: Spark sign-ins (SessionEvent LoggedIn) and submissions (AssignableEvent or
-AssessmentEvent Submitted, and GradeEvent Graded when they carry a grade). The readers
-for LTI launches (ToolLaunchEvent Launched + SessionEvent LoggedIn with an LtiSession),
-page views (NavigationEvent, ViewEvent), sign-outs and later scores are here too, in
-`READY`: wiring one is adding its source's topic to `SOURCES` (docs/caliper.md says which
-fields each reads).
+gives: Spark sign-ins and sign-outs (SessionEvent), LTI launches of the hub as a tool
+(ToolLaunchEvent Launched, SessionEvent LoggedIn with an LtiSession, AssignableEvent
+Started for a task's link) and as a platform (ToolLaunchEvent Launched), page views
+(NavigationEvent NavigatedTo, ViewEvent Viewed), submissions (AssignableEvent or
+AssessmentEvent Submitted, and GradeEvent Graded when they carry a grade). The reader of
+later scores waits in `READY` for its source event (docs/caliper.md says which fields it
+reads).
 
 Readers are pure: what they need besides the event (which learner holds an identity,
 a task's details) comes through `Lookups`, and the persons through `People`, which
@@ -20,6 +21,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
+
+from eventsourcing.utils import get_topic
 
 from hub.caliper.iris import Iris, People, application, caliper_event_id
 from hub.domain.base import tenant_of
@@ -48,6 +51,18 @@ class Lookups(Protocol):
 
     def task_details(self, tenant: str, source: str, external_id: str) -> Mapping[str, Any]:
         """The synced task's details (title, max_points, assignment_type), or {}."""
+
+    def synced(self, aggregate_id: str) -> Synced | None:
+        """A quest's or task's source and external id (and a task's quest), if known."""
+
+
+@dataclass(frozen=True)
+class Synced:
+    """What names a quest or a task outside the hub: they never change."""
+
+    source: str
+    external_id: str
+    quest_id: str | None = None  # a task's quest
 
 
 @dataclass(frozen=True)
@@ -128,11 +143,12 @@ def read_sso_sign_in(event: Any, ctx: Context) -> list[CaliperEvent]:
 
 
 def read_sign_out(event: Any, ctx: Context) -> list[CaliperEvent]:
-    """A sign-out event with `learner_id` and `session_id` (the sign-in's aggregate id)."""
+    """`WebSession.SignedOut` (`POST /signout`): SessionEvent LoggedOut of the hub. The
+    session is the signed-out cookie's (its aggregate id: the person and sign-in time)."""
     hub = application(ctx.iris, "hub")
     session = Session(
-        id=ctx.iris.session(event.session_id),
-        user=ctx.people.iri(event.learner_id),
+        id=ctx.iris.session(event.originator_id),
+        user=ctx.people.iri(event.person_id),
         endedAtTime=event.timestamp,
     )
     return [
@@ -142,7 +158,7 @@ def read_sign_out(event: Any, ctx: Context) -> list[CaliperEvent]:
             "SessionEvent",
             "LoggedOut",
             profile="SessionProfile",
-            actor=ctx.people.person(event.learner_id),
+            actor=ctx.people.person(event.person_id),
             object=hub,
             eventTime=event.timestamp,
             edApp=hub,
@@ -151,13 +167,30 @@ def read_sign_out(event: Any, ctx: Context) -> list[CaliperEvent]:
     ]
 
 
-def read_lti_launch(event: Any, ctx: Context) -> list[CaliperEvent]:
-    """An LTI launch with `learner_id`, `claims` (the verified id_token), `context_id` and
-    `tool_url`: ToolLaunchEvent Launched, and SessionEvent LoggedIn with its LtiSession.
+def _lti_session(ctx: Context, event: Any, user: str, claims: Mapping[str, Any]) -> LtiSession:
+    """The launch's LtiSession: with the claims only for a tenant that shows names (a
+    pseudonymous tenant's would hold the learner's LTI `sub`, name and email)."""
+    return LtiSession(
+        id=ctx.iris.session(event.originator_id) + ":lti",  # not the hub's own Session
+        user=user,
+        dateCreated=event.timestamp,
+        startedAtTime=event.timestamp,
+        messageParameters=None if ctx.people.pseudonymous else dict(claims),
+    )
 
-    The LtiSession carries the claims only for a tenant that shows names: a pseudonymous
-    tenant's would hold the learner's LTI `sub`, name and email.
-    """
+
+def _quest_course(ctx: Context, quest_id: str | None, person_iri: str) -> dict[str, Any]:
+    """`group` and `membership` of a hub quest (by its source and external id)."""
+    synced = ctx.lookups.synced(quest_id) if quest_id else None
+    return {} if synced is None else _course(ctx, synced.source, synced.external_id, person_iri)
+
+
+def read_tool_launch(event: Any, ctx: Context) -> list[CaliperEvent]:
+    """`LtiLaunch.Accepted` of the hub as a tool (a platform launched the hub):
+    ToolLaunchEvent Launched (object the hub, edApp the platform, target the resource
+    link), SessionEvent LoggedIn to the hub, both with the LtiSession as
+    `federatedSession`, and, for a resource link that opens a hub task, AssignableEvent
+    Started (the learner starts the assignment)."""
     claims: Mapping[str, Any] = event.claims or {}
     actor = ctx.people.person(
         event.learner_id,
@@ -165,17 +198,86 @@ def read_lti_launch(event: Any, ctx: Context) -> list[CaliperEvent]:
         source="lti",
         external_id=str(claims.get("sub", "")),
     )
-    tool = SoftwareApplication(id=str(event.tool_url))
     hub = application(ctx.iris, "hub")
-    lti_session = LtiSession(
-        id=ctx.iris.session(event.originator_id),
-        user=actor.id,
+    platform = SoftwareApplication(id=str(claims["iss"]))
+    lti_session = _lti_session(ctx, event, actor.id, claims)
+    course = _quest_course(ctx, event.quest_id, actor.id)
+    common = {"actor": actor, "eventTime": event.timestamp, **course}
+    link = event.resource_link
+    launched = _event(
+        ctx,
+        event,
+        "ToolLaunchEvent",
+        "Launched",
+        profile="ToolLaunchProfile",
+        object=hub,
+        edApp=platform,
+        target=DigitalResource(id=ctx.iris.link(link)) if link else None,
+        federatedSession=lti_session,
+        **common,
+    )
+    logged_in = _event(
+        ctx,
+        event,
+        "SessionEvent",
+        "LoggedIn",
+        profile="SessionProfile",
+        object=hub,
+        edApp=hub,
+        session=Session(
+            id=ctx.iris.session(event.originator_id),
+            user=actor.id,
+            dateCreated=event.timestamp,
+            startedAtTime=event.timestamp,
+        ),
+        federatedSession=lti_session,
+        **common,
+    )
+    started = _started(event, ctx, event.learner_id) if link and event.task_id else []
+    return [launched, logged_in, *started]
+
+
+def _started(event: Any, ctx: Context, learner: str) -> list[CaliperEvent]:
+    """AssignableEvent Started of the hub task `event.task_id` (none if it is unknown)."""
+    task = ctx.lookups.synced(event.task_id)
+    if task is None:
+        return []
+    quest = ctx.lookups.synced(task.quest_id) if task.quest_id else None
+    course_key = quest.external_id if quest is not None else ""
+    assignable = _assignable(ctx, task.source, task.external_id, course_key)
+    person = ctx.people.iri(learner)
+    attempt = Attempt(
+        id=ctx.iris.attempt(event.originator_id),
+        assignee=person,
+        assignable=assignable.id,
         dateCreated=event.timestamp,
         startedAtTime=event.timestamp,
-        messageParameters=None if ctx.people.pseudonymous else dict(claims),
     )
-    course = _course(ctx, "lti", str(getattr(event, "context_id", "") or ""), actor.id)
-    common = {"actor": actor, "eventTime": event.timestamp, "edApp": hub, **course}
+    return [
+        _event(
+            ctx,
+            event,
+            "AssignableEvent",
+            "Started",
+            profile="AssignableProfile",
+            actor=ctx.people.person(learner),
+            object=assignable,
+            generated=attempt,
+            eventTime=event.timestamp,
+            edApp=application(ctx.iris, "hub"),
+            **_course(ctx, task.source, course_key, person),
+        )
+    ]
+
+
+def read_platform_launch(event: Any, ctx: Context) -> list[CaliperEvent]:
+    """`LtiLaunch.Accepted` of the hub as a platform (a person launched a tool from the
+    hub): ToolLaunchEvent Launched (object the tool, edApp the hub, target the resource
+    link), with the LtiSession of the id_token the hub sent as `federatedSession`."""
+    actor = ctx.people.person(event.user_id)
+    hub = application(ctx.iris, "hub")
+    quest = f"{ctx.tenant}.Quest.{event.context_id}" if event.context_id else None
+    link = event.link_id
     return [
         _event(
             ctx,
@@ -183,20 +285,14 @@ def read_lti_launch(event: Any, ctx: Context) -> list[CaliperEvent]:
             "ToolLaunchEvent",
             "Launched",
             profile="ToolLaunchProfile",
-            object=tool,
-            federatedSession=lti_session,
-            **common,
-        ),
-        _event(
-            ctx,
-            event,
-            "SessionEvent",
-            "LoggedIn",
-            profile="SessionProfile",
-            object=hub,
-            federatedSession=lti_session,
-            **common,
-        ),
+            actor=actor,
+            object=SoftwareApplication(id=ctx.iris.tool(event.client_id)),
+            target=DigitalResource(id=ctx.iris.platform_link(link)) if link else None,
+            eventTime=event.timestamp,
+            edApp=hub,
+            federatedSession=_lti_session(ctx, event, actor.id, event.claims or {}),
+            **_quest_course(ctx, quest, actor.id),
+        )
     ]
 
 
@@ -204,31 +300,31 @@ def read_lti_launch(event: Any, ctx: Context) -> list[CaliperEvent]:
 
 
 def read_page_view(event: Any, ctx: Context) -> list[CaliperEvent]:
-    """A page view with `learner_id`, `path`, `title` and `referrer` (a path or ""):
-    NavigationEvent NavigatedTo the page, and ViewEvent Viewed it."""
-    hub = application(ctx.iris, "hub")
+    """`PageView.Viewed`: NavigationEvent NavigatedTo the page and ViewEvent Viewed it.
+
+    The page is a WebPage: the dashboard (`isPartOf` the course when it shows one quest,
+    which is then the `group`), or one person's portfolio, named by that person's IRI
+    (their pseudonym for a pseudonymous tenant), never by the hub's learner id.
+    """
+    actor = ctx.people.person(event.viewer_id)
+    course = _quest_course(ctx, event.quest_id or None, actor.id)
+    group = course.get("group")
+    owner = ctx.people.iri(event.owner_id).rsplit(":", 1)[-1] if event.owner_id else ""
     page = DigitalResource(
-        id=ctx.iris.page(event.path), type="WebPage", name=getattr(event, "title", None) or None
+        id=ctx.iris.page(event.page, owner),
+        type="WebPage",
+        name=None if ctx.people.pseudonymous else (event.title or None),
+        isPartOf=group.id if group is not None else None,
     )
-    referrer = getattr(event, "referrer", "") or None
     common: dict[str, Any] = {
-        "actor": ctx.people.person(event.learner_id),
+        "actor": actor,
         "object": page,
         "eventTime": event.timestamp,
-        "edApp": hub,
+        "edApp": application(ctx.iris, "hub"),
+        **course,
     }
     return [
-        _event(
-            ctx,
-            event,
-            "NavigationEvent",
-            "NavigatedTo",
-            profile="ReadingProfile",
-            referrer=DigitalResource(id=ctx.iris.page(referrer), type="WebPage")
-            if referrer
-            else None,
-            **common,
-        ),
+        _event(ctx, event, "NavigationEvent", "NavigatedTo", profile="ReadingProfile", **common),
         _event(ctx, event, "ViewEvent", "Viewed", profile="ReadingProfile", **common),
     ]
 
@@ -246,21 +342,28 @@ class Work:
     app: SoftwareApplication
 
 
-def _work(ctx: Context, submission: Any, *, learner: str, source: str) -> Work:
-    """`submission`: its `assignment_key`, `course_key`, `submitted_at` and `submission_id`
-    (or `originator_id`, for the submission itself)."""
-    assignment_key, course_key = submission.assignment_key, submission.course_key
-    submission_id = getattr(submission, "submission_id", None) or submission.originator_id
+def _assignable(
+    ctx: Context, source: str, assignment_key: str, course_key: str
+) -> AssignableDigitalResource:
+    """The synced task as an AssignableDigitalResource (an Assessment for a quiz or test)."""
     details = ctx.lookups.task_details(ctx.tenant, source, assignment_key)
     kind = str(details.get("assignment_type") or "").lower()
     max_points = details.get("max_points")
-    assignable = AssignableDigitalResource(
+    return AssignableDigitalResource(
         id=ctx.iris.assignment(source, assignment_key),
         type="Assessment" if kind in ASSESSMENT_TYPES else "AssignableDigitalResource",
         name=details.get("title") or None,
         isPartOf=ctx.iris.course(source, course_key) if course_key else None,
         maxScore=float(max_points) if max_points else None,
     )
+
+
+def _work(ctx: Context, submission: Any, *, learner: str, source: str) -> Work:
+    """`submission`: its `assignment_key`, `course_key`, `submitted_at` and `submission_id`
+    (or `originator_id`, for the submission itself)."""
+    assignment_key, course_key = submission.assignment_key, submission.course_key
+    submission_id = getattr(submission, "submission_id", None) or submission.originator_id
+    assignable = _assignable(ctx, source, assignment_key, course_key)
     person = ctx.people.iri(learner)
     submitted = _moment(submission.submitted_at)
     attempt = Attempt(
@@ -343,13 +446,14 @@ def read_score(event: Any, ctx: Context) -> list[CaliperEvent]:
 SOURCES: dict[str, Reader] = {
     "hub.domain.spark:SsoToken.Accepted": read_sso_sign_in,
     "hub.domain.submissions:Submission.Received": read_submission,
+    "hub.domain.lti_tool:LtiLaunch.Accepted": read_tool_launch,
+    "hub.domain.lti_platform:LtiLaunch.Accepted": read_platform_launch,
+    "hub.caliper.activity:PageView.Viewed": read_page_view,
+    "hub.caliper.activity:WebSession.SignedOut": read_sign_out,
 }
 """Topic of a hub event -> its reader. Add an entry to map another event."""
 
 READY: dict[str, Reader] = {
-    "ToolLaunchEvent": read_lti_launch,
-    "NavigationEvent": read_page_view,
-    "SignOut": read_sign_out,
     "GradeEvent": read_score,
 }
 """Readers whose source events have not landed yet (docs/caliper.md lists their fields)."""
@@ -362,8 +466,7 @@ def qualname_of(topic: str) -> str:
 def map_event(
     event: Any, ctx: Context, table: Mapping[str, Reader] | None = None
 ) -> list[CaliperEvent]:
-    """The Caliper events `event` gives (none if no reader knows its class)."""
-    readers = SOURCES if table is None else table
-    by_name = {qualname_of(topic): reader for topic, reader in readers.items()}
-    reader = by_name.get(type(event).__qualname__)
+    """The Caliper events `event` gives (none if no reader knows its topic: the module and
+    the class, since the tool's and the platform's `LtiLaunch.Accepted` share a name)."""
+    reader = (SOURCES if table is None else table).get(get_topic(type(event)))
     return [] if reader is None else reader(event, ctx)

@@ -16,6 +16,7 @@ from hub.pages import (
     observers_pages,
     portfolio_routes,
     showcase_routes,
+    signout,
     static,
 )
 from hub.pages.web import install_page_errors
@@ -36,6 +37,7 @@ def install_pages(app: FastAPI, runtime: Runtime) -> None:
         evidence,
         family_pages,
         observers_pages,
+        signout,
         static,
     ):
         app.include_router(module.router)

@@ -20,6 +20,7 @@ from fastapi.responses import HTMLResponse
 from starlette.concurrency import run_in_threadpool
 
 from hub.bootstrap import Runtime
+from hub.caliper.activity import DASHBOARD
 from hub.domain.base import tenant_of
 from hub.domain.learners import Learner
 from hub.domain.quests import Quest
@@ -31,6 +32,7 @@ from hub.http.deps import RuntimeDep
 from hub.http.problems import SESSION_REQUIRED, problem_responses
 from hub.pages.commands import ShowcaseState, showcase_of
 from hub.pages.readers import PageReaders, page_readers
+from hub.pages.views import record_after
 from hub.pages.web import PageError, SessionCookie, page, required_session
 from hub.spark.sessions import STUDENT, Session
 
@@ -153,9 +155,14 @@ async def show_dashboard(
     view = await run_in_threadpool(dashboard_view, runtime, session, page_readers(request), now)
     if view is None:
         raise PageError(SESSION_REQUIRED, "this session's learner is not known: sign in again")
-    return await page(
+    response = await page(
         "dashboard.html",
         view=view,
         session=session,
         saved=SAVED.get(request.query_params.get("saved", "")),
     )
+    # Caliper: a view of the dashboard, of one course when `?quest=` names one of theirs.
+    quest = request.query_params.get("quest", "")
+    shown = quest if quest in {line.id for line in view.quests} else ""
+    record_after(response, request, session, DASHBOARD, quest_id=shown, title="Dashboard")
+    return response

@@ -13,6 +13,7 @@ from fastapi.responses import HTMLResponse
 from starlette.concurrency import run_in_threadpool
 
 from hub.bootstrap import Runtime
+from hub.caliper.activity import PORTFOLIO
 from hub.domain.base import TENANT_SLUG
 from hub.http.deps import RuntimeDep
 from hub.http.problems import problem_responses
@@ -20,6 +21,7 @@ from hub.pages.access import decide, decide_showcase, refusal
 from hub.pages.commands import showcase_by_slug
 from hub.pages.portfolio_page import AsOfInvalidError, PortfolioPage, parse_as_of, portfolio_page
 from hub.pages.readers import Access, PageReaders, page_readers
+from hub.pages.views import record_after
 from hub.pages.web import (
     AS_OF_INVALID,
     HTML_HEADERS,
@@ -99,7 +101,9 @@ async def _show(
 ) -> HTMLResponse:
     # One hop off the loop for the whole page: access, the read model, the template.
     html = await run_in_threadpool(_linked_page, page_readers(request), session, learner_id, as_of)
-    return HTMLResponse(html, headers=HTML_HEADERS)
+    response = HTMLResponse(html, headers=HTML_HEADERS)
+    record_after(response, request, session, PORTFOLIO, owner_id=learner_id, title="Portfolio")
+    return response
 
 
 @router.get("/t/{tenant}/portfolio/{slug}", response_class=HTMLResponse, responses=_ERRORS)

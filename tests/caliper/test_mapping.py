@@ -13,19 +13,13 @@ from typing import Any
 import pytest
 from eventsourcing.utils import resolve_topic
 
+from hub.caliper.activity import PageView, WebSession
 from hub.caliper.iris import Iris, People, hex_of
-from hub.caliper.mapping import (
-    READY,
-    SOURCES,
-    Context,
-    map_event,
-    qualname_of,
-    read_lti_launch,
-    read_page_view,
-    read_score,
-    read_sign_out,
-)
+from hub.caliper.mapping import READY, SOURCES, Context, Synced, map_event, qualname_of, read_score
 from hub.domain.learners import learner_id
+from hub.domain.lti_platform import LtiLaunch as PlatformLaunch
+from hub.domain.lti_tool import LtiLaunch as ToolLaunch
+from hub.domain.quests import quest_id, task_id
 from hub.domain.spark import SsoToken
 from hub.domain.submissions import Submission
 from schemas.caliper_rules import validate_event
@@ -48,6 +42,9 @@ class Lookups:
 
     def task_details(self, tenant: str, source: str, external_id: str) -> Mapping[str, Any]:
         return self.tasks.get(external_id, {})
+
+    def synced(self, aggregate_id: str) -> Synced | None:
+        return SYNCED.get(aggregate_id)
 
 
 def context(*, pseudonym_key: str | None = None, **tasks: dict[str, Any]) -> Context:
@@ -92,40 +89,71 @@ def submission_event(grade: float | None = 8.0) -> Any:
     )
 
 
-# Stand-ins for source events that have not landed yet: only their fields matter.
+# The LTI launches, page views and sign-outs as their handlers record them.
+
+ISS = "https://lms.example.edu"
+QUEST = quest_id(TENANT, "spark", "c-bio")
+TASK = task_id(TENANT, "spark", "a-quiz")
+SYNCED = {QUEST: Synced("spark", "c-bio"), TASK: Synced("spark", "a-quiz", QUEST)}
+
+
+def tool_launch(*, task: str | None = TASK, state: str = "acme.s1") -> Any:
+    """`LtiLaunch.Accepted` of the hub as a tool (the platform launched a task's link)."""
+    launch = ToolLaunch(
+        tenant=TENANT,
+        state=state,
+        nonce="n",
+        registration_id=f"{TENANT}.LtiPlatform.{'f' * 32}",
+        issuer=ISS,
+        client_id="c1",
+        login_hint="u1",
+        target_link_uri="https://hub.example/launch",
+        lti_message_hint=None,
+        deployment_id="dep-1",
+        issued_at=1,
+    )
+    link = f"{TENANT}.LtiResourceLink.{'e' * 32}"
+    claims = {"iss": ISS, "sub": "lti-sub-1", "name": "Sam Learner", "email": "sam@example.org"}
+    launch.accept(
+        learner_id=SAM,
+        role="student",
+        matched_by="identity",
+        message_type="LtiResourceLinkRequest",
+        quest_id=QUEST,
+        resource_link=link,
+        task_id=task,
+        claims=claims,
+        verified={},
+    )
+    return launch.collect_events()[-1]
+
+
+def platform_launch() -> Any:
+    """`LtiLaunch.Accepted` of the hub as a platform (Sam launched a tool from a quest)."""
+    claims = {"iss": "https://hub.example", "sub": SAM, "name": "Sam Learner"}
+    return recorded(
+        PlatformLaunch(
+            TENANT, "h1", "tool-1", "dep-1", "LtiResourceLinkRequest", SAM, "link-1",
+            hex_of(QUEST), claims, "s", "n",
+        )
+    )  # fmt: skip
+
+
+def page_view(page: str = "portfolio", owner: str = SAM, quest: str = "") -> Any:
+    return recorded(PageView(TENANT, SAM, page, owner, quest, "2025-01-15T14:35Z", "My work"))
+
+
+def sign_out() -> Any:
+    return recorded(WebSession(TENANT, SAM, 1_736_951_700))
 
 
 @dataclass(frozen=True)
-class SourceEvent:
+class ScorePosted:
+    """A stand-in for a later score, which has not landed yet: only its fields matter."""
+
     originator_id: str
     originator_version: int
     timestamp: datetime
-
-
-@dataclass(frozen=True)
-class LtiLaunch(SourceEvent):
-    learner_id: str
-    claims: dict[str, Any]
-    context_id: str
-    tool_url: str
-
-
-@dataclass(frozen=True)
-class PageView(SourceEvent):
-    learner_id: str
-    path: str
-    title: str
-    referrer: str
-
-
-@dataclass(frozen=True)
-class SignOut(SourceEvent):
-    learner_id: str
-    session_id: str
-
-
-@dataclass(frozen=True)
-class ScorePosted(SourceEvent):
     source: str
     learner_key: str
     assignment_key: str
@@ -133,13 +161,6 @@ class ScorePosted(SourceEvent):
     submitted_at: str
     submission_id: str
     score: float
-
-
-def launch() -> LtiLaunch:
-    claims = {"sub": "lti-sub-1", "name": "Sam Learner", "email": "sam@example.org"}
-    return LtiLaunch(
-        f"{TENANT}.LtiLaunch.{'a' * 32}", 1, AT, SAM, claims, "ctx-1", "https://tool.example.com"
-    )
 
 
 def fixture(name: str) -> dict[str, Any]:
@@ -151,8 +172,6 @@ def all_events() -> list[tuple[str, dict[str, Any]]]:
     """(specification example, our event) for every event type and action the hub emits."""
     ctx = context(**{"a-quiz": {"assignment_type": "quiz", "max_points": 10, "title": "Quiz"}})
     plain = context()
-    page = PageView(f"{TENANT}.PageView.{'b' * 32}", 1, AT, SAM, "/portfolio", "My work", "/")
-    out = SignOut(f"{TENANT}.SignOut.{'c' * 32}", 1, AT, SAM, sso_event().originator_id)
     score = ScorePosted(
         f"{TENANT}.Score.{'d' * 32}",
         1,
@@ -168,8 +187,9 @@ def all_events() -> list[tuple[str, dict[str, Any]]]:
     login = map_event(sso_event(), ctx)
     assessment, graded = map_event(submission_event(), ctx)
     (assignable,) = map_event(submission_event(grade=None), plain)
-    tool, lti_login = read_lti_launch(launch(), ctx)
-    navigated, viewed = read_page_view(page, ctx)
+    tool, lti_login, started = map_event(tool_launch(), plain)
+    (launched,) = map_event(platform_launch(), ctx)
+    navigated, viewed = map_event(page_view(), ctx)
     events = [
         ("SessionLoggedIn", login[0]),
         ("AssessmentSubmitted", assessment),
@@ -177,16 +197,26 @@ def all_events() -> list[tuple[str, dict[str, Any]]]:
         ("AssignableActivated", assignable),
         ("ToolLaunchLaunched", tool),
         ("SessionLoggedIn", lti_login),
+        ("AssignableActivated", started),
+        ("ToolLaunchLaunched", launched),
         ("NavigationNavigatedToWebPage", navigated),
         ("ViewViewedDocument", viewed),
-        ("SessionLoggedOut", read_sign_out(out, ctx)[0]),
+        ("SessionLoggedOut", map_event(sign_out(), ctx)[0]),
         ("GradeGraded", read_score(score, ctx)[0]),
     ]
     return [(name, event.to_json()) for name, event in events]
 
 
 EMITTED = all_events()
-OPTIONAL_SLOTS = {"group", "membership", "session", "federatedSession", "generated", "referrer"}
+OPTIONAL_SLOTS = {
+    "group",
+    "membership",
+    "session",
+    "federatedSession",
+    "generated",
+    "referrer",
+    "target",
+}
 
 
 @pytest.mark.parametrize(("example", "ours"), EMITTED, ids=[f"{e}-{o['type']}" for e, o in EMITTED])
@@ -242,20 +272,38 @@ def test_a_submission_of_an_unknown_learner_uses_the_id_they_will_have() -> None
     assert submitted.to_json()["actor"]["id"] == f"urn:hub:{TENANT}:person:{hex_of(SAM)}"
 
 
-def test_pseudonymous_events_hold_no_name_email_or_source_id() -> None:
-    key = "tenant-pseudonym-key"
-    for reader, event in [
-        (None, sso_event()),
-        (None, submission_event()),
-        (read_lti_launch, launch()),
-    ]:
-        ctx = context(pseudonym_key=key)
-        events = reader(event, ctx) if reader else map_event(event, ctx)
-        raw = json.dumps([e.to_json() for e in events])
-        hub_ids = (hex_of(SAM), hex_of(event.originator_id))  # uuid5s of external ids
-        for secret in ("sam@example.org", "Sam", "lti-sub-1", '"sam"', *hub_ids):
-            assert secret not in raw
-        assert f"urn:hub:{TENANT}:pseudonym:" in raw
+SOURCE_EVENTS = {
+    "sign-in": sso_event,
+    "submission": submission_event,
+    "tool-launch": tool_launch,
+    "platform-launch": platform_launch,
+    "page-view": page_view,
+    "dashboard-view": lambda: page_view("dashboard", "", QUEST),
+    "sign-out": sign_out,
+}
+
+
+@pytest.mark.parametrize("make", SOURCE_EVENTS.values(), ids=SOURCE_EVENTS)
+def test_pseudonymous_events_hold_no_name_email_or_source_id(make: Any) -> None:
+    event = make()
+    events = map_event(event, context(pseudonym_key="tenant-pseudonym-key"))
+    assert events
+    raw = json.dumps([e.to_json() for e in events])
+    hub_ids = (hex_of(SAM), hex_of(event.originator_id))  # uuid5s of external ids
+    for secret in ("sam@example.org", "Sam", "lti-sub-1", '"sam"', "My work", *hub_ids):
+        assert secret not in raw
+    assert f"urn:hub:{TENANT}:pseudonym:" in raw
+
+
+@pytest.mark.parametrize("make", SOURCE_EVENTS.values(), ids=SOURCE_EVENTS)
+def test_every_source_event_gives_the_same_distinct_ids_on_replay(make: Any) -> None:
+    event = make()
+    first = [e.to_json() for e in map_event(event, context())]
+    again = [e.to_json() for e in map_event(event, context())]
+    assert first == again
+    assert len({e["id"] for e in first}) == len(first) >= 1
+    for ours in first:
+        validate_event(ours)
 
 
 def test_every_source_topic_names_a_real_event_class() -> None:
@@ -264,14 +312,80 @@ def test_every_source_topic_names_a_real_event_class() -> None:
         assert cls.__qualname__ == qualname_of(topic)
 
 
-def test_wiring_a_new_source_is_one_table_entry() -> None:
-    table = {**SOURCES, "tests.caliper.test_mapping:LtiLaunch": READY["ToolLaunchEvent"]}
-    events = map_event(launch(), context(), table)
-    assert [(e.type, e.action) for e in events] == [
+def test_the_tool_and_the_platform_launch_share_a_name_but_not_a_reader() -> None:
+    as_tool = [(e.type, e.action) for e in map_event(tool_launch(), context())]
+    as_platform = [(e.type, e.action) for e in map_event(platform_launch(), context())]
+    assert as_tool == [
         ("ToolLaunchEvent", "Launched"),
         ("SessionEvent", "LoggedIn"),
+        ("AssignableEvent", "Started"),
     ]
-    assert map_event(launch(), context()) == []  # not in the default table
-    federated = events[0].to_json()["federatedSession"]
-    assert federated["type"] == "LtiSession"
-    assert federated["messageParameters"]["sub"] == "lti-sub-1"
+    assert as_platform == [("ToolLaunchEvent", "Launched")]
+
+
+def test_a_launch_into_the_hub_is_the_hub_launched_by_the_platform_in_its_course() -> None:
+    tool, login, started = (e.to_json() for e in map_event(tool_launch(), context()))
+    assert tool["object"]["id"] == login["object"]["id"] == f"urn:hub:{TENANT}:app:hub"
+    assert tool["edApp"]["id"] == ISS
+    assert tool["target"]["id"] == f"urn:hub:{TENANT}:link:{'e' * 32}"
+    assert tool["group"] == {
+        "id": f"urn:hub:{TENANT}:course:spark:c-bio",
+        "type": "CourseSection",
+        "courseNumber": "c-bio",
+    }
+    assert tool["federatedSession"]["type"] == "LtiSession"
+    assert tool["federatedSession"]["messageParameters"]["sub"] == "lti-sub-1"
+    assert login["federatedSession"] == tool["federatedSession"]
+    assert login["session"]["type"] == "Session"
+    assert login["federatedSession"]["id"] == login["session"]["id"] + ":lti"
+    assert started["object"]["id"] == f"urn:hub:{TENANT}:assignment:spark:a-quiz"
+    assert started["generated"]["assignee"] == tool["actor"]["id"]
+    assert started["generated"]["startedAtTime"] == started["eventTime"]
+
+
+def test_a_launch_of_no_task_or_an_unknown_task_starts_nothing() -> None:
+    for task in (None, task_id(TENANT, "spark", "gone")):
+        types = [e.type for e in map_event(tool_launch(task=task), context())]
+        assert types == ["ToolLaunchEvent", "SessionEvent"]
+
+
+def test_a_launch_from_the_hub_names_the_tool_and_the_link() -> None:
+    (launched,) = (e.to_json() for e in map_event(platform_launch(), context()))
+    assert launched["object"] == {
+        "id": f"urn:hub:{TENANT}:tool:tool-1",
+        "type": "SoftwareApplication",
+    }
+    assert launched["target"]["id"] == f"urn:hub:{TENANT}:platform-link:link-1"
+    assert launched["edApp"]["id"] == f"urn:hub:{TENANT}:app:hub"
+    assert launched["group"]["id"] == f"urn:hub:{TENANT}:course:spark:c-bio"
+
+
+def test_a_dashboard_view_of_a_course_is_a_web_page_of_that_course() -> None:
+    navigated, viewed = (
+        e.to_json() for e in map_event(page_view("dashboard", "", QUEST), context())
+    )
+    course = f"urn:hub:{TENANT}:course:spark:c-bio"
+    assert viewed["object"]["type"] == navigated["object"]["type"] == "WebPage"
+    assert viewed["object"]["id"] == f"urn:hub:{TENANT}:page:dashboard"
+    assert viewed["object"]["isPartOf"] == viewed["group"]["id"] == course
+    portfolio = map_event(page_view(), context())[1].to_json()["object"]
+    assert portfolio["id"] == f"urn:hub:{TENANT}:page:portfolio:{hex_of(SAM)}"
+    assert "group" not in map_event(page_view(), context())[1].to_json()
+
+
+def test_a_sign_out_ends_the_session_of_its_cookie() -> None:
+    (out,) = (e.to_json() for e in map_event(sign_out(), context()))
+    assert (out["type"], out["action"]) == ("SessionEvent", "LoggedOut")
+    assert out["session"]["id"] == f"urn:hub:{TENANT}:session:{hex_of(sign_out().originator_id)}"
+    assert out["session"]["endedAtTime"] == out["eventTime"]
+
+
+def test_wiring_a_new_source_is_one_table_entry() -> None:
+    score = ScorePosted(
+        f"{TENANT}.Score.{'d' * 32}", 1, AT, "spark", "sam", "a-quiz", "c-bio", "2025-01-15",
+        "x.Submission.e", 7,
+    )  # fmt: skip
+    assert map_event(score, context()) == []  # not in the default table
+    table = {**SOURCES, "tests.caliper.test_mapping:ScorePosted": READY["GradeEvent"]}
+    (graded,) = map_event(score, context(), table)
+    assert (graded.type, graded.action) == ("GradeEvent", "Graded")

@@ -64,6 +64,7 @@ def test_an_admin_dry_runs_then_imports_a_bundle(
     done = post(client, slug, bundle)
     assert done.status_code == 200
     assert done.json()["importId"] is not None
+    wait_for(world.engine, done.json()["position"], timeout=20)  # the list is a read model
     listed = client.get(f"/api/v1/admin/tenants/{slug}/roster/imports", headers=ADMIN)
     assert [i["import_id"] for i in listed.json()] == [done.json()["importId"]]
 
