@@ -9,11 +9,9 @@ from pathlib import Path
 import pytest
 
 from connectors.caliper_stream import CaliperStream
-from hub.application import Hub
 from tests.caliper.endpoint import FakeEndpoint, serve
 from tests.caliper.world import KEY_TEXT
-from tests.connectors.parts import delete_leases, hub_env, open_hub, open_logs
-from tests.connectors.world import Logs
+from tests.connectors.parts import delete_leases, hub, hub_env, logs  # noqa: F401 (fixtures, found by name)
 
 
 @pytest.fixture
@@ -25,16 +23,6 @@ def env(tmp_path: Path, nats_url: str, stream_prefix: str) -> Iterator[dict[str,
     with suppress(Exception):
         CaliperStream(env).delete()
     delete_leases(nats_url, stream_prefix)
-
-
-@pytest.fixture
-def hub(env: dict[str, str]) -> Iterator[Hub]:
-    yield from open_hub(env)
-
-
-@pytest.fixture
-def logs(env: dict[str, str]) -> Iterator[Logs]:
-    yield from open_logs(env)
 
 
 @pytest.fixture

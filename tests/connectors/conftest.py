@@ -7,11 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from hub.application import Hub
 from infra.blobs import FolderBlobStore
 from tests.connectors.file_server import FileServer, file_server
-from tests.connectors.parts import delete_leases, hub_env, open_hub, open_logs
-from tests.connectors.world import Logs
+from tests.connectors.parts import delete_leases, hub, hub_env, logs  # noqa: F401 (fixtures, found by name)
 
 
 @pytest.fixture
@@ -19,16 +17,6 @@ def env(tmp_path: Path, nats_url: str, stream_prefix: str) -> Iterator[dict[str,
     """The applications' environment on fresh streams; the lease bucket is deleted after."""
     yield hub_env(tmp_path, nats_url, stream_prefix)
     delete_leases(nats_url, stream_prefix)
-
-
-@pytest.fixture
-def hub(env: dict[str, str]) -> Iterator[Hub]:
-    yield from open_hub(env)
-
-
-@pytest.fixture
-def logs(env: dict[str, str]) -> Iterator[Logs]:
-    yield from open_logs(env)
 
 
 @pytest.fixture

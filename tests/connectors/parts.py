@@ -1,11 +1,14 @@
 """The real parts several test folders open the same way: the applications' environment on
-fresh streams (its lease bucket deleted after), the hub on it, and readers of its logs."""
+fresh streams (its lease bucket deleted after), and the `hub` and `logs` fixtures on it
+(a folder's conftest imports them by name)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import suppress
 from pathlib import Path
+
+import pytest
 
 from hub.application import Hub
 from hub.bootstrap import eventsourcing_env
@@ -28,15 +31,17 @@ def delete_leases(nats_url: str, stream_prefix: str) -> None:
         connection.run(lambda: js.delete_key_value(f"{stream_prefix}_leases"), timeout=10)
 
 
-def open_hub(env: dict[str, str]) -> Iterator[Hub]:
-    """The hub on `env`, closed after (for a fixture to `yield from`)."""
+@pytest.fixture
+def hub(env: dict[str, str]) -> Iterator[Hub]:
+    """The hub on the folder's `env`."""
     app = Hub(env=env)
     yield app
     app.close()
 
 
-def open_logs(env: dict[str, str]) -> Iterator[Logs]:
-    """Readers of the logs on `env`, closed after (for a fixture to `yield from`)."""
+@pytest.fixture
+def logs(env: dict[str, str]) -> Iterator[Logs]:
+    """Readers of the logs on the folder's `env`."""
     readers = Logs(env)
     yield readers
     readers.close()

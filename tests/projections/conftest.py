@@ -12,8 +12,10 @@ from sqlalchemy import Engine, text
 from hub.bootstrap import Runtime, build_runtime, eventsourcing_env
 from infra.settings import Settings
 from infra.sql import make_engine
-from tests.connectors.parts import delete_leases, open_logs
-from tests.connectors.world import Logs
+from tests.connectors.parts import (
+    delete_leases,
+    logs,  # noqa: F401 (a fixture, found by name)
+)
 from tests.projections.portfolio_world import ProgressLog, World
 
 NewDatabase = Callable[[], str]
@@ -84,8 +86,3 @@ def world(runtime: Runtime, env: dict[str, str]) -> Iterator[World]:
     progress = ProgressLog(env)
     yield World(runtime.hub, progress)
     progress.close()
-
-
-@pytest.fixture
-def logs(env: dict[str, str]) -> Iterator[Logs]:
-    yield from open_logs(env)
