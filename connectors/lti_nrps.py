@@ -3,7 +3,9 @@
 `read_memberships` follows `Link: <...>; rel="next"` to the last page (both NRPS media
 types: older Canvas answers with the lis.v2 one). `NrpsRosterReader` is a delivery's
 attempt: it reads the course's roster with a token for the NRPS scope and records
-`LtiRoster.Read` (who, with which roles) in the connector's log, beside the attempt.
+`LtiRoster.Read` (who, with which roles) in the connector's log, beside the attempt,
+after turning it into enrolments in the course's quest (`hub.lti.tool.rosters`: the active
+members enrolled, those of the previous read who are gone dropped; idempotent).
 """
 
 from __future__ import annotations
@@ -18,9 +20,11 @@ from pydantic import ValidationError
 from connectors.deliveries import AttemptResult
 from connectors.domain import ConnectorAggregate
 from connectors.lti_token import LtiServiceError, ToolTokens, client_for, error_of
-from hub.domain.base import aggregate_id, tenant_of
+from hub.application import Hub
+from hub.domain.base import EventContext, aggregate_id, event_context, tenant_of
 from hub.domain.deliveries import Delivery
 from hub.domain.lti_tool import PlatformRegistration
+from hub.lti.tool.rosters import apply_roster
 from schemas.lti_tool import MEMBERSHIP_MEDIA_TYPES, SCOPE_NRPS, Member, MembershipContainer
 
 CONNECTOR = "lti-nrps-roster"
@@ -80,7 +84,7 @@ def read_memberships(client: httpx.Client, url: str, token: str) -> tuple[list[M
 class NrpsRosterReader:
     """One attempt: read the roster of the delivery's course and record it in `log`."""
 
-    hub: Application[Any]
+    hub: Hub
     log: Application[Any]
     tokens: ToolTokens
 
@@ -110,10 +114,16 @@ class NrpsRosterReader:
             return AttemptResult(
                 False, error=f"the platform could not be reached: {error}", retryable=True
             )
-        self._record(delivery, members, pages)
+        self._record(delivery, registration, members, pages)
         return AttemptResult(True, 200)
 
-    def _record(self, delivery: Delivery, members: list[Member], pages: int) -> None:
+    def _record(
+        self,
+        delivery: Delivery,
+        registration: PlatformRegistration,
+        members: list[Member],
+        pages: int,
+    ) -> None:
         tenant = tenant_of(delivery.id)
         quest = str(delivery.payload["quest_id"])
         the_id = roster_id(tenant, quest)
@@ -121,6 +131,10 @@ class NrpsRosterReader:
             existing: LtiRoster | None = self.log.repository.get(the_id)
         except AggregateNotFoundError:
             existing = None
+        previous = [str(m["user_id"]) for m in existing.members] if existing else []
+        context = EventContext(delivery.id, delivery.id, source="lti", verified_by="nrps")
+        with event_context(context):
+            apply_roster(self.hub, registration, quest, members, previous)
         roster = LtiRoster.record(
             existing,
             the_id,

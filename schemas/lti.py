@@ -188,3 +188,21 @@ class Member:
     name: str
     email: str
     role: str
+
+
+RATE_LIMITED_ENDPOINTS = ("login", "launch", "authorize", "token", "ags", "nrps")
+"""The LTI endpoints with a rate limit: the tool's login and launch; the platform's OIDC
+authorization, token endpoint, AGS and NRPS."""
+
+PerMinute = Annotated[int, Field(ge=1, le=1_000_000)]
+
+
+class RateLimitsIn(BaseModel):
+    """A tenant's LTI rate limits, requests per minute per endpoint: for the whole tenant,
+    and for each client_id (a tool, or a platform's registration). An endpoint left out
+    keeps its default."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    tenant: dict[Literal[RATE_LIMITED_ENDPOINTS], PerMinute] = {}  # type: ignore[valid-type]
+    client: dict[Literal[RATE_LIMITED_ENDPOINTS], PerMinute] = {}  # type: ignore[valid-type]

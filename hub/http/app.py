@@ -93,16 +93,18 @@ def create_app(
     app.state.admin_token = admin_token or (configured.get_secret_value() if configured else None)
     install_problem_handlers(app)
     app.add_middleware(RequestContextMiddleware)
+    # Routes are matched in order, one included router after another: the partners' hot
+    # ingress paths (Spark webhooks and SSO, LTI launches and services) come first.
+    install_spark(app, runtime)
+    install_lti_platform(app, runtime)
+    install_lti_tool(app, runtime)
     app.include_router(health.router)
     app.include_router(admin.router)
-    install_spark(app, runtime)
     install_spark_admin(app, runtime)
     install_pages(app, runtime)
     install_roster(app, runtime)
     install_family(app, runtime)
     install_caliper(app, runtime)
-    install_lti_platform(app, runtime)
-    install_lti_tool(app, runtime)
     install_badges_admin(app, runtime)
     install_accounts(app, runtime)
     return app

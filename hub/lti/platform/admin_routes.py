@@ -11,6 +11,7 @@ from starlette.concurrency import run_in_threadpool
 
 from hub.domain.base import EventContext, event_context
 from hub.domain.lti_keys import KeyStateError
+from hub.domain.lti_platform import registration_id
 from hub.http.admin import SlugPath
 from hub.http.deps import AdminDep
 from hub.http.middleware import bind_tenant
@@ -21,12 +22,13 @@ from hub.http.problems import (
     ProblemType,
     problem_responses,
 )
+from hub.lti import limits
 from hub.lti.keys import UnknownTenantError
 from hub.lti.platform import registrations
 from hub.lti.platform.errors import LtiRejectedError
 from hub.lti.platform.state import LTI_REJECTIONS, lti_platform
 from hub.lti.platform.urls import PlatformUrls
-from schemas.lti import ResourceLinkIn, ToolRegistrationIn
+from schemas.lti import RateLimitsIn, ResourceLinkIn, ToolRegistrationIn
 
 router = APIRouter(
     prefix="/api/v1/admin/tenants/{tenant}/lti",
@@ -93,6 +95,26 @@ async def register_tool(
             "platform": _platform_settings(urls),
         },
         status_code=201,
+    )
+
+
+@router.put("/tools/{client_id}", summary="Update a registered tool's settings")
+async def update_tool(
+    tenant: SlugPath, client_id: str, body: ToolRegistrationIn, request: Request, _: AdminDep
+) -> JSONResponse:
+    platform = lti_platform(request)
+    updated = await _run(
+        request, tenant, registrations.update_tool, platform.runtime.hub, tenant, client_id, body
+    )
+    platform.reads.forget(registration_id(tenant, client_id))
+    platform.tool_keys.forget(tenant, body.model_dump(mode="json"))
+    return JSONResponse(
+        {
+            "client_id": client_id,
+            "deployment_ids": body.deployment_ids,
+            "changed": updated.position != 0,
+            "position": updated.position or None,
+        }
     )
 
 
@@ -175,3 +197,23 @@ async def retire_key(tenant: SlugPath, kid: str, request: Request, _: AdminDep) 
     keys = lti_platform(request).keys
     await _run(request, tenant, keys.retire, tenant, kid)
     return JSONResponse({"kid": kid, "status": "retired"})
+
+
+@router.get("/rate-limits", summary="The tenant's LTI rate limits (requests per minute)")
+async def read_rate_limits(tenant: SlugPath, request: Request, _: AdminDep) -> JSONResponse:
+    hub = lti_platform(request).runtime.hub
+    found = await _run(request, tenant, limits.read_limits, hub, tenant)
+    return JSONResponse(found.as_dict())
+
+
+@router.put(
+    "/rate-limits",
+    summary="Set the tenant's LTI rate limits (an endpoint left out keeps its default)",
+)
+async def set_rate_limits(
+    tenant: SlugPath, body: RateLimitsIn, request: Request, _: AdminDep
+) -> JSONResponse:
+    hub = lti_platform(request).runtime.hub
+    found, position = await _run(request, tenant, limits.set_limits, hub, tenant, body)
+    limits.limiter_for(hub).forget(tenant)
+    return JSONResponse(found.as_dict() | {"changed": position is not None, "position": position})

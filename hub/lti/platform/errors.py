@@ -59,6 +59,7 @@ _REASONS: dict[str, tuple[str, int, str]] = {
     "line_item_unknown": ("No such line item", 404, ""),
     "score_conflict": ("Scores for this user and line item collided", 409, ""),
     "deep_link_invalid": ("The Deep Linking response is not valid", 400, ""),
+    "rate_limited": ("Too many requests", 429, ""),
 }
 
 

@@ -121,6 +121,7 @@ async def _authorize(tenant: str, request: Request) -> HTMLResponse:
         "redirect_uri": params.get("redirect_uri", "")[:300],
     }
     session = await _session(gate, request.cookies.get(COOKIE_NAME))
+    await gate.limit("authorize")
     platform = gate.platform
     try:
         launches.check_request(params)

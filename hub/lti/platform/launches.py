@@ -129,6 +129,7 @@ def authorize(
     if params["client_id"] != hint.client_id:
         raise LtiRejectedError("request_invalid", "client_id is not the tool this launch is for")
     tool = registration(hub, tenant, hint.client_id)
+    check_deployment(tool, hint.deployment_id)  # removed since the hint was issued
     redirect_uri = params["redirect_uri"]
     if redirect_uri not in tool.settings["redirect_uris"]:
         raise LtiRejectedError(

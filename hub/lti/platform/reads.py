@@ -83,10 +83,12 @@ class RecentReads:
         return copy.deepcopy(written) if written is not None else None
 
     def remember_written(self, result: LtiResult) -> None:
+        """Keep `result` as saved; its writer must not change it after (`last_written`
+        hands out copies)."""
         with self._lock:
             if len(self._written) >= MAX_ENTRIES:
                 self._written.clear()
-            self._written[result.id] = copy.deepcopy(result)
+            self._written[result.id] = result
 
     def forget_written(self, the_id: str) -> None:
         with self._lock:

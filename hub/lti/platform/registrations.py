@@ -91,6 +91,20 @@ def register_tool(hub: Hub, tenant: str, data: ToolRegistrationIn) -> Created:
     return Created(client_id, recordings[-1].notification.id)
 
 
+def update_tool(hub: Hub, tenant: str, client_id: str, data: ToolRegistrationIn) -> Created:
+    """Record `Updated` with the tool's new settings (a removed deployment launches no more);
+    the same settings record nothing (`position` 0)."""
+    if data.client_id not in {None, client_id}:
+        raise LtiRejectedError("request_invalid", "a tool's client_id cannot change")
+    tool = registration(hub, tenant, client_id)
+    settings = data.model_dump(mode="json", exclude={"client_id"})
+    if settings == tool.settings:
+        return Created(client_id, 0)
+    tool.update(settings)
+    recordings = hub.save(tool)
+    return Created(client_id, recordings[-1].notification.id)
+
+
 def line_item_record(
     hub: Hub, tenant: str, item: LineItemIn, line_item_id: str | None = None
 ) -> tuple[str, dict[str, Any]]:

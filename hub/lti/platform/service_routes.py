@@ -59,6 +59,7 @@ DEFAULT_PAGE = 100
 async def token(tenant: str, request: Request) -> JSONResponse:
     gate = LtiGate(request, tenant, "lti_token")
     await gate.check_tenant()
+    await gate.limit("token")
     form = await read_form(request)
     gate.token = form.get("client_assertion") or None
     platform = gate.platform
@@ -95,6 +96,7 @@ async def _grant(gate: LtiGate, *scopes: str) -> AccessGrant:
     except LtiRejectedError as error:
         await gate.refuse(error)
     gate.seen["client_id"] = grant.client_id
+    await gate.limit(gate.kind.removeprefix("lti_"), grant.client_id)
     return grant
 
 

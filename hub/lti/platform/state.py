@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, NoReturn, ParamSpec, TypeVar
 from urllib.parse import parse_qsl
 
@@ -22,6 +23,7 @@ from hub.domain.base import TENANT_SLUG, EventContext, event_context
 from hub.http.middleware import bind_tenant
 from hub.http.problems import ProblemError, ProblemType
 from hub.lti.keys import LtiKeys
+from hub.lti.limits import count, refusal_detail
 from hub.lti.platform.errors import LtiRejectedError, oauth_error, problem_of, reasons
 from hub.lti.platform.readers import MembersOf, ResultsOf
 from hub.lti.platform.reads import RecentReads
@@ -79,13 +81,19 @@ class LtiGate:
         self.claimed = tenant
         self.token: str | None = None
         self.seen: dict[str, Any] = {}
-        self.urls = PlatformUrls.of(request, tenant)
+
+    @cached_property
+    def urls(self) -> PlatformUrls:
+        """Built when asked (a score POST never does: building the base URL is not free)."""
+        return PlatformUrls.of(self.request, self.claimed)
 
     async def check_tenant(self) -> str:
         tenant = self.claimed
         reads = self.platform.reads
-        if not TENANT_SLUG.match(tenant) or not await run_in_threadpool(
-            reads.tenant_exists, tenant
+        known = reads.knows(tenant)  # a tenant once seen needs no read, nor a thread hop
+        if not known and (
+            not TENANT_SLUG.match(tenant)
+            or not await run_in_threadpool(reads.tenant_exists, tenant)
         ):
             await self.reject("tenant_unknown", f"no tenant {tenant[:40]!r}")
         self.tenant = tenant
@@ -95,7 +103,18 @@ class LtiGate:
     async def refuse(self, error: LtiRejectedError) -> NoReturn:
         await self.reject(error.reason, error.detail)
 
-    async def reject(self, reason: str, detail: str) -> NoReturn:
+    async def limit(self, endpoint: str, client_id: str | None = None) -> None:
+        """Count this request against the tenant's (and the client's) limit; refuse it past."""
+        assert self.tenant is not None, "check_tenant first"
+        decision = await count(self.platform.runtime.hub, self.tenant, endpoint, client_id)
+        if not decision.allowed:
+            await self.reject(
+                "rate_limited", refusal_detail(decision, endpoint), headers=decision.headers()
+            )
+
+    async def reject(
+        self, reason: str, detail: str, *, headers: dict[str, str] | None = None
+    ) -> NoReturn:
         request = self.request
         evidence = request_evidence(
             request_id=str(getattr(request.state, "request_id", "")) or None,
@@ -119,7 +138,7 @@ class LtiGate:
         log.warning("lti.rejected", kind=self.kind, reason=reason, tenant_id=self.tenant)
         kind = LTI_REJECTIONS[reason]
         extensions: dict[str, Any] = {"reason": reason}
-        headers: dict[str, str] = {}
+        headers = dict(headers or {})
         if code := oauth_error(reason):
             extensions["error"] = code
             if kind.status in {401, 403} and self.kind in {"lti_ags", "lti_nrps"}:

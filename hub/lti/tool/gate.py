@@ -21,6 +21,7 @@ from hub.domain.base import EventContext, event_context
 from hub.http.middleware import bind_tenant
 from hub.http.problems import CONCURRENT_CHANGE, ProblemError
 from hub.lti.keys import LtiKeys
+from hub.lti.limits import count, refusal_detail
 from hub.lti.tool.catalogue import Catalogue
 from hub.lti.tool.jwks import JwksCache
 from hub.lti.tool.problems import LTI_TOOL_REJECTIONS
@@ -65,7 +66,22 @@ class Gate:
         self.tenant = tenant
         bind_tenant(self.request, tenant)
 
-    async def reject(self, reason: str, detail: str, **extensions: Any) -> NoReturn:
+    async def limit(self, tenant: str, endpoint: str, client_id: str) -> None:
+        """Count this request against the tenant's and the platform registration's limits."""
+        decision = await count(self.tool.runtime.hub, tenant, endpoint, client_id)
+        if not decision.allowed:
+            await self.reject(
+                "rate_limited", refusal_detail(decision, endpoint), headers=decision.headers()
+            )
+
+    async def reject(
+        self,
+        reason: str,
+        detail: str,
+        *,
+        headers: dict[str, str] | None = None,
+        **extensions: Any,
+    ) -> NoReturn:
         request = self.request
         evidence = request_evidence(
             request_id=str(request.state.request_id),
@@ -86,7 +102,9 @@ class Gate:
             evidence,
         )
         log.warning("lti_tool.rejected", kind=self.kind, reason=reason, tenant_id=self.tenant)
-        raise ProblemError(LTI_TOOL_REJECTIONS[reason], detail, reason=reason, **extensions)
+        raise ProblemError(
+            LTI_TOOL_REJECTIONS[reason], detail, headers=headers, reason=reason, **extensions
+        )
 
     async def refuse(self, error: LaunchRejectedError) -> NoReturn:
         await self.reject(error.reason, error.detail)

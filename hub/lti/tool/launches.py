@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import IntegrityError
@@ -221,7 +221,7 @@ def _accept_once(
 
 
 def _profile(claims: LaunchClaims) -> tuple[str, str, str]:
-    return (claims.email, *_names(claims))
+    return (claims.email, *person_names(claims))
 
 
 def _returning(
@@ -261,7 +261,7 @@ def _person(
         learner: Learner = hub.repository.get(points_at)
         matched_by = "identity"
     else:
-        learner, matched_by, email_free = _link_or_register(
+        learner, matched_by, email_free = link_or_register(
             hub, tenant, registration, claims, key, role
         )
         if email_free:
@@ -269,7 +269,7 @@ def _person(
         changed.insert(
             0, Identity(tenant=tenant, source=SOURCE, external_id=key, learner_id=learner.id)
         )
-    filled = learner.completed_profile(claims.email, *_names(claims))
+    filled = learner.completed_profile(claims.email, *person_names(claims))
     if filled is not None and matched_by != "registered":
         email, given_name, family_name = filled
         learner.update_profile(
@@ -280,18 +280,31 @@ def _person(
     return learner, matched_by
 
 
-def _names(claims: LaunchClaims) -> tuple[str, str]:
+class Profile(Protocol):
+    """What names a person: a launch's claims, or an NRPS member."""
+
+    @property
+    def email(self) -> str: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def given_name(self) -> str: ...
+    @property
+    def family_name(self) -> str: ...
+
+
+def person_names(claims: Profile) -> tuple[str, str]:
     if claims.given_name or claims.family_name or not claims.name:
         return claims.given_name, claims.family_name
     given, _, family = claims.name.partition(" ")
     return given, family
 
 
-def _link_or_register(  # noqa: PLR0917 - private helper of `_person`
+def link_or_register(  # noqa: PLR0917 - the roster's reader shares it
     hub: Hub,
     tenant: str,
     registration: PlatformRegistration,
-    claims: LaunchClaims,
+    claims: Profile,
     key: str,
     role: str,
 ) -> tuple[Learner, str, bool]:
@@ -303,7 +316,7 @@ def _link_or_register(  # noqa: PLR0917 - private helper of `_person`
     if isinstance(holder, Learner) and not any(i.startswith(platform) for i in holder.identities):
         holder.link_identity(source=SOURCE, external_id=key, matched_by="email")
         return holder, "email", False
-    given_name, family_name = _names(claims)
+    given_name, family_name = person_names(claims)
     learner = Learner(
         tenant=tenant,
         source=SOURCE,

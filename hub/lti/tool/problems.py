@@ -35,5 +35,6 @@ LTI_TOOL_REJECTIONS: dict[str, ProblemType] = {
         ("not_deep_linking", "The launch was not a deep linking request", 409),
         ("deep_link_responded", "The deep linking request was already answered", 409),
         ("items_invalid", "The chosen items are not valid", 422),
+        ("rate_limited", "Too many requests", 429),
     )
 }

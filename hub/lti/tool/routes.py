@@ -155,6 +155,7 @@ async def _login(gate: Gate, tenant: str | None) -> RedirectResponse:
         await gate.reject(
             "platform_unknown", "no platform with this iss and client_id is registered"
         )
+    await gate.limit(tenant, "login", registration.client_id)
     deployment = given.lti_deployment_id or given.deployment_id
     if deployment is not None and deployment not in registration.deployment_ids:
         await gate.reject("deployment_unknown", "lti_deployment_id is not registered")
@@ -281,6 +282,7 @@ async def _validate(
         await gate.reject(
             "platform_unknown", "no platform with this iss and aud is registered for the tenant"
         )
+    await gate.limit(registration.tenant, "launch", registration.client_id)
     jwks = gate.tool.jwks
     try:
         check_audience(claims, registration)

@@ -92,5 +92,6 @@ def test_the_package_exports_what_it_says() -> None:
         "readiness",
         "spark_admin",
         "badges_admin",
+        "ratelimit",
     }
     assert set(hub.http.__all__) == public - modules

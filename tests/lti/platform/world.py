@@ -127,19 +127,24 @@ def seed_world(
     )
 
 
+def tool_settings(**changes: Any) -> dict[str, Any]:
+    """The registration of the tests' tool, with `changes` (a key source at least)."""
+    return {
+        "name": "Quiz tool",
+        "login_url": LOGIN_URL,
+        "launch_url": LAUNCH_URL,
+        "redirect_uris": [LAUNCH_URL],
+        "deployment_ids": ["dep-1"],
+        "share_email": True,
+        **changes,
+    }
+
+
 def register_tool(client: httpx.Client, tenant: str, **keys: Any) -> dict[str, Any]:
     registered = client.post(
         f"/api/v1/admin/tenants/{tenant}/lti/tools",
         headers=admin(),
-        json={
-            "name": "Quiz tool",
-            "login_url": LOGIN_URL,
-            "launch_url": LAUNCH_URL,
-            "redirect_uris": [LAUNCH_URL],
-            "deployment_ids": ["dep-1"],
-            "share_email": True,
-            **keys,
-        },
+        json=tool_settings(**keys),
     )
     assert registered.status_code == 201, registered.text
     body: dict[str, Any] = registered.json()

@@ -106,21 +106,23 @@ def other(client: httpx.Client, hub_url: str) -> Iterator[Platform]:
     yield from serve_platform(client, hub_url, "beta")
 
 
+def login_params(platform: Platform, user: str) -> dict[str, str]:
+    """A login initiation as the platform sends it."""
+    return {
+        "iss": platform.issuer,
+        "login_hint": user,
+        "target_link_uri": "https://tool.example/launch",
+        "client_id": platform.client_id,
+        "lti_deployment_id": platform.deployment_id,
+    }
+
+
 def login(
     client: httpx.Client, platform: Platform, user: str, tenant: str = "acme"
 ) -> tuple[str, dict[str, str]]:
     """The hub's login initiation: the platform's authorization URL it redirects to, and its
     query (state, nonce, redirect_uri ...)."""
-    response = client.get(
-        f"/t/{tenant}/api/lti/tool/login",
-        params={
-            "iss": platform.issuer,
-            "login_hint": user,
-            "target_link_uri": "https://tool.example/launch",
-            "client_id": platform.client_id,
-            "lti_deployment_id": platform.deployment_id,
-        },
-    )
+    response = client.get(f"/t/{tenant}/api/lti/tool/login", params=login_params(platform, user))
     assert response.status_code == 302, response.text
     location = response.headers["location"]
     query = {k: v[0] for k, v in parse_qs(urlsplit(location).query).items()}
