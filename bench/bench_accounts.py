@@ -3,7 +3,7 @@
     .venv/bin/python bench/bench_accounts.py            # about a minute on 2 cores
     .venv/bin/python bench/bench_accounts.py --quick    # smoke run
 
-The processes are bench_spark's: the bundled nats-server, the hub's HTTP app under
+The processes are bench/common.py's: the bundled nats-server, the hub's HTTP app under
 uvicorn, and the projections and connectors (`hub project` + `hub connect`), each in its
 own process; this process is the client.
 
@@ -20,43 +20,37 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import json
 import os
-import secrets
 import sys
-import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-for folder in (ROOT, ROOT / "bench"):
-    if str(folder) not in sys.path:
-        sys.path.insert(0, str(folder))
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # for `common`, run from anywhere
 
-import httpx  # noqa: E402
-from bench_spark import (  # noqa: E402
+import httpx
+from common import (
     HubConfig,
-    free_port,
+    bench_hub,
+    machine,
     percentile,
+    results_path,
     run_workers,
+    running,
     serve_hub,
-    start_process,
-    stop_process,
-    wait_ready,
+    write_results,
 )
 
-from hub.accounts import commands as accounts  # noqa: E402
-from hub.accounts.passwords import MEMORY_COST_KIB, PARALLELISM, TIME_COST, Passwords  # noqa: E402
-from hub.bootstrap import build_runtime  # noqa: E402
-from hub.domain.base import EventContext, event_context  # noqa: E402
-from hub.quests import commands as quests  # noqa: E402
-from hub.spark.sessions import SessionSigner, session_key  # noqa: E402
-from infra.nats_server import EmbeddedNatsServer  # noqa: E402
-from infra.sql import make_engine  # noqa: E402
-from projections.portfolio import portfolio  # noqa: E402
+from hub.accounts import commands as accounts
+from hub.accounts.passwords import MEMORY_COST_KIB, PARALLELISM, TIME_COST, Passwords
+from hub.bootstrap import build_runtime
+from hub.domain.base import EventContext, event_context
+from hub.quests import commands as quests
+from hub.spark.sessions import SessionSigner, session_key
+from infra.sql import make_engine
+from projections.portfolio import portfolio
 
 TENANT = "bench"
 PASSWORD = "a bench password, long enough"
@@ -197,35 +191,16 @@ def main(argv: list[str] | None = None) -> int:
     sizes = QUICK if args.quick else Sizes()
     if args.clients:
         sizes = replace(sizes, clients=args.clients)
-    load_before = os.getloadavg()[0]
+    load_before = list(os.getloadavg())
     # One client address makes every request: the per-address limit would refuse most.
     os.environ["HUB_SIGN_IN_PER_ADDRESS_PER_MINUTE"] = "100000"
-    with tempfile.TemporaryDirectory(prefix="bench-accounts-") as workdir:
-        nats = EmbeddedNatsServer(Path(workdir) / "nats")
-        nats.start()
-        config = HubConfig(
-            data_dir=workdir,
-            nats_url=nats.url,
-            stream_prefix="bench",
-            database_url=f"sqlite:///{workdir}/hub.sqlite3",
-            port=free_port(),
-            admin_token=secrets.token_urlsafe(16),
-            log_level="WARNING",
-        )
-        processes = []
-        try:
-            tasks, cookies = set_up(config, sizes)
-            processes.append(start_process(serve_hub, config))
-            processes.append(start_process(run_workers, config))
-            wait_ready(config.port)
+    with bench_hub("bench-accounts-") as config:
+        tasks, cookies = set_up(config, sizes)
+        with running(config, serve_hub, run_workers):
             print("sign-in ...", flush=True)
             sign_in = measure_sign_in(config.port, sizes)
             print("5 MB upload -> portfolio ...", flush=True)
             uploads = measure_uploads(config.port, config.database_url, tasks, cookies, sizes)
-        finally:
-            for process in processes:
-                stop_process(process)
-            nats.stop()
     results = {
         "benchmark": "accounts",
         "when": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
@@ -237,10 +212,7 @@ def main(argv: list[str] | None = None) -> int:
             "time_cost": TIME_COST,
             "parallelism": PARALLELISM,
         },
-        "machine": {
-            "cpus": os.cpu_count(),
-            "loadavg_before_after": [load_before, os.getloadavg()[0]],
-        },
+        "machine": machine(load_before),
         "sign_in": sign_in,
         "upload_to_portfolio": uploads,
         "goals": GOALS,
@@ -257,12 +229,7 @@ def main(argv: list[str] | None = None) -> int:
         print("| " + " | ".join(map(str, cells)) + " |")
     load = results["machine"]["loadavg_before_after"]
     print(f"\nargon2id m={MEMORY_COST_KIB} KiB t={TIME_COST} p={PARALLELISM}; load {load}")
-    output = args.output or ROOT / "bench" / "results" / (
-        f"accounts-{dt.date.today().isoformat()}{'-quick' if args.quick else ''}.json"
-    )
-    output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(json.dumps(results, indent=2) + "\n")
-    print(f"results: {output}")
+    write_results(results, args.output or results_path("accounts", args.quick))
     return 0
 
 

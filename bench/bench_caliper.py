@@ -26,49 +26,39 @@ import datetime as dt
 import json
 import multiprocessing
 import os
-import platform
-import socket
-import sys
 import tempfile
 import threading
 import time
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+from common import free_port, machine, percentile, results_path, write_results
 
-from connectors.caliper_delivery import (  # noqa: E402
+from connectors.caliper_delivery import (
     CaliperDeliverySettings,
     run_batcher,
     run_sender,
 )
-from connectors.caliper_emitter import SPEC  # noqa: E402
-from connectors.caliper_stream import CaliperStream, envelope_for  # noqa: E402
-from connectors.runner import run_process  # noqa: E402
-from hub.application import Hub  # noqa: E402
-from hub.bootstrap import eventsourcing_env  # noqa: E402
-from hub.caliper.iris import Iris, application, caliper_event_id  # noqa: E402
-from hub.caliper.settings import CaliperConfig, configure_caliper  # noqa: E402
-from hub.domain.learners import learner_id  # noqa: E402
-from hub.domain.spark import SsoToken  # noqa: E402
-from infra.jetstream.factory import wire_for  # noqa: E402
-from infra.jetstream.wire import OutMsg  # noqa: E402
-from infra.logging import configure_logging  # noqa: E402
-from infra.nats_client import NatsConnection  # noqa: E402
-from infra.nats_server import EmbeddedNatsServer  # noqa: E402
-from infra.secrets import SecretBox  # noqa: E402
-from infra.settings import Settings  # noqa: E402
-from schemas.caliper import CaliperEvent, Person  # noqa: E402
+from connectors.caliper_emitter import SPEC
+from connectors.caliper_stream import CaliperStream, envelope_for
+from connectors.runner import run_process
+from hub.application import Hub
+from hub.bootstrap import eventsourcing_env
+from hub.caliper.iris import Iris, application, caliper_event_id
+from hub.caliper.settings import CaliperConfig, configure_caliper
+from hub.domain.learners import learner_id
+from hub.domain.spark import SsoToken
+from infra.jetstream.factory import wire_for
+from infra.jetstream.wire import OutMsg
+from infra.logging import configure_logging
+from infra.nats_client import NatsConnection
+from infra.nats_server import EmbeddedNatsServer
+from infra.secrets import SecretBox
+from infra.settings import Settings
+from schemas.caliper import CaliperEvent, Person
 
 KEY = "bench caliper key"
 BOX = SecretBox.from_text(KEY)
-
-
-def percentile(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
 # The endpoint: its own process --------------------------------------------------------
@@ -113,12 +103,6 @@ def emitter_main(env: dict[str, str], stop: Any) -> None:
     threading.Thread(target=lambda: (stop.wait(), done.set()), daemon=True).start()
     run_process(SPEC, env, done)
     NatsConnection.close_all()
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 # Phases -------------------------------------------------------------------------------
@@ -183,15 +167,15 @@ def emission(env: dict[str, str], hub: Hub, *, seconds: float, burst: int) -> di
     stop.set()
     emitter.join(timeout=30)
     connection.run(subscription.unsubscribe)
-    latencies = [(arrivals[i] - t) * 1000 for i, t in saved.items() if i in arrivals]
+    latencies = sorted((arrivals[i] - t) * 1000 for i, t in saved.items() if i in arrivals)
     return {
         "flat_out_per_s": round(flat_out),
         "events": count,
         "arrived": len(latencies),
         "rate_per_s": round(rate),
-        "p50_ms": round(percentile(latencies, 50), 2),
-        "p95_ms": round(percentile(latencies, 95), 2),
-        "p99_ms": round(percentile(latencies, 99), 2),
+        "p50_ms": round(percentile(latencies, 50) or 0.0, 2),
+        "p95_ms": round(percentile(latencies, 95) or 0.0, 2),
+        "p99_ms": round(percentile(latencies, 99) or 0.0, 2),
         "max_ms": round(max(latencies), 2),
     }
 
@@ -291,6 +275,7 @@ def main() -> None:
     args = parser.parse_args()
     configure_logging(json=True, level="WARNING")
     os.environ["HUB_CALIPER_RETENTION_DAYS"] = "1"
+    load_before = list(os.getloadavg())
     with tempfile.TemporaryDirectory() as folder:
         data = Path(folder)
         (data / "secret.key").write_text(KEY)
@@ -312,8 +297,7 @@ def main() -> None:
             server.stop()
     results = {
         "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "machine": f"{platform.machine()}, {os.cpu_count()} cores, "
-        f"Python {platform.python_version()}, load {os.getloadavg()[0]:.1f}",
+        "machine": machine(load_before),
         "quick": args.quick,
         "emission": emitted,
         "delivery": delivered,
@@ -338,9 +322,7 @@ def main() -> None:
     for goal, met in results["goals"].items():
         print(f"- {goal}: {'met' if met else 'missed'}")
     if not args.quick:
-        out = ROOT / "bench" / "results" / f"caliper-{dt.date.today().isoformat()}.json"
-        out.write_text(json.dumps(results, indent=2) + "\n")
-        print(f"written to {out.relative_to(ROOT)}")
+        write_results(results, results_path("caliper"))
 
 
 if __name__ == "__main__":

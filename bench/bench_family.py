@@ -17,37 +17,30 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import json
 import os
-import platform
 import random
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+from common import machine, percentile, results_path, write_results
+from eventsourcing.application import Application
 
-from eventsourcing.application import Application  # noqa: E402
-
-from connectors.domain import Progress, progress_id  # noqa: E402
-from hub.bootstrap import build_runtime, eventsourcing_env  # noqa: E402
-from hub.domain.base import HubAggregate  # noqa: E402
-from hub.domain.guardians import Guardianship  # noqa: E402
-from hub.domain.learners import EmailIndex, Learner  # noqa: E402
-from hub.domain.observers import ObserverCircle, new_invitation_code  # noqa: E402
-from hub.domain.quests import Quest, Task  # noqa: E402
-from infra.nats_server import EmbeddedNatsServer  # noqa: E402
-from infra.settings import Settings  # noqa: E402
-from infra.sql import make_engine  # noqa: E402
-from projections.family import parent_view  # noqa: E402
-from projections.rebuild import rebuild  # noqa: E402
+from connectors.domain import Progress, progress_id
+from hub.bootstrap import build_runtime, eventsourcing_env
+from hub.domain.base import HubAggregate
+from hub.domain.guardians import Guardianship
+from hub.domain.learners import EmailIndex, Learner
+from hub.domain.observers import ObserverCircle, new_invitation_code
+from hub.domain.quests import Quest, Task
+from infra.nats_server import EmbeddedNatsServer
+from infra.settings import Settings
+from infra.sql import make_engine
+from projections.family import parent_view
+from projections.rebuild import rebuild
 
 T0 = dt.datetime(2025, 1, 15, 14, 30, tzinfo=dt.UTC)
 TENANTS = ("north", "south")
@@ -180,11 +173,6 @@ def record(hub: Any, progress_log: ProgressLog, students: int) -> tuple[int, lis
     return events, parents
 
 
-def percentile(samples: list[float], p: float) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))]
-
-
 def read_parents(engine: Any, parents: list[tuple[str, str]], reads: int) -> dict[str, float]:
     def one(_: int) -> float:
         tenant, parent = random.choice(parents)
@@ -203,20 +191,8 @@ def read_parents(engine: Any, parents: list[tuple[str, str]], reads: int) -> dic
         "reads": reads,
         "per_second": round(reads / seconds),
         "p50_ms": round(statistics.median(samples), 2),
-        "p95_ms": round(percentile(samples, 95), 2),
-        "p99_ms": round(percentile(samples, 99), 2),
-    }
-
-
-def machine(load_before: float) -> dict[str, Any]:
-    commit = subprocess.run(
-        ["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=False
-    ).stdout.strip()
-    return {
-        "python": platform.python_version(),
-        "cpus": os.cpu_count(),
-        "loadavg_before_after": [round(load_before, 2), round(os.getloadavg()[0], 2)],
-        "git_commit": commit,
+        "p95_ms": round(percentile(sorted(samples), 95) or 0.0, 2),
+        "p99_ms": round(percentile(sorted(samples), 99) or 0.0, 2),
     }
 
 
@@ -229,7 +205,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     students = 400 if args.quick else args.students
     random.seed(7)
-    load_before = os.getloadavg()[0]
+    load_before = list(os.getloadavg())
     with tempfile.TemporaryDirectory(prefix="bench-family-") as workdir:
         nats = EmbeddedNatsServer(Path(workdir) / "nats")
         nats.start()
@@ -273,8 +249,7 @@ def main(argv: list[str] | None = None) -> int:
         f"| `parent_view`, {READERS} readers | p50 {reads['p50_ms']} ms, p95 {reads['p95_ms']} ms, "
         f"p99 {reads['p99_ms']} ms ({reads['per_second']}/s) |"
     )
-    output = args.output or ROOT / "bench" / "results" / f"family-{dt.date.today()}.json"
-    output.write_text(json.dumps(results, indent=2) + "\n")
+    write_results(results, args.output or results_path("family"))
     return 0
 
 

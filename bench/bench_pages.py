@@ -7,7 +7,7 @@ The bundled nats-server; a log of learners with completed tasks (text and eviden
 files) in several courses, each with a public showcase; the portfolio read model built
 by the real projection, which is then stopped; the hub's HTTP app (with the pages'
 readers, as `hub serve` builds it) under uvicorn in its own process; and this process,
-which sends the load over raw HTTP/1.1 keep-alive connections (bench_spark's client).
+which sends the load over raw HTTP/1.1 keep-alive connections (bench/common.py's client).
 
 Two pages: the signed-in learner's own `/portfolio` (session cookie) and the public
 `/t/<tenant>/portfolio/<slug>`, each learner's in turn. 32 clients flat out (closed
@@ -22,52 +22,44 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime as dt
-import json
 import os
-import secrets
 import sys
-import tempfile
 import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-import uvicorn  # noqa: E402
-from bench_spark import (  # noqa: E402
+from common import (
     HubConfig,
     Run,
-    _quiet,
+    bench_hub,
     closed_loop,
-    free_port,
     http_request,
     machine,
     open_loop,
-    start_process,
-    stop_process,
-    wait_ready,
+    quiet,
+    results_path,
+    running,
+    serve_app,
+    write_results,
 )
 
-from connectors.domain import Progress, progress_id  # noqa: E402
-from hub.bootstrap import build_runtime, eventsourcing_env  # noqa: E402
-from hub.domain.learners import Learner  # noqa: E402
-from hub.domain.quests import Quest, Task  # noqa: E402
-from hub.http.app import build_http_app  # noqa: E402
-from hub.pages.commands import set_showcase  # noqa: E402
-from hub.spark.sessions import SessionSigner, session_key  # noqa: E402
-from infra.blobs import FolderBlobStore  # noqa: E402
-from infra.nats_client import NatsConnection  # noqa: E402
-from infra.nats_server import EmbeddedNatsServer  # noqa: E402
-from infra.sql import make_engine  # noqa: E402
-from projections import projection_statuses  # noqa: E402
-from projections.portfolio import portfolio, wait_for  # noqa: E402
-from projections.portfolio_pages import page_readers  # noqa: E402
-from projections.registry import start_projections  # noqa: E402
-from projections.upstreams import open_reader  # noqa: E402
+from connectors.domain import Progress, progress_id
+from hub.bootstrap import build_runtime, eventsourcing_env
+from hub.domain.learners import Learner
+from hub.domain.quests import Quest, Task
+from hub.http.app import build_http_app
+from hub.pages.commands import set_showcase
+from hub.spark.sessions import SessionSigner, session_key
+from infra.blobs import FolderBlobStore
+from infra.nats_client import NatsConnection
+from infra.sql import make_engine
+from projections import projection_statuses
+from projections.portfolio import portfolio, wait_for
+from projections.portfolio_pages import page_readers
+from projections.registry import start_projections
+from projections.upstreams import open_reader
 
 TENANT = "bench"
 GOAL_P95_MS = 50.0
@@ -90,7 +82,7 @@ QUICK = Sizes(learners=60, seconds=4.0, warmup_seconds=1.0)
 
 def serve_pages(config: HubConfig) -> None:
     """The hub's HTTP app as `hub serve` builds it, until SIGTERM."""
-    _quiet(config, "http")
+    quiet(config, "http")
     runtime = build_runtime(config.settings(), config.nats_url)
     app = build_http_app(
         runtime,
@@ -99,16 +91,7 @@ def serve_pages(config: HubConfig) -> None:
         portfolio=portfolio,
         pages=page_readers,
     )
-    uvicorn.Server(
-        uvicorn.Config(
-            app,
-            host="127.0.0.1",
-            port=config.port,
-            log_config=None,
-            access_log=False,
-            lifespan="on",
-        )
-    ).run()
+    serve_app(app, config.port)
 
 
 def record_log(config: HubConfig, sizes: Sizes) -> list[tuple[str, str]]:
@@ -266,24 +249,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     sizes = QUICK if args.quick else Sizes()
     load_before = list(os.getloadavg())
-    with tempfile.TemporaryDirectory(prefix="bench-pages-") as workdir:
-        nats = EmbeddedNatsServer(Path(workdir) / "nats")
-        nats.start()
-        config = HubConfig(
-            data_dir=workdir,
-            nats_url=nats.url,
-            stream_prefix="bench",
-            database_url=args.database_url or f"sqlite:///{workdir}/hub.sqlite3",
-            port=free_port(),
-            admin_token=secrets.token_urlsafe(16),
-            log_level="WARNING",
-        )
-        http = None
-        try:
-            print(f"recording {sizes.learners} learners' portfolios ...", flush=True)
-            learners = record_log(config, sizes)
-            http = start_process(serve_pages, config)
-            wait_ready(config.port)
+    with bench_hub("bench-pages-", database_url=args.database_url) as config:
+        print(f"recording {sizes.learners} learners' portfolios ...", flush=True)
+        learners = record_log(config, sizes)
+        with running(config, serve_pages):
             pages = {}
             for name, requests in requests_for(config, learners).items():
                 print(f"{name} ...", flush=True)
@@ -291,10 +260,6 @@ def main(argv: list[str] | None = None) -> int:
                     mode: run.summary()
                     for mode, run in measure(config.port, requests, sizes).items()
                 }
-        finally:
-            if http is not None:
-                stop_process(http)
-            nats.stop()
     results: dict[str, Any] = {
         "benchmark": "pages",
         "when": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
@@ -317,12 +282,7 @@ def main(argv: list[str] | None = None) -> int:
         )
     before, after = results["machine"]["loadavg_before_after"]
     print(f"load average before {before}, after {after} ({os.cpu_count()} CPUs)")
-    output = args.output or ROOT / "bench" / "results" / (
-        f"pages-{dt.date.today().isoformat()}{'-quick' if args.quick else ''}.json"
-    )
-    output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(json.dumps(results, indent=2) + "\n")
-    print(f"\nresults: {output.relative_to(ROOT) if output.is_relative_to(ROOT) else output}")
+    write_results(results, args.output or results_path("pages", args.quick))
     return 0
 
 

@@ -41,6 +41,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))  # the hub's packages when run as a script from anywhere
 
+from common import results_path, write_results  # noqa: E402
 from eventsourcing.application import Application  # noqa: E402
 from eventsourcing.persistence import StoredEvent  # noqa: E402
 
@@ -395,11 +396,7 @@ def main(argv: list[str] | None = None) -> int:
     result["goal_met"] = result["events_per_s"] >= GOAL_EVENTS_PER_S
     print(report(result))
     if not args.quick:
-        out_dir = ROOT / "bench" / "results"
-        out_dir.mkdir(exist_ok=True)
-        path = out_dir / f"rebuild-{dt.date.today().isoformat()}.json"
-        path.write_text(json.dumps(result, indent=2) + "\n")
-        log(f"wrote {path}")
+        write_results(result, results_path("rebuild"))
     return 0
 
 

@@ -37,54 +37,55 @@ import datetime as dt
 import hashlib
 import hmac
 import json
-import multiprocessing
 import os
-import platform
-import re
-import secrets
-import signal
-import socket
-import subprocess
 import sys
-import tempfile
-import threading
 import time
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+from common import (
+    _LENGTH,
+    Connection,
+    HubConfig,
+    Run,
+    bench_hub,
+    closed_loop,
+    fixed_count,
+    free_port,
+    http_request,
+    machine,
+    ms,
+    open_loop,
+    percentile,
+    quiet,
+    results_path,
+    run_workers,
+    running,
+    serve_hub,
+    start_process,
+    stop_process,
+    wait_ready,
+    write_results,
+)
 
-import httpx  # noqa: E402
-import uvicorn  # noqa: E402
-from fastapi import Response  # noqa: E402
-
-from connectors.course_sync import sync_tenant  # noqa: E402
-from connectors.registry import start_connectors  # noqa: E402
-from connectors.spark_api import SparkClients  # noqa: E402
-from hub.bootstrap import build_runtime, eventsourcing_env  # noqa: E402
-from hub.dev import (  # noqa: E402
+from connectors.course_sync import sync_tenant
+from connectors.spark_api import SparkClients
+from hub.bootstrap import build_runtime, eventsourcing_env
+from hub.dev import (
     SparkSimulator,
     sso_token,
     submission_payload,
     url_file,
 )
-from hub.dev.spark_client import encode  # noqa: E402
-from hub.domain.learners import learner_id  # noqa: E402
-from hub.http.app import build_http_app  # noqa: E402
-from hub.spark.connection import connect_spark  # noqa: E402
-from infra.logging import configure_logging  # noqa: E402
-from infra.nats_client import NatsConnection  # noqa: E402
-from infra.nats_server import EmbeddedNatsServer  # noqa: E402
-from infra.settings import Settings  # noqa: E402
-from infra.sql import make_engine  # noqa: E402
-from projections import projection_statuses  # noqa: E402
-from projections.portfolio import portfolio  # noqa: E402
-from projections.registry import start_projections  # noqa: E402
-from projections.upstreams import open_readers  # noqa: E402
+from hub.dev.spark_client import encode
+from hub.domain.learners import learner_id
+from hub.spark.connection import connect_spark
+from infra.nats_client import NatsConnection
+from infra.sql import make_engine
+from projections.portfolio import portfolio
+from projections.upstreams import open_readers
 
 TENANT = "bench"
 GOALS = {
@@ -93,7 +94,26 @@ GOALS = {
     "sso_p95_ms_max": 30.0,
     "evidence_p95_ms_max": 1000.0,
 }
-_LENGTH = re.compile(rb"(?i)\r\ncontent-length:\s*(\d+)")
+# What bench_lti and bench_lti_tool (written before bench/common.py) import from here.
+_quiet = quiet
+__all__ = [
+    "_LENGTH",
+    "HubConfig",
+    "Run",
+    "_quiet",
+    "closed_loop",
+    "fixed_count",
+    "free_port",
+    "http_request",
+    "machine",
+    "ms",
+    "open_loop",
+    "percentile",
+    "serve_hub",
+    "start_process",
+    "stop_process",
+    "wait_ready",
+]
 
 
 @dataclass
@@ -115,268 +135,6 @@ QUICK = Sizes(
     sso_users=40,
     evidence_submissions=30,
 )
-
-
-# -- the processes -------------------------------------------------------------------------
-
-
-@dataclass
-class HubConfig:
-    data_dir: str
-    nats_url: str
-    stream_prefix: str
-    database_url: str
-    port: int
-    admin_token: str
-    log_level: str
-
-    def settings(self) -> Any:
-        return Settings(
-            data_dir=Path(self.data_dir),
-            stream_prefix=self.stream_prefix,
-            database_url=self.database_url,
-            nats_url=self.nats_url,
-            log_json=True,
-            log_level=self.log_level,
-            demo_tenant=None,
-        )
-
-
-def _quiet(config: HubConfig, name: str) -> None:
-    """Logs of a child process go to a file in the data folder, not to the terminal."""
-    os.environ["HUB_DATA_DIR"] = config.data_dir
-    sys.stderr = sys.stdout = open(Path(config.data_dir) / f"{name}.log", "a")  # noqa: SIM115
-    configure_logging(json=True, level=config.log_level)
-
-
-def serve_hub(config: HubConfig) -> None:
-    """The hub's HTTP app and the bare endpoint, until SIGTERM."""
-    _quiet(config, "http")
-    runtime = build_runtime(config.settings(), config.nats_url)
-    app = build_http_app(
-        runtime, admin_token=config.admin_token, projection_statuses=projection_statuses
-    )
-
-    @app.post("/bench/noop", status_code=202, include_in_schema=False)
-    async def noop() -> Response:
-        return Response(status_code=202)
-
-    # Matched first: the bare endpoint pays the least routing of any route on the server
-    # (the webhook's route is matched among the hub's others), so the ratio is not
-    # flattered by a bare route at the end of the list.
-    app.router.routes.insert(0, app.router.routes.pop())
-
-    uvicorn.Server(
-        uvicorn.Config(
-            app,
-            host="127.0.0.1",
-            port=config.port,
-            log_config=None,
-            access_log=False,
-            lifespan="on",
-        )
-    ).run()
-
-
-def run_workers(config: HubConfig) -> None:
-    """Projections and connectors (`hub project` + `hub connect`), until SIGTERM."""
-    _quiet(config, "workers")
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    env = eventsourcing_env(config.settings(), config.nats_url)
-    threads = start_projections(env, config.database_url, stop) + start_connectors(env, stop)
-    stop.wait()
-    for thread in threads:
-        thread.join(timeout=15)
-
-
-def start_process(target: Callable[[HubConfig], None], config: HubConfig) -> Any:
-    process = multiprocessing.get_context("spawn").Process(
-        target=target, args=(config,), daemon=True
-    )
-    process.start()
-    return process
-
-
-def stop_process(process: Any) -> None:
-    if process.is_alive():
-        process.terminate()
-    process.join(timeout=30)
-    if process.is_alive():
-        process.kill()
-        process.join(timeout=10)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def wait_ready(port: int, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    raise RuntimeError("the hub's HTTP server did not start")
-
-
-# -- a small HTTP/1.1 client --------------------------------------------------------------
-
-
-class Connection:
-    """One keep-alive connection sending prepared requests (the server answers with a length)."""
-
-    def __init__(self, port: int) -> None:
-        self.port = port
-        self.reader: asyncio.StreamReader | None = None
-        self.writer: asyncio.StreamWriter | None = None
-
-    async def send(self, request: bytes) -> tuple[int, bytes]:
-        if self.writer is None:
-            self.reader, self.writer = await asyncio.open_connection("127.0.0.1", self.port)
-        assert self.reader is not None
-        self.writer.write(request)
-        head = await self.reader.readuntil(b"\r\n\r\n")
-        found = _LENGTH.search(head)
-        if found is None:
-            raise RuntimeError(f"no Content-Length in {head[:200]!r}")
-        body = await self.reader.readexactly(int(found.group(1)))
-        return int(head[9:12]), body
-
-    def close(self) -> None:
-        if self.writer is not None:
-            self.writer.close()
-
-
-def http_request(
-    method: str, path: str, port: int, body: bytes = b"", headers: dict[str, str] | None = None
-) -> bytes:
-    lines = [f"{method} {path} HTTP/1.1", f"Host: 127.0.0.1:{port}"]
-    lines += [f"{k}: {v}" for k, v in (headers or {}).items()]
-    if method == "POST":
-        lines.append(f"Content-Length: {len(body)}")
-    return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
-
-
-@dataclass
-class Run:
-    """Latencies (seconds) and statuses of one measured phase."""
-
-    latencies: list[float] = field(default_factory=list)
-    statuses: dict[int, int] = field(default_factory=dict)
-    seconds: float = 0.0
-
-    def add(self, status: int, latency: float) -> None:
-        self.statuses[status] = self.statuses.get(status, 0) + 1
-        self.latencies.append(latency)
-
-    def summary(self) -> dict[str, Any]:
-        ordered = sorted(self.latencies)
-        return {
-            "requests": len(ordered),
-            "seconds": round(self.seconds, 3),
-            "per_second": round(len(ordered) / self.seconds, 1) if self.seconds else None,
-            "p50_ms": ms(percentile(ordered, 50)),
-            "p95_ms": ms(percentile(ordered, 95)),
-            "p99_ms": ms(percentile(ordered, 99)),
-            "max_ms": ms(ordered[-1]) if ordered else None,
-            "statuses": {str(k): v for k, v in sorted(self.statuses.items())},
-        }
-
-
-def percentile(ordered: list[float], q: float) -> float | None:
-    if not ordered:
-        return None
-    rank = max(min(round(q / 100 * len(ordered) + 0.5) - 1, len(ordered) - 1), 0)
-    return ordered[rank]
-
-
-def ms(seconds: float | None) -> float | None:
-    return None if seconds is None else round(seconds * 1000, 2)
-
-
-async def closed_loop(
-    clients: int, seconds: float, make: Callable[[], bytes], port: int, warmup: float = 0.0
-) -> Run:
-    """`clients` connections, each sending the next request as soon as it has the answer."""
-    run = Run()
-    started = time.perf_counter()
-    measure_from = started + warmup
-    end = measure_from + seconds
-
-    async def client() -> None:
-        connection = Connection(port)
-        try:
-            while (now := time.perf_counter()) < end:
-                status, _ = await connection.send(make())
-                done = time.perf_counter()
-                if now >= measure_from:
-                    run.add(status, done - now)
-        finally:
-            connection.close()
-
-    await asyncio.gather(*(client() for _ in range(clients)))
-    run.seconds = time.perf_counter() - measure_from
-    return run
-
-
-async def open_loop(
-    clients: int, rate: float, seconds: float, make: Callable[[], bytes], port: int
-) -> Run:
-    """`clients` connections sending `rate` requests a second in all, on a fixed schedule.
-
-    A latency counts from when the request was due, not when it was sent: a late answer
-    delays the connection's next request, and that wait is counted too (no coordinated
-    omission).
-    """
-    run = Run()
-    interval = clients / rate
-    started = time.perf_counter() + 0.05
-    end = started + seconds
-
-    async def client(n: int) -> None:
-        connection = Connection(port)
-        due = started + n * interval / clients
-        try:
-            while due < end:
-                await asyncio.sleep(max(due - time.perf_counter(), 0))
-                status, _ = await connection.send(make())
-                run.add(status, time.perf_counter() - due)
-                due += interval
-        finally:
-            connection.close()
-
-    await asyncio.gather(*(client(n) for n in range(clients)))
-    run.seconds = seconds
-    return run
-
-
-async def fixed_count(
-    clients: int, count: int, one: Callable[[Connection, int], Awaitable[int]], port: int
-) -> Run:
-    """`count` requests shared by `clients` connections; `one` sends request `i`."""
-    run = Run()
-    next_index = iter(range(count))
-
-    async def client() -> None:
-        connection = Connection(port)
-        try:
-            for i in next_index:
-                begun = time.perf_counter()
-                status = await one(connection, i)
-                run.add(status, time.perf_counter() - begun)
-        finally:
-            connection.close()
-
-    started = time.perf_counter()
-    await asyncio.gather(*(client() for _ in range(clients)))
-    run.seconds = time.perf_counter() - started
-    return run
 
 
 # -- the workloads --------------------------------------------------------------------------
@@ -679,22 +437,6 @@ def goals_text(found: dict[str, Any], results: dict[str, Any]) -> str:
     )
 
 
-def machine(load_before: list[float]) -> dict[str, Any]:
-    def git(*args: str) -> str:
-        return subprocess.run(
-            ["git", *args], cwd=ROOT, capture_output=True, text=True, check=False
-        ).stdout.strip()
-
-    return {
-        "python": platform.python_version(),
-        "platform": platform.platform(),
-        "cpus": os.cpu_count(),
-        "loadavg_before_after": [round(load_before[0], 2), round(os.getloadavg()[0], 2)],
-        "git_commit": git("rev-parse", "HEAD"),
-        "git_dirty": bool(git("status", "--porcelain", "--untracked-files=no")),
-    }
-
-
 # -- main ------------------------------------------------------------------------------------
 
 
@@ -714,45 +456,31 @@ def main(argv: list[str] | None = None) -> int:
         sizes = replace(sizes, ingest_seconds=args.ingest_seconds)
 
     load_before = list(os.getloadavg())
-    with tempfile.TemporaryDirectory(prefix="bench-spark-") as scratch:
-        workdir = str(args.keep or scratch)
-        Path(workdir).mkdir(parents=True, exist_ok=True)
-        nats = EmbeddedNatsServer(Path(workdir) / "nats")
-        nats.start()
-        config = HubConfig(
-            data_dir=workdir,
-            nats_url=nats.url,
-            stream_prefix="bench",
-            database_url=args.database_url or f"sqlite:///{workdir}/hub.sqlite3",
-            port=free_port(),
-            admin_token=secrets.token_urlsafe(16),
-            log_level=args.log_level,
-        )
-        processes = []
+    with bench_hub(
+        "bench-spark-",
+        database_url=args.database_url,
+        log_level=args.log_level,
+        keep=args.keep,
+    ) as config:
         engine = make_engine(config.database_url)
         try:
             with SparkSimulator(api_rate_limit=None) as simulator:
                 spark = set_up(config, simulator)
-                processes.append(http := start_process(serve_hub, config))
-                processes.append(workers := start_process(run_workers, config))
-                wait_ready(config.port)
-                users = [f"learner-{n}" for n in range(max(sizes.evidence_clients * 2, 8))]
-                sign_in(spark, users)
-                print("submission -> evidence in the portfolio ...", flush=True)
-                samples: dict[str, list[float]] = {}
-                evidence = measure_evidence(spark, engine, sizes, users, samples)
-                evidence_hops = hops(config, samples)
-                stop_process(workers)
-                print("SSO ...", flush=True)
-                sso = measure_sso(spark, sizes)
-                print("ingest: bare endpoint, then the submission webhook ...", flush=True)
-                ingest = measure_ingest(spark, sizes)
-                stop_process(http)
+                with running(config, serve_hub, run_workers) as (http, workers):
+                    users = [f"learner-{n}" for n in range(max(sizes.evidence_clients * 2, 8))]
+                    sign_in(spark, users)
+                    print("submission -> evidence in the portfolio ...", flush=True)
+                    samples: dict[str, list[float]] = {}
+                    evidence = measure_evidence(spark, engine, sizes, users, samples)
+                    evidence_hops = hops(config, samples)
+                    stop_process(workers)
+                    print("SSO ...", flush=True)
+                    sso = measure_sso(spark, sizes)
+                    print("ingest: bare endpoint, then the submission webhook ...", flush=True)
+                    ingest = measure_ingest(spark, sizes)
+                    stop_process(http)
         finally:
-            for process in processes:
-                stop_process(process)
             engine.dispose()
-            nats.stop()
 
     results: dict[str, Any] = {
         "benchmark": "spark",
@@ -779,12 +507,7 @@ def main(argv: list[str] | None = None) -> int:
     print(goals_text(results["verdict"], results))
     before, after = results["machine"]["loadavg_before_after"]
     print(f"load average before {before}, after {after} ({os.cpu_count()} CPUs)")
-    output = args.output or ROOT / "bench" / "results" / (
-        f"spark-{dt.date.today().isoformat()}{'-quick' if args.quick else ''}.json"
-    )
-    output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(json.dumps(results, indent=2) + "\n")
-    print(f"\nresults: {output.relative_to(ROOT) if output.is_relative_to(ROOT) else output}")
+    write_results(results, args.output or results_path("spark", args.quick))
     return 0
 
 

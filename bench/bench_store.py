@@ -50,6 +50,8 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))  # `infra` when run as a script from anywhere
 
+from common import percentile, results_path, write_results  # noqa: E402
+
 from infra.nats_client import NatsConnection  # noqa: E402
 from infra.nats_server import EmbeddedNatsServer, bundled_binary, free_port  # noqa: E402
 
@@ -138,12 +140,6 @@ def event(originator_id: str, version: int) -> StoredEvent:
 # -- timing --------------------------------------------------------------------------------
 
 
-def percentile(sorted_values: list[float], q: float) -> float:
-    """Nearest-rank percentile of already sorted values."""
-    rank = max(1, math.ceil(q * len(sorted_values)))
-    return sorted_values[min(rank, len(sorted_values)) - 1]
-
-
 @dataclass(frozen=True)
 class CommitStats:
     writers: int
@@ -169,8 +165,8 @@ def commit_stats(
         seconds=round(wall, 3),
         commits_per_s=round(n / wall, 1),
         events_per_s=round(n * events_per_commit / wall, 1),
-        p50_ms=round(percentile(ordered, 0.50) * 1000, 3),
-        p99_ms=round(percentile(ordered, 0.99) * 1000, 3),
+        p50_ms=round((percentile(ordered, 50) or 0.0) * 1000, 3),
+        p99_ms=round((percentile(ordered, 99) or 0.0) * 1000, 3),
         max_ms=round(ordered[-1] * 1000, 3),
     )
 
@@ -297,7 +293,7 @@ def read_back(recorder: ApplicationRecorder, originator_id: str, runs: int) -> d
     return {
         "runs": runs,
         "median_ms": round(statistics.median(ordered) * 1000, 3),
-        "p99_ms": round(percentile(ordered, 0.99) * 1000, 3),
+        "p99_ms": round((percentile(ordered, 99) or 0.0) * 1000, 3),
     }
 
 
@@ -803,10 +799,7 @@ def main(argv: list[str] | None = None) -> int:
     }
     if args.rounds > 1:
         report["each_round"] = rounds
-    suffix = "-quick" if args.quick else ""
-    output = args.output or ROOT / "bench" / "results" / f"store-{now:%Y-%m-%d}{suffix}.json"
-    output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(json.dumps(report, indent=2) + "\n")
+    output = write_results(report, args.output or results_path("store", args.quick))
 
     print(table(results))
     if verdict:

@@ -24,7 +24,7 @@ import json
 import queue
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import closing
+from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -38,12 +38,13 @@ from eventsourcing.projection import EventSourcedProjection
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from connectors.caliper_stream import CaliperStream, Published
-from connectors.deliveries import AttemptResult, DeliveryScheduler, RetrySchedule
+from connectors.deliveries import AttemptResult, RetrySchedule
+from connectors.delivery_loop import run_delivery_loop
 from connectors.runner import (
     DEFAULT_BACKOFF,
     Backoff,
-    ConnectorFailedError,
     UpstreamLog,
+    logged,
     run_under_lease,
 )
 from connectors.spark_api import box_from_env
@@ -396,46 +397,29 @@ def run_sender(
     """Attempt due Caliper deliveries while this process holds the sender's lease."""
     config = settings or CaliperDeliverySettings()
 
-    def work(lease: Lease) -> bool:
-        with closing(DeliveryLog(env)) as app, closing(UpstreamLog("hub", env)) as hub:
+    @contextmanager
+    def open_sender() -> Iterator[CaliperSender]:
+        with closing(UpstreamLog("hub", env)) as hub:
             sender = CaliperSender(
                 hub, box_from_env(env), CaliperStream(env), timeout_s=config.timeout_s
             )
             try:
-                scheduler = DeliveryScheduler(
-                    app, sender, retry=retry or config.schedule(), idle_s=max(config.idle_s, 0.01)
-                )
-                scheduler.run(stop, keep=lease.keep)
+                yield sender
             finally:
                 sender.close()
-        return True
 
-    run_under_lease(
-        SENDER,
+    run_delivery_loop(
         env,
         stop,
-        work,
+        lease=SENDER,
+        log_name=NAME,
+        open_sender=open_sender,
+        retry=retry or config.schedule(),
+        idle_s=max(config.idle_s, 0.01),
         lease_ttl=lease_ttl,
         owner=owner,
         backoff=backoff,
-        transient=(ConnectionError,),
     )
-
-
-def logged(
-    run: Callable[[Mapping[str, str], threading.Event], None], name: str
-) -> Callable[[dict[str, str], threading.Event], None]:
-    """`run` for `connectors.registry`: a failure is logged, not raised."""
-
-    def run_logged(env: dict[str, str], stop: threading.Event) -> None:
-        try:
-            run(env, stop)
-        except ConnectorFailedError:
-            pass  # logged where it happened
-        except Exception:
-            log.exception("connector.crashed", connector=name)
-
-    return run_logged
 
 
 run_batcher_logged = logged(run_batcher, NAME)

@@ -15,8 +15,8 @@ between the send and its record keeps the same `Message-ID`.
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping
-from contextlib import closing
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,7 +27,8 @@ from eventsourcing.domain import DomainEventProtocol
 from eventsourcing.projection import EventSourcedProjection
 from eventsourcing.utils import get_topic
 
-from connectors.deliveries import AttemptResult, DeliveryScheduler, RetrySchedule
+from connectors.deliveries import AttemptResult, RetrySchedule
+from connectors.delivery_loop import run_delivery_loop
 from connectors.domain import caused_by, topic_of
 from connectors.evidence import data_dir
 from connectors.notifications import NAME as NOTIFICATIONS
@@ -35,18 +36,17 @@ from connectors.notifications import Inbox
 from connectors.runner import (
     DEFAULT_BACKOFF,
     Backoff,
-    ConnectorFailedError,
     ProcessSpec,
     UpstreamLog,
     Upstreams,
-    run_under_lease,
+    logged,
 )
 from connectors.spark_api import box_from_env
 from hub.domain.base import event_context, tenant_of
 from hub.domain.deliveries import Delivery, delivery_id
 from hub.domain.notifications import EMAIL
 from hub.domain.outbox import NOTIFICATION, OutboxMessage, body_context
-from infra.lease import DEFAULT_TTL, Lease
+from infra.lease import DEFAULT_TTL
 from infra.mail import FolderMailbox, Mail, Mailer, MailError, SmtpMailer
 from infra.secrets import SecretBox
 from infra.settings import Settings
@@ -198,38 +198,28 @@ def run_deliveries(
     """Send due emails while this process holds the `outbox-deliveries` lease."""
     settings = mail_settings(env)
 
-    def work(lease: Lease) -> bool:
-        sender = EmailSender(
+    @contextmanager
+    def open_sender() -> Iterator[EmailSender]:
+        yield EmailSender(
             box_from_env(env),
             mailer or mailer_from(settings, outbox_folder(env)),
             settings.mail_from,
         )
-        with closing(UpstreamLog(NAME, env)) as app:
-            scheduler = DeliveryScheduler(
-                app, sender, retry=retry or RetrySchedule(), idle_s=idle_s
-            )
-            scheduler.run(stop, keep=lease.keep)
-        return True
 
-    run_under_lease(
-        SCHEDULER,
+    run_delivery_loop(
         env,
         stop,
-        work,
+        lease=SCHEDULER,
+        log_name=NAME,
+        open_sender=open_sender,
+        retry=retry or RetrySchedule(),
+        idle_s=idle_s,
         lease_ttl=lease_ttl,
         backoff=backoff,
-        transient=(ConnectionError,),
     )
 
 
-def run_deliveries_logged(env: dict[str, str], stop: threading.Event) -> None:
-    """`run_deliveries` for `connectors.registry`: a failure is logged, not raised."""
-    try:
-        run_deliveries(env, stop)
-    except ConnectorFailedError:
-        pass  # logged where it happened
-    except Exception:
-        log.exception("connector.crashed", connector=SCHEDULER)
+run_deliveries_logged = logged(run_deliveries, SCHEDULER)
 
 
 def delivery_log(env: Mapping[str, str]) -> Application[str]:

@@ -11,8 +11,8 @@ what carried the grade) whose payload is the `GradePassback` body. The
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Mapping
-from contextlib import closing
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,16 +24,16 @@ from eventsourcing.utils import get_topic
 from pydantic import ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from connectors.deliveries import AttemptResult, DeliveryScheduler, RetrySchedule
+from connectors.deliveries import AttemptResult, RetrySchedule
+from connectors.delivery_loop import run_delivery_loop
 from connectors.domain import caused_by, topic_of
 from connectors.runner import (
     DEFAULT_BACKOFF,
     Backoff,
-    ConnectorFailedError,
     ProcessSpec,
     UpstreamLog,
     Upstreams,
-    run_under_lease,
+    logged,
 )
 from connectors.spark_api import (
     SparkApiError,
@@ -47,7 +47,7 @@ from hub.domain.deliveries import Delivery, delivery_id
 from hub.domain.lti_platform import LtiResult
 from hub.domain.quests import task_id
 from hub.domain.submissions import Submission
-from infra.lease import DEFAULT_TTL, Lease
+from infra.lease import DEFAULT_TTL
 from schemas.spark import GradePassback
 
 NAME = "passback"
@@ -248,35 +248,24 @@ def run_deliveries(
 ) -> None:
     """Attempt due grade deliveries while this process holds the `passback-deliveries` lease."""
 
-    def work(lease: Lease) -> bool:
+    @contextmanager
+    def open_sender() -> Iterator[SparkGradeSender]:
         spark = clients or SparkClients(box_from_env(env))
-        with closing(DeliveryLog(env)) as app, closing(UpstreamLog("hub", env)) as hub:
-            scheduler = DeliveryScheduler(
-                app,
-                SparkGradeSender(hub, spark),
-                retry=retry or PassbackSettings().schedule(),
-                idle_s=idle_s,
-            )
-            scheduler.run(stop, keep=lease.keep)
-        return True
+        with closing(UpstreamLog("hub", env)) as hub:
+            yield SparkGradeSender(hub, spark)
 
-    run_under_lease(
-        SCHEDULER,
+    run_delivery_loop(
         env,
         stop,
-        work,
+        lease=SCHEDULER,
+        log_name=NAME,
+        open_sender=open_sender,
+        retry=retry or PassbackSettings().schedule(),
+        idle_s=idle_s,
         lease_ttl=lease_ttl,
         owner=owner,
         backoff=backoff,
-        transient=(ConnectionError,),
     )
 
 
-def run_deliveries_logged(env: dict[str, str], stop: threading.Event) -> None:
-    """`run_deliveries` for `connectors.registry`: a failure is logged, not raised."""
-    try:
-        run_deliveries(env, stop)
-    except ConnectorFailedError:
-        pass  # logged where it happened
-    except Exception:
-        log.exception("connector.crashed", connector=SCHEDULER)
+run_deliveries_logged = logged(run_deliveries, SCHEDULER)

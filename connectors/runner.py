@@ -253,3 +253,19 @@ class _Follower(threading.Thread):
 
     def stop(self) -> None:
         self.subscription.stop()
+
+
+def logged(
+    run: Callable[[Mapping[str, str], threading.Event], None], name: str
+) -> Callable[[dict[str, str], threading.Event], None]:
+    """`run` for `connectors.registry`: a failure is logged, not raised."""
+
+    def run_logged(env: dict[str, str], stop: threading.Event) -> None:
+        try:
+            run(env, stop)
+        except ConnectorFailedError:
+            pass  # logged where it happened
+        except Exception:
+            log.exception("connector.crashed", connector=name)
+
+    return run_logged

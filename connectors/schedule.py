@@ -23,7 +23,12 @@ from nats.js.errors import BadRequestError, BucketNotFoundError, KeyNotFoundErro
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from connectors.course_sync import CourseSyncError, SyncReport, connected_tenants, sync_tenant
-from connectors.runner import DEFAULT_BACKOFF, Backoff, ConnectorFailedError, run_under_lease
+from connectors.runner import (
+    DEFAULT_BACKOFF,
+    Backoff,
+    logged,
+    run_under_lease,
+)
 from connectors.spark_api import SparkApiError, SparkClients, box_from_env
 from hub.application import Hub
 from hub.domain.base import EventContext
@@ -210,11 +215,4 @@ def run_daily_sync(
     run_under_lease(NAME, env, stop, work, lease_ttl=lease_ttl, owner=owner, backoff=backoff)
 
 
-def run_daily_sync_logged(env: dict[str, str], stop: threading.Event) -> None:
-    """`run_daily_sync` for `connectors.registry`: a failure is logged, not raised."""
-    try:
-        run_daily_sync(env, stop)
-    except ConnectorFailedError:
-        pass  # logged where it happened
-    except Exception:
-        log.exception("connector.crashed", connector=NAME)
+run_daily_sync_logged = logged(run_daily_sync, NAME)

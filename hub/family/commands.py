@@ -19,10 +19,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, TypeVar
-
-from eventsourcing.application import AggregateNotFoundError
-from eventsourcing.persistence import IntegrityError
 
 from hub.application import Hub
 from hub.domain.accounts import Account
@@ -43,10 +39,8 @@ from hub.family.errors import (
     SamePersonError,
     UnknownPersonError,
 )
+from hub.unit_of_work import get_or_none, retrying, save_changed, saved
 
-# A command that lost an optimistic-concurrency race runs again on what the winner wrote.
-ATTEMPTS = 5
-T = TypeVar("T")
 OBSERVER = "observer"
 
 
@@ -86,36 +80,6 @@ class LeftComment:
     position: int
 
 
-def _retrying(command: Callable[[], T]) -> T:
-    for attempt in range(1, ATTEMPTS + 1):
-        try:
-            return command()
-        except IntegrityError:
-            if attempt == ATTEMPTS:
-                raise
-    raise AssertionError("unreachable")  # pragma: no cover
-
-
-def _get(hub: Hub, found_id: str) -> Any:
-    try:
-        return hub.repository.get(found_id)
-    except AggregateNotFoundError:
-        return None
-
-
-def _save(hub: Hub, *aggregates: HubAggregate) -> int | None:
-    changed = [aggregate for aggregate in aggregates if aggregate.pending_events]
-    if not changed:
-        return None
-    return max(int(r.notification.id) for r in hub.save(*changed))
-
-
-def _saved(hub: Hub, *aggregates: HubAggregate) -> int:
-    position = _save(hub, *aggregates)
-    assert position is not None
-    return position
-
-
 def check_same_tenant(tenant: str, *person_ids: str) -> None:
     check_tenant(tenant)
     for person_id in person_ids:
@@ -128,7 +92,7 @@ def person(hub: Hub, tenant: str, person_id: str) -> Learner | Account:
     """The learner or account `person_id` of `tenant`, or `UnknownPersonError`."""
     check_same_tenant(tenant, person_id)
     kind = person_id.split(".")[1:2]
-    found = _get(hub, person_id) if kind in (["Learner"], ["Account"]) else None
+    found = get_or_none(hub, person_id) if kind in (["Learner"], ["Account"]) else None
     if not isinstance(found, Learner | Account):
         msg = f"no learner or account has the id {person_id!r}"
         raise UnknownPersonError(msg)
@@ -150,7 +114,7 @@ def link_guardian(
 
     def once() -> Recorded:
         found_id = guardianship_id(tenant, guardian_id, student_id)
-        link: Guardianship | None = _get(hub, found_id)
+        link: Guardianship | None = get_or_none(hub, found_id)
         if link is None:
             link = Guardianship(
                 tenant=tenant,
@@ -161,9 +125,9 @@ def link_guardian(
             )
         elif not link.active or link.relationship != relationship:
             link.relink(relationship, source)
-        return Recorded(link.id, _save(hub, link))
+        return Recorded(link.id, save_changed(hub, link))
 
-    return _retrying(once)
+    return retrying(once)
 
 
 def unlink_guardian(
@@ -174,13 +138,13 @@ def unlink_guardian(
 
     def once() -> Recorded:
         found_id = guardianship_id(tenant, guardian_id, student_id)
-        link: Guardianship | None = _get(hub, found_id)
+        link: Guardianship | None = get_or_none(hub, found_id)
         if link is None or not link.active:
             return Recorded(found_id, None)
         link.unlink(source)
-        return Recorded(link.id, _save(hub, link))
+        return Recorded(link.id, save_changed(hub, link))
 
-    return _retrying(once)
+    return retrying(once)
 
 
 def set_rhythm_days(hub: Hub, tenant: str, days: int) -> Recorded:
@@ -191,14 +155,14 @@ def set_rhythm_days(hub: Hub, tenant: str, days: int) -> Recorded:
         raise RhythmDaysError(msg)
 
     def once() -> Recorded:
-        settings: FamilySettings | None = _get(hub, family_settings_id(tenant))
+        settings: FamilySettings | None = get_or_none(hub, family_settings_id(tenant))
         if settings is None:
             settings = FamilySettings(tenant=tenant, rhythm_days=days)
         elif settings.rhythm_days != days:
             settings.change_rhythm(days)
-        return Recorded(settings.id, _save(hub, settings))
+        return Recorded(settings.id, save_changed(hub, settings))
 
-    return _retrying(once)
+    return retrying(once)
 
 
 # -- observers ----------------------------------------------------------------------------
@@ -207,7 +171,7 @@ def set_rhythm_days(hub: Hub, tenant: str, days: int) -> Recorded:
 def circle(hub: Hub, tenant: str, student_id: str) -> ObserverCircle | None:
     """The student's observers as the log holds them now (read your own writes)."""
     check_same_tenant(tenant, student_id)
-    found: ObserverCircle | None = _get(hub, circle_id(tenant, student_id))
+    found: ObserverCircle | None = get_or_none(hub, circle_id(tenant, student_id))
     return found
 
 
@@ -247,11 +211,11 @@ def invite_observer(
             can_comment=can_comment,
             now=now,
         )
-        position = _saved(hub, found)
+        position = saved(hub, found)
         expires_at = str(found.invitations[invitation]["expires_at"])
         return SentInvitation(invitation, code, expires_at, position)
 
-    return _retrying(once)
+    return retrying(once)
 
 
 def _change_circle(
@@ -262,9 +226,9 @@ def _change_circle(
     def once() -> Recorded:
         found = _circle_or_none(hub, tenant, student_id)
         change(found)
-        return Recorded(found.id, _save(hub, found))
+        return Recorded(found.id, save_changed(hub, found))
 
-    return _retrying(once)
+    return retrying(once)
 
 
 def cancel_invitation(
@@ -284,14 +248,14 @@ def accept_invitation(
     tenant = tenant_of(found_id)
 
     def once() -> Acceptance:
-        found: ObserverCircle | None = _get(hub, found_id)
+        found: ObserverCircle | None = get_or_none(hub, found_id)
         if found is None:
             found = ObserverCircle(tenant=tenant, student_id="")  # no invitations: not found
         invitation_id = found.invitation_for(code)
         found.check_pending(invitation_id, now)
         invited = found.invitations[invitation_id]
         email = normalise_email(invited["email"])
-        index: EmailIndex | None = _get(hub, email_index_id(tenant, email))
+        index: EmailIndex | None = get_or_none(hub, email_index_id(tenant, email))
         made: list[HubAggregate] = []
         if index is not None:
             observer_id = index.learner_id
@@ -312,10 +276,10 @@ def accept_invitation(
             made = [account, EmailIndex(tenant=tenant, email=email, learner_id=account.id)]
             observer_id = account.id
         found.accept(invitation_id, observer_id=observer_id, new_account=bool(made), now=now)
-        position = _saved(hub, found, *made)
+        position = saved(hub, found, *made)
         return Acceptance(tenant, found.student_id, observer_id, bool(made), position)
 
-    return _retrying(once)
+    return retrying(once)
 
 
 def remove_observer(
@@ -364,6 +328,6 @@ def leave_comment(
     def once() -> LeftComment:
         found = _circle_or_none(hub, tenant, student_id)
         comment_id = found.comment(observer_id, task_id=task_id, text=text, now=now)
-        return LeftComment(comment_id, _saved(hub, found))
+        return LeftComment(comment_id, saved(hub, found))
 
-    return _retrying(once)
+    return retrying(once)

@@ -3,43 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import suppress
 from pathlib import Path
 
 import pytest
 
-from hub.application import Hub
-from hub.bootstrap import eventsourcing_env
 from infra.blobs import FolderBlobStore
-from infra.nats_client import NatsConnection
-from infra.settings import Settings
 from tests.connectors.file_server import FileServer, file_server
-from tests.connectors.world import Logs
+from tests.connectors.parts import delete_leases, hub, hub_env, logs  # noqa: F401 (fixtures, found by name)
 
 
 @pytest.fixture
 def env(tmp_path: Path, nats_url: str, stream_prefix: str) -> Iterator[dict[str, str]]:
     """The applications' environment on fresh streams; the lease bucket is deleted after."""
-    settings = Settings(data_dir=tmp_path, stream_prefix=stream_prefix)
-    yield {**eventsourcing_env(settings, nats_url), "HUB_DATA_DIR": str(tmp_path)}
-    connection = NatsConnection.shared(nats_url)
-    js = connection.client.jetstream()
-    with suppress(Exception):
-        connection.run(lambda: js.delete_key_value(f"{stream_prefix}_leases"), timeout=10)
-
-
-@pytest.fixture
-def hub(env: dict[str, str]) -> Iterator[Hub]:
-    app = Hub(env=env)
-    yield app
-    app.close()
-
-
-@pytest.fixture
-def logs(env: dict[str, str]) -> Iterator[Logs]:
-    readers = Logs(env)
-    yield readers
-    readers.close()
+    yield hub_env(tmp_path, nats_url, stream_prefix)
+    delete_leases(nats_url, stream_prefix)
 
 
 @pytest.fixture

@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable, Iterator
-from contextlib import suppress
 from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, text
 
 from hub.bootstrap import Runtime, build_runtime, eventsourcing_env
-from infra.nats_client import NatsConnection
 from infra.settings import Settings
 from infra.sql import make_engine
+from tests.connectors.parts import (
+    delete_leases,
+    logs,  # noqa: F401 (a fixture, found by name)
+)
+from tests.projections.portfolio_world import ProgressLog, World
 
 NewDatabase = Callable[[], str]
 
@@ -69,12 +72,17 @@ def runtime(tmp_path: Path, nats_url: str, stream_prefix: str) -> Iterator[Runti
     runtime = build_runtime(settings, nats_url)
     yield runtime
     runtime.hub.close()
-    connection = NatsConnection.shared(nats_url)
-    js = connection.client.jetstream()
-    with suppress(Exception):
-        connection.run(lambda: js.delete_key_value(f"{stream_prefix}_leases"), timeout=10)
+    delete_leases(nats_url, stream_prefix)
 
 
 @pytest.fixture
 def env(runtime: Runtime) -> dict[str, str]:
     return eventsourcing_env(runtime.settings, runtime.nats_url)
+
+
+@pytest.fixture
+def world(runtime: Runtime, env: dict[str, str]) -> Iterator[World]:
+    """The hub and the progress log the projection tests record on."""
+    progress = ProgressLog(env)
+    yield World(runtime.hub, progress)
+    progress.close()

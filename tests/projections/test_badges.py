@@ -3,10 +3,8 @@ replays and restarts), tenants kept apart, and XP per pillar with totals."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from contextlib import closing
 
-import pytest
 from eventsourcing.application import ProcessingEvent
 from eventsourcing.persistence import Tracking
 from sqlalchemy import Engine
@@ -15,7 +13,6 @@ from connectors.badges import SPEC as AWARDER
 from connectors.badges import BadgeAwarder
 from connectors.runner import UpstreamLog
 from hub.badges import retire_badge
-from hub.bootstrap import Runtime
 from hub.domain.badges import badge_id, learner_badge_id
 from projections import registry
 from projections.badges import EARNED, BadgeProgress, badge_progress
@@ -34,23 +31,9 @@ from tests.projections.badge_world import (
     sync_course,
 )
 from tests.projections.helpers import running as projecting
-from tests.projections.portfolio_world import ProgressLog, World
+from tests.projections.portfolio_world import World
 
 TTL = 1.5
-
-
-@pytest.fixture
-def world(runtime: Runtime, env: dict[str, str]) -> Iterator[World]:
-    progress = ProgressLog(env)
-    yield World(runtime.hub, progress)
-    progress.close()
-
-
-@pytest.fixture
-def logs(env: dict[str, str]) -> Iterator[Logs]:
-    readers = Logs(env)
-    yield readers
-    readers.close()
 
 
 def earned_events(logs: Logs) -> list[tuple[str, str]]:

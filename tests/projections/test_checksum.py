@@ -3,14 +3,10 @@ gives the read models the live projections built (SQLite, and PostgreSQL when co
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
 from sqlalchemy import Engine, insert, update
 
 from connectors.badges import SPEC as AWARDER
 from hub.badges import retire_badge, update_badge
-from hub.bootstrap import Runtime
 from hub.domain.badges import BadgeRule
 from projections import rebuild, registry
 from projections.badges_view import BadgesView
@@ -27,24 +23,10 @@ from tests.projections.badge_world import (
     sync_course,
 )
 from tests.projections.helpers import running as projecting
-from tests.projections.portfolio_world import ProgressLog, World
+from tests.projections.portfolio_world import World
 from tests.projections.test_badges import awarder_caught_up, read_caught_up
 
 TTL = 1.5
-
-
-@pytest.fixture
-def world(runtime: Runtime, env: dict[str, str]) -> Iterator[World]:
-    progress = ProgressLog(env)
-    yield World(runtime.hub, progress)
-    progress.close()
-
-
-@pytest.fixture
-def logs(env: dict[str, str]) -> Iterator[Logs]:
-    readers = Logs(env)
-    yield readers
-    readers.close()
 
 
 def test_the_checksum_depends_on_the_rows_not_on_the_order_they_were_written(

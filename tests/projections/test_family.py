@@ -8,7 +8,6 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import Engine
 
-from hub.bootstrap import Runtime
 from hub.domain.learners import learner_id
 from hub.family import commands
 from projections import rebuild, registry
@@ -27,17 +26,10 @@ from projections.family import (
 )
 from tests.projections.family_world import DAY, T0, School, heads, school
 from tests.projections.helpers import running
-from tests.projections.portfolio_world import ProgressLog, World, evidence
+from tests.projections.portfolio_world import World, evidence
 
 SPEC = registry.get(NAME)
 TTL = 1.5
-
-
-@pytest.fixture
-def world(runtime: Runtime, env: dict[str, str]) -> Iterator[World]:
-    progress = ProgressLog(env)
-    yield World(runtime.hub, progress)
-    progress.close()
 
 
 @pytest.fixture

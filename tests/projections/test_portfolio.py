@@ -39,7 +39,6 @@ from projections.runner import run_spec
 from projections.status import UpstreamStatus
 from tests.projections.helpers import running, status_of
 from tests.projections.portfolio_world import (
-    ProgressLog,
     World,
     evidence,
     submission_of,
@@ -49,13 +48,6 @@ from tests.projections.portfolio_world import (
 SPEC = registry.get(NAME)
 TTL = 1.5
 T0, T1 = "2025-01-15T14:30:00Z", "2025-01-16T09:00:00Z"
-
-
-@pytest.fixture
-def world(runtime: Runtime, env: dict[str, str]) -> Iterator[World]:
-    progress = ProgressLog(env)
-    yield World(runtime.hub, progress)
-    progress.close()
 
 
 @pytest.fixture

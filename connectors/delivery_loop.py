@@ -1,0 +1,53 @@
+"""The delivery loop every outbound connector runs: under its own lease, open the
+connector's log and a sender, and let `DeliveryScheduler` attempt what is due (attempt,
+record the outcome, back off, dead-letter) until stopped.
+
+A connector brings only what differs: the lease's name, the log its deliveries are
+scheduled in, the sender (opened per lease, closed when the lease is lost or the loop
+stops), the retry schedule and how long to idle.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager, closing
+
+from connectors.deliveries import DeliveryScheduler, RetrySchedule, Send
+from connectors.runner import DEFAULT_BACKOFF, Backoff, UpstreamLog, run_under_lease
+from infra.lease import DEFAULT_TTL, Lease
+
+OpenSender = Callable[[], AbstractContextManager[Send]]
+
+
+def run_delivery_loop(
+    env: Mapping[str, str],
+    stop: threading.Event,
+    *,
+    lease: str,
+    log_name: str,
+    open_sender: OpenSender,
+    retry: RetrySchedule,
+    idle_s: float = 1.0,
+    lease_ttl: float = DEFAULT_TTL,
+    owner: str | None = None,
+    backoff: Backoff = DEFAULT_BACKOFF,
+) -> None:
+    """Attempt the due deliveries of the `log_name` log while this process holds `lease`."""
+
+    def work(held: Lease) -> bool:
+        with closing(UpstreamLog(log_name, env)) as app, open_sender() as send:
+            scheduler = DeliveryScheduler(app, send, retry=retry, idle_s=idle_s)
+            scheduler.run(stop, keep=held.keep)
+        return True
+
+    run_under_lease(
+        lease,
+        env,
+        stop,
+        work,
+        lease_ttl=lease_ttl,
+        owner=owner,
+        backoff=backoff,
+        transient=(ConnectionError,),
+    )
