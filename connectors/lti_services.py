@@ -30,10 +30,10 @@ from connectors.passback import PassbackSettings
 from connectors.runner import (
     DEFAULT_BACKOFF,
     Backoff,
-    ConnectorFailedError,
     ProcessSpec,
     UpstreamLog,
     Upstreams,
+    logged,
     run_under_lease,
 )
 from connectors.spark_api import box_from_env
@@ -177,11 +177,5 @@ def run_deliveries(
     )
 
 
-def run_deliveries_logged(env: dict[str, str], stop: threading.Event) -> None:
-    """`run_deliveries` for `connectors.registry`: a failure is logged, not raised."""
-    try:
-        run_deliveries(env, stop)
-    except ConnectorFailedError:
-        pass  # logged where it happened
-    except Exception:
-        log.exception("connector.crashed", connector=SCHEDULER)
+run_deliveries_logged = logged(run_deliveries, SCHEDULER)
+"""`run_deliveries` for `connectors.registry`: a failure is logged, not raised."""
