@@ -1,5 +1,11 @@
 """Course sync: Spark courses and assignments become quests and tasks, recorded only on change.
 
+A run (`sync_tenant`: the daily schedule, `hub spark sync`, the admin API) is recorded on
+the tenant's `SparkConnection`, as a SIS job is: `CourseSyncSucceeded` (started, finished,
+counts) when it changed something, `CourseSyncFailed` (started, finished, error) when it
+failed; a dry run, or a run that changed nothing, records nothing. The operations sync
+page shows them (`projections.integration_health`).
+
 Errors (besides `SparkApiError` from the client, raised before anything is written):
 
     CourseSyncError
@@ -12,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 from uuid import uuid4
@@ -19,22 +26,28 @@ from uuid import uuid4
 import structlog
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import IntegrityError
-from eventsourcing.utils import get_topic
 from pydantic import BaseModel, Field
 
-from connectors.spark_api import SparkApi, SparkClients, spark_connection
+from connectors.spark_api import (
+    SparkApi,
+    SparkApiError,
+    SparkClients,
+    spark_connection,
+)
 from hub.domain.base import EventContext, HubAggregate, event_context
 from hub.domain.quests import Quest, Task, quest_id, task_id
 from hub.domain.rules import calculate_xp, detect_pillar
-from hub.domain.spark import SparkConnection
+from hub.domain.spark import SparkConnection, spark_connection_id
 from hub.domain.tenants import tenant_id
-from infra.jetstream.recorders import JetStreamApplicationRecorder
+from hub.tenants import tenants_having
 from schemas.spark import SparkAssignment, SparkCourse
 
 SOURCE = "spark"
 # One commit per course (its quest and tasks together), split past this many aggregates so
 # that an atomic batch stays well inside the server's limit.
 MAX_AGGREGATES_PER_COMMIT = 200
+RECORD_TRIES = 3
+ERROR_LEN = 2000
 log = structlog.get_logger(__name__)
 
 
@@ -98,6 +111,16 @@ class SyncReport(BaseModel):
                 if item.change is not Change.UNCHANGED:
                     fields = f" ({', '.join(item.changed_fields)})" if item.changed_fields else ""
                     yield f"  {item.change.value:<9} {label} {item.spark_id}: {item.title}{fields}"
+
+
+def _run_context() -> EventContext:
+    run_id = uuid4().hex
+    return EventContext(
+        correlation_id=run_id,
+        causation_id=run_id,
+        source="spark:course-sync",
+        verified_by="api-key",
+    )
 
 
 def _counts(kind: KindReport) -> str:
@@ -242,14 +265,7 @@ def sync_courses(
     """
     plan = plan_sync(hub, api, tenant, dry_run=dry_run)
     if not dry_run and plan.commits:
-        run_id = uuid4().hex
-        context = context or EventContext(
-            correlation_id=run_id,
-            causation_id=run_id,
-            source="spark:course-sync",
-            verified_by="api-key",
-        )
-        with event_context(context):
+        with event_context(context or _run_context()):
             for aggregates in plan.commits:
                 try:
                     recordings = hub.save(*aggregates)
@@ -263,8 +279,8 @@ def sync_courses(
         "course_sync.done",
         tenant_id=tenant,
         dry_run=dry_run,
-        quests=report.quests.model_dump(exclude={"items"}),
-        tasks=report.tasks.model_dump(exclude={"items"}),
+        quests=_figures(report.quests),
+        tasks=_figures(report.tasks),
         position=report.position,
     )
     return report
@@ -292,30 +308,67 @@ def sync_tenant(
     dry_run: bool = False,
     context: EventContext | None = None,
 ) -> SyncReport:
-    """Sync one tenant with the client its connection gives."""
+    """Sync one tenant with the client its connection gives. Its run is recorded on the
+    connection: `CourseSyncSucceeded` with its counts when it changed something,
+    `CourseSyncFailed` with its error (raised again); a dry run records nothing."""
     connection = connection_of(hub, tenant)
-    with clients.open(connection) as api:
-        return sync_courses(hub, api, tenant, dry_run=dry_run, context=context)
+    if dry_run:
+        with clients.open(connection) as api:
+            return sync_courses(hub, api, tenant, dry_run=True, context=context)
+    context = context or _run_context()
+    run = _Run(hub, tenant, context)
+    try:
+        with clients.open(connection) as api:
+            report = sync_courses(hub, api, tenant, context=context)
+    except (SparkApiError, CourseSyncError) as error:
+        run.record(error=str(error) or type(error).__name__)
+        raise
+    if report.position is not None:  # as a SIS job: a run that changed nothing records nothing
+        stats = {"quests": _figures(report.quests), "tasks": _figures(report.tasks)}
+        report.position = run.record(stats=stats) or report.position  # the last write's
+    return report
+
+
+def _figures(kind: KindReport) -> dict[str, int]:
+    return kind.model_dump(exclude={"items"})
+
+
+@dataclass
+class _Run:
+    """One course sync run, recorded on the tenant's Spark connection when it ends."""
+
+    hub: Application[str]
+    tenant: str
+    context: EventContext
+    job_id: str = field(default_factory=lambda: uuid4().hex)
+    started_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat())
+
+    def record(
+        self, *, stats: dict[str, dict[str, int]] | None = None, error: str | None = None
+    ) -> int | None:
+        """Saved again on a conflict (the connection changed meanwhile), a few times; the
+        run event's position, None if it could not be saved."""
+        finished_at = datetime.now(UTC).isoformat()
+        for _ in range(RECORD_TRIES):
+            connection: SparkConnection = self.hub.repository.get(spark_connection_id(self.tenant))
+            with event_context(self.context):
+                if error is None:
+                    connection.course_sync_succeeded(
+                        self.job_id, self.started_at, finished_at, stats or {}
+                    )
+                else:
+                    connection.course_sync_failed(
+                        self.job_id, self.started_at, finished_at, error[:ERROR_LEN]
+                    )
+            try:
+                recordings = self.hub.save(connection)
+            except IntegrityError:
+                continue
+            return recordings[-1].notification.id if recordings else None
+        log.warning("course_sync.run_not_recorded", tenant_id=self.tenant, job_id=self.job_id)
+        return None
 
 
 def connected_tenants(hub: Application[str]) -> list[str]:
-    """Every tenant with a Spark connection, read by subject (not a scan of the whole log)."""
-    recorder = hub.recorder
-    if isinstance(recorder, JetStreamApplicationRecorder):
-        from hub.replay import ReplayFilter, replay  # noqa: PLC0415 - JetStream only
-
-        records = replay(
-            recorder.connection,
-            recorder.subjects.prefix,
-            ReplayFilter(app=hub.name, aggregate_type="SparkConnection"),
-        )
-        return sorted({str(record["tenant"]) for record in records})
-    topic = get_topic(SparkConnection.Connected)  # type: ignore[attr-defined]
-    tenants: set[str] = set()
-    start: int | None = None
-    while True:
-        page = recorder.select_notifications(start, 1000, topics=[topic], inclusive_of_start=False)
-        tenants.update(str(n.originator_id).split(".", 1)[0] for n in page)
-        if len(page) < 1000:
-            return sorted(tenants)
-        start = page[-1].id
+    """Every tenant with a Spark connection."""
+    return tenants_having(hub, "SparkConnection", SparkConnection.Connected)  # type: ignore[attr-defined]

@@ -26,6 +26,7 @@ from eventsourcing.persistence import IntegrityError
 from connectors.domain import topic_of
 from hub.domain.base import tenant_of
 from hub.domain.deliveries import DEAD, DELIVERED, RETRYING, Delivery
+from hub.ops.metrics import count_delivery
 
 SCHEDULED = topic_of(Delivery, "Scheduled")
 ATTEMPTED = topic_of(Delivery, "Attempted")
@@ -67,6 +68,7 @@ class AttemptResult:
     error: str = ""
     retryable: bool = False
     retry_after: float | None = None
+    duration_ms: float | None = None
 
 
 Send = Callable[[Delivery], AttemptResult]
@@ -85,6 +87,7 @@ class Entry:
     round_attempts: int = 0
     last_status_code: int | None = None
     last_error: str = ""
+    target: str = ""
 
     @property
     def tenant(self) -> str:
@@ -110,7 +113,12 @@ class DeliveryIndex:
             if name == "Scheduled":
                 if entry is None:
                     self._entries[event.originator_id] = Entry(
-                        event.originator_id, event.connector, RETRYING, 1, event.timestamp
+                        event.originator_id,
+                        event.connector,
+                        RETRYING,
+                        1,
+                        event.timestamp,
+                        target=event.target,
                     )
                 return
             if entry is None or event.originator_version != entry.version + 1:
@@ -219,15 +227,23 @@ class DeliveryScheduler:
                 if not follower.is_alive():
                     msg = f"the subscription to the {self.app.name} log ended"
                     raise ConnectionError(msg)
-                for delivery_id in self.index.due(self.clock()):
-                    if stop.is_set():
-                        break
-                    self.attempt(delivery_id)
                 self._wake.clear()
+                self.attempt_due(stop)
                 self._wake.wait(self._idle_for())
         finally:
+            self.finish()
             subscription.stop()
             follower.join(timeout=10)
+
+    def attempt_due(self, stop: threading.Event) -> None:
+        """Attempt what is due now, one after the other (a subclass may spread them)."""
+        for delivery_id in self.index.due(self.clock()):
+            if stop.is_set():
+                break
+            self.attempt(delivery_id)
+
+    def finish(self) -> None:
+        """Called when the run ends (a subclass waits for attempts it started)."""
 
     def _idle_for(self) -> float:
         upcoming = self.index.next_due()
@@ -267,7 +283,9 @@ class DeliveryScheduler:
             outcome, next_at = DEAD, None
         version = delivery.version
         for _ in range(2):
-            delivery.record_attempt(outcome, result.status_code, result.error, next_at)
+            delivery.record_attempt(
+                outcome, result.status_code, result.error, next_at, result.duration_ms
+            )
             try:
                 self.app.save(delivery)
                 break
@@ -280,6 +298,7 @@ class DeliveryScheduler:
                     return None
         else:
             return None
+        count_delivery(delivery.connector, outcome)
         log.info(
             "delivery.attempted",
             tenant_id=tenant_of(delivery.id),
@@ -305,3 +324,26 @@ def redrive(app: Application[str], ids: Iterable[str], *, by: str) -> list[str]:
         app.save(delivery)
         done.append(delivery_id)
     return done
+
+
+def redrive_dead(
+    app: Application[str],
+    connector: str,
+    *,
+    by: str,
+    tenant: str | None = None,
+    ids: Iterable[str] = (),
+) -> list[str]:
+    """Re-arm `connector`'s dead-lettered deliveries in `app`'s log (of `tenant`, among
+    `ids` if any are given); the ids it re-armed. `hub deliveries redrive` and the
+    operations pages' redrive buttons both call it."""
+    wanted = set(ids)
+    dead = [
+        e.id
+        for e in load_index(app).entries()
+        if e.connector == connector
+        and e.status == DEAD
+        and (tenant is None or e.tenant == tenant)
+        and (not wanted or e.id in wanted)
+    ]
+    return redrive(app, dead, by=by)

@@ -4,7 +4,7 @@ record the outcome, back off, dead-letter) until stopped.
 
 A connector brings only what differs: the lease's name, the log its deliveries are
 scheduled in, the sender (opened per lease, closed when the lease is lost or the loop
-stops), the retry schedule and how long to idle.
+stops), the retry schedule, how long to idle, and (optionally) its scheduler class.
 """
 
 from __future__ import annotations
@@ -18,6 +18,9 @@ from connectors.runner import DEFAULT_BACKOFF, Backoff, UpstreamLog, run_under_l
 from infra.lease import DEFAULT_TTL, Lease
 
 OpenSender = Callable[[], AbstractContextManager[Send]]
+Schedulers = Callable[..., DeliveryScheduler]
+"""`DeliveryScheduler` or a subclass (with its own options bound), called with the same
+arguments."""
 
 
 def run_delivery_loop(
@@ -32,13 +35,13 @@ def run_delivery_loop(
     lease_ttl: float = DEFAULT_TTL,
     owner: str | None = None,
     backoff: Backoff = DEFAULT_BACKOFF,
+    scheduler: Schedulers = DeliveryScheduler,
 ) -> None:
     """Attempt the due deliveries of the `log_name` log while this process holds `lease`."""
 
     def work(held: Lease) -> bool:
         with closing(UpstreamLog(log_name, env)) as app, open_sender() as send:
-            scheduler = DeliveryScheduler(app, send, retry=retry, idle_s=idle_s)
-            scheduler.run(stop, keep=held.keep)
+            scheduler(app, send, retry=retry, idle_s=idle_s).run(stop, keep=held.keep)
         return True
 
     run_under_lease(

@@ -27,6 +27,7 @@ from connectors import (
     passback,
     progress,
     schedule,
+    webhooks,
 )
 from connectors.runner import UpstreamLog
 from connectors.sis import people as roster_people
@@ -60,6 +61,9 @@ CONNECTORS: tuple[ConnectorSpec, ...] = (
     ConnectorSpec(outbox.SCHEDULER, outbox.run_deliveries_logged),
     ConnectorSpec(sis_schedule.NAME, sis_schedule.run_schedules_logged),
     ConnectorSpec(roster_people.NAME, roster_people.run_people),
+    # Developer webhooks: one delivery per (subscription, event), signed, retried.
+    ConnectorSpec(webhooks.SPEC.name, webhooks.SPEC.run),
+    ConnectorSpec(webhooks.SCHEDULER, webhooks.run_deliveries_logged),
 )
 
 
@@ -71,6 +75,7 @@ DELIVERY_LOGS: dict[str, str] = {
 }
 """Connector of a `Delivery` -> the application whose log holds it (`hub deliveries`)."""
 DELIVERY_LOGS[outbox.CONNECTOR] = outbox.NAME
+DELIVERY_LOGS[webhooks.CONNECTOR] = webhooks.NAME
 
 
 def delivery_log(connector: str, env: Mapping[str, str]) -> Application[str]:

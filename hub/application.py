@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
+from typing import Any
 
 from eventsourcing.application import AggregateNotFoundError, Application
-from eventsourcing.persistence import Notification, Recording
+from eventsourcing.persistence import Notification, Recording, StoredEvent
 
 from hub.domain.base import HubAggregate
 from hub.domain.tenants import Tenant, tenant_id
+from hub.ops.metrics import count_stored, count_stored_as
 from infra.jetstream.recorders import JetStreamApplicationRecorder
 from infra.secrets import SecretBox, hash_api_key, new_secret
 
@@ -33,6 +35,11 @@ class Hub(Application[str]):
 
     name = "hub"
 
+    def _notify(self, recordings: list[Recording[str]]) -> None:
+        """After every commit (`save` and `save_async`): count the events stored."""
+        super()._notify(recordings)
+        count_stored(r.domain_event for r in recordings)
+
     async def save_async(self, *objs: HubAggregate) -> list[Recording[str]]:
         """`save` for a caller on an event loop (an HTTP handler), without a thread hop.
 
@@ -41,12 +48,8 @@ class Hub(Application[str]):
         (`insert_events_here`); otherwise `save` runs in a thread. Either way the
         commit is the same: one message, or one atomic batch.
         """
-        recorder = self.recorder
-        if (
-            not isinstance(recorder, JetStreamApplicationRecorder)
-            or self.snapshots is not None
-            or self.repository.cache is not None
-        ):
+        recorder = self._recorder_here()
+        if recorder is None:
             return await asyncio.to_thread(self.save, *objs)
         events = [event for obj in objs for event in obj.collect_events()]
         stored = [self.mapper.to_stored_event(event) for event in events]
@@ -66,6 +69,45 @@ class Hub(Application[str]):
         ]
         self._notify(recordings)
         return recordings
+
+    async def record_new_async(
+        self, originator_id: str, topic: str, state: dict[str, Any]
+    ) -> int | None:
+        """Commit the first event of a new aggregate, given as its topic and state, on the
+        loop (as `save_async` does): its log position. The state is mapped as the mapper
+        maps an event (transcoder, compressor, cipher), so the bytes are the same.
+
+        None when this hub cannot commit on the loop (another recorder, snapshots or an
+        aggregate cache): the caller saves the aggregate instead. A conflict (the
+        aggregate exists) raises `IntegrityError`, as `save` does.
+        """
+        recorder = self._recorder_here()
+        if recorder is None:
+            return None
+        mapper = self.mapper
+        data = mapper.transcoder.encode(state)
+        if mapper.compressor:
+            data = mapper.compressor.compress(data)
+        if mapper.cipher:
+            data = mapper.cipher.encrypt(data)
+        stored = StoredEvent(
+            originator_id=originator_id, originator_version=1, topic=topic, state=data
+        )
+        position = (await recorder.insert_events_here([stored]))[0]
+        context = state.get("context") or {}  # counted as `_notify` counts a save's events
+        count_stored_as(str(context.get("source", "hub")), topic.rsplit(":", 1)[-1])
+        return position
+
+    def _recorder_here(self) -> JetStreamApplicationRecorder | None:
+        """The recorder, if commits can be awaited on the loop (nothing else to keep)."""
+        recorder = self.recorder
+        if (
+            not isinstance(recorder, JetStreamApplicationRecorder)
+            or self.snapshots is not None
+            or self.repository.cache is not None
+        ):
+            return None
+        return recorder
 
     def register_tenant(self, slug: str, name: str, box: SecretBox) -> NewTenant:
         if self.tenant(slug) is not None:

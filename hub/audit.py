@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from hub.ops.metrics import count_verdict
 from infra.jetstream.factory import wire_for
 from infra.jetstream.subjects import token
 from infra.jetstream.wire import OutMsg
@@ -23,6 +24,9 @@ from infra.nats_client import NatsConnection
 
 UNKNOWN_TENANT = "_unknown"
 PAGE = 1000
+INTERNAL_SOURCES = frozenset({"", "hub"})
+INTERNAL_VERIFICATIONS = frozenset({"none", "process"})
+FAMILY_SEPARATORS = (":", "-", "_")
 
 
 @dataclass(frozen=True)
@@ -113,6 +117,7 @@ async def record_rejection(  # noqa: PLR0917 - positional, as the ingress's call
     wire = wire_for(connection)
     # The connection's loop lives on its own thread: wait for it off the event loop.
     seq: int = await asyncio.to_thread(connection.run, lambda: wire.publish(out))
+    count_verdict(kind, "rejected", reason)
     return seq
 
 
@@ -152,3 +157,50 @@ def rejections(
             )
         )
     return out
+
+
+# Verdicts: which recorded events an auditor sees as accepted signals or admin actions.
+
+
+def is_admin_source(source: str) -> bool:
+    """`admin`, or an admin channel: `http:admin`, `cli:admin`."""
+    return source == "admin" or source.endswith(":admin")
+
+
+def verdict_of(context: Mapping[str, str]) -> str | None:
+    """`admin`, `accepted`, or None for what the hub derives itself (not a verdict).
+
+    `context` is an event's `EventContext` as stored. Derived: source `hub`, events of
+    processes (`verified_by` `process` or `none`), a causation mark `<id>@<version>`.
+    """
+    source = context.get("source", "")
+    if is_admin_source(source):
+        return "admin"
+    if (
+        source in INTERNAL_SOURCES
+        or "@" in source
+        or context.get("verified_by", "none") in INTERNAL_VERIFICATIONS
+    ):
+        return None
+    return "accepted"
+
+
+def reason_of(context: Mapping[str, str], verdict: str | None) -> str | None:
+    """An accepted signal's reason is how it was verified; an admin action has none."""
+    return context.get("verified_by") if verdict == "accepted" else None
+
+
+# Rejection kinds that do not name their channel: their source is `<channel>:<kind>`, so
+# that a search for `spark` finds Spark's rejected signals beside its accepted ones.
+CHANNEL_OF_KIND = {"sso": "spark", "submission": "spark", "roster": "spark", "sign-in": "accounts"}
+
+
+def rejection_source(kind: str) -> str:
+    """The source an auditor sees for a rejection of `kind`: `submission` -> `spark:submission`."""
+    channel = CHANNEL_OF_KIND.get(kind)
+    return kind if channel is None else f"{channel}:{kind}"
+
+
+def source_matches(source: str, wanted: str) -> bool:
+    """`wanted` itself, or one of its family: `spark` matches `spark:course-sync`, `spark-sso`."""
+    return source == wanted or any(source.startswith(wanted + sep) for sep in FAMILY_SEPARATORS)

@@ -15,6 +15,7 @@ from eventsourcing.persistence import IntegrityError
 
 from hub.application import Hub
 from hub.domain.base import HubAggregate
+from infra.jetstream.subjects import is_aggregate_id
 
 ATTEMPTS = 5
 T = TypeVar("T")
@@ -32,6 +33,10 @@ def retrying(command: Callable[[], T]) -> T:
 
 
 def get_or_none(hub: Hub, found_id: str) -> Any:
+    """The aggregate, or None when there is none (an id that is not well formed names none:
+    ids from a URL are the caller's, and a malformed one is simply not found)."""
+    if not is_aggregate_id(found_id):
+        return None
     try:
         return hub.repository.get(found_id)
     except AggregateNotFoundError:

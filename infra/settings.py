@@ -34,6 +34,8 @@ class Settings(BaseSettings):
     # Off by default: measured (bench_spark), it did not speed up sign-ins and it
     # lengthened the webhook's tail latency (saved aggregates are cached too).
     aggregate_cache_size: int = Field(default=0, ge=0)
+    # Inbound signals over NATS (<prefix>.inbound.<tenant>.spark.<kind>), served with HTTP.
+    inbound_nats: bool = True
 
     @field_validator("nats_url", "database_url", mode="before")
     @classmethod
@@ -68,3 +70,12 @@ class Settings(BaseSettings):
     @property
     def resolved_public_url(self) -> str:
         return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+    # The developer API (issue 8): access tokens' lifetime, how long a process trusts what it
+    # read of a client (the bound on a revocation reaching every process), and the default
+    # rate limits per minute (a tenant's own override them, set through the admin API).
+    api_token_ttl_s: int = Field(default=3600, gt=0, le=86_400)
+    api_client_cache_s: float = Field(default=30.0, gt=0)
+    api_rate_limit_tenant_per_minute: int = Field(default=60_000, gt=0)
+    api_rate_limit_client_per_minute: int = Field(default=12_000, gt=0)
+    api_rate_limit_address_per_minute: int = Field(default=60_000, gt=0)

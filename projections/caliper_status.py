@@ -16,8 +16,6 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from eventsourcing.persistence import Tracking
-from eventsourcing.projection import Projection
 from sqlalchemy import (
     BigInteger,
     Column,
@@ -35,7 +33,7 @@ from sqlalchemy import (
 
 from hub.domain.base import tenant_of
 from projections.schema import read_live
-from projections.view import SqlView
+from projections.view import HandlerTableProjection, SqlView
 
 NAME = "caliper_deliveries"
 UPSTREAMS = ("caliper-http",)
@@ -125,17 +123,12 @@ HANDLERS: dict[str, Handler] = {
 }
 
 
-class CaliperDeliveriesProjection(Projection[CaliperDeliveriesView]):
+class CaliperDeliveriesProjection(HandlerTableProjection[CaliperDeliveriesView]):
     """Every notification moves the position; delivery events change rows too."""
 
     name = NAME
     topics = ()
-
-    def process_event(self, domain_event: Any, tracking: Tracking) -> None:
-        handler = HANDLERS.get(type(domain_event).__qualname__)
-        with self.view.changing(tracking) as conn:
-            if handler is not None:
-                handler(self.view, conn, domain_event)
+    handlers = HANDLERS
 
 
 # Readers: every query takes the tenant.

@@ -7,17 +7,17 @@ qualified name, as the portfolio's are, so this module imports no command code.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from abc import abstractmethod
+from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 
-from eventsourcing.persistence import Tracking
-from eventsourcing.projection import Projection
 from sqlalchemy import Connection
 
 from hub.domain.base import tenant_of
 from hub.domain.learners import normalise_email
 from projections.family_view import NAME, FamilyView
+from projections.paging import Bulk, PagedProjection
 
 UPSTREAMS = ("hub", "progress")
 Handler = Callable[[FamilyView, Connection, Any], None]
@@ -40,16 +40,19 @@ def _name(event: Any) -> str:
 # people
 
 
+def _person(event: Any) -> dict[str, Any]:
+    """The people row of a `Learner.Registered`."""
+    return {
+        "tenant": _tenant(event),
+        "person_id": event.originator_id,
+        "name": _name(event),
+        "email": normalise_email(event.email),
+        "role": event.role,
+    }
+
+
 def _learner_registered(view: FamilyView, conn: Connection, event: Any) -> None:
-    view.put(
-        conn,
-        view.people,
-        tenant=_tenant(event),
-        person_id=event.originator_id,
-        name=_name(event),
-        email=normalise_email(event.email),
-        role=event.role,
-    )
+    view.put(conn, view.people, **_person(event))
 
 
 def _learner_profile_updated(view: FamilyView, conn: Connection, event: Any) -> None:
@@ -193,14 +196,12 @@ def _task_updated(view: FamilyView, conn: Connection, event: Any) -> None:
     )
 
 
+def _enrolment(event: Any) -> dict[str, Any]:
+    return {"tenant": _tenant(event), "learner_id": event.originator_id, "quest_id": event.quest_id}
+
+
 def _enrolled(view: FamilyView, conn: Connection, event: Any) -> None:
-    view.put(
-        conn,
-        view.enrolments,
-        tenant=_tenant(event),
-        learner_id=event.originator_id,
-        quest_id=event.quest_id,
-    )
+    view.put(conn, view.enrolments, **_enrolment(event))
 
 
 def _dropped(view: FamilyView, conn: Connection, event: Any) -> None:
@@ -225,17 +226,19 @@ def _work(event: Any) -> dict[str, Any]:
     }
 
 
-def _task_completed(view: FamilyView, conn: Connection, event: Any) -> None:
-    view.put(
-        conn,
-        view.completions,
-        tenant=tenant_of(event.learner_id),
-        learner_id=event.learner_id,
-        task_id=event.task_id,
-        quest_id=_text(event.quest_id),
-        task_title=_text(event.task_title),
+def _completion(event: Any) -> dict[str, Any]:
+    return {
+        "tenant": tenant_of(event.learner_id),
+        "learner_id": event.learner_id,
+        "task_id": event.task_id,
+        "quest_id": _text(event.quest_id),
+        "task_title": _text(event.task_title),
         **_work(event),
-    )
+    }
+
+
+def _task_completed(view: FamilyView, conn: Connection, event: Any) -> None:
+    view.put(conn, view.completions, **_completion(event))
 
 
 def _task_resubmitted(view: FamilyView, conn: Connection, event: Any) -> None:
@@ -251,6 +254,7 @@ HANDLERS: dict[str, Handler] = {
     "Learner.Registered": _learner_registered,
     "Learner.ProfileUpdated": _learner_profile_updated,
     "Learner.RoleChanged": _learner_role_changed,
+    "Learner.RoleAdded": _learner_role_changed,  # `role`: the main role after, as here
     "Learner.Enrolled": _enrolled,
     "Learner.Dropped": _dropped,
     "Account.Opened": _account_opened,
@@ -275,14 +279,45 @@ HANDLERS: dict[str, Handler] = {
 """Handlers by event class `__qualname__`; every other event only moves the position."""
 
 
-class FamilyProjection(Projection[FamilyView]):
-    """Every event moves its upstream's position; those in `HANDLERS` change rows too."""
+class _Puts(Bulk[FamilyView]):
+    """Events that each put one row of `table` (`row` gives it): written with `put_many`."""
+
+    table: ClassVar[str]
+
+    @staticmethod
+    @abstractmethod
+    def row(event: Any) -> dict[str, Any]:
+        """The row the event puts."""
+
+    def write(self, conn: Connection, events: Sequence[Any]) -> None:
+        table = getattr(self.view, self.table)
+        self.view.put_many(conn, table, [self.row(e) for e in events])
+
+
+class _Registrations(_Puts):
+    kinds = frozenset({"Learner.Registered"})
+    table = "people"
+    row = staticmethod(_person)
+
+
+class _Enrolments(_Puts):
+    kinds = frozenset({"Learner.Enrolled"})
+    table = "enrolments"
+    row = staticmethod(_enrolment)
+
+
+class _Completions(_Puts):
+    kinds = frozenset({"Progress.TaskCompleted"})
+    table = "completions"
+    row = staticmethod(_completion)
+
+
+class FamilyProjection(PagedProjection[FamilyView]):
+    """Every event moves its upstream's position; those in `HANDLERS` change rows too. A
+    page's registrations, enrolments and completions are written together
+    (`projections.paging`): each kind puts rows of its own table."""
 
     name = NAME
     topics = ()
-
-    def process_event(self, domain_event: Any, tracking: Tracking) -> None:
-        handler = HANDLERS.get(type(domain_event).__qualname__)
-        with self.view.changing(tracking) as conn:
-            if handler is not None:
-                handler(self.view, conn, domain_event)
+    handlers = HANDLERS
+    bulk_classes = (_Registrations, _Enrolments, _Completions)

@@ -155,6 +155,11 @@ class FamilyView(SqlView):
         """Insert the row, or update every non-key column of the row with its key."""
         conn.execute(self._statement(conn, "put", table, tuple(values)), values)
 
+    def put_many(self, conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
+        """`put` each row (all with the same columns), in their order, in one `executemany`."""
+        if rows:
+            conn.execute(self._statement(conn, "put", table, tuple(rows[0])), rows)
+
     def change(self, conn: Connection, table: Table, key: dict[str, str], **values: Any) -> None:
         """Update the row with `key` (nothing if there is none)."""
         statement = self._statement(conn, "change", table, tuple(key), tuple(values))

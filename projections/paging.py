@@ -23,6 +23,7 @@ from eventsourcing.persistence import Notification, Tracking
 from eventsourcing.projection import Projection
 from sqlalchemy import Connection
 
+from projections.decoding import EventDecoder
 from projections.view import SqlView
 
 V = TypeVar("V", bound=SqlView)
@@ -136,11 +137,31 @@ def decoded(
 ) -> list[Item]:
     """The page's domain events, with their tracking; a `PagedProjection` gets only those it
     handles (decoding is most of a rebuild's cost per event, and the others change nothing)."""
-    to_domain_event = app.mapper.to_domain_event
+    return decoded_for([projection], [0], app, notifications)[0]
+
+
+def decoded_for(
+    projections: Sequence[Projection[Any]],
+    positions: Sequence[int],
+    app: Application[Any],
+    notifications: Sequence[Notification],
+) -> list[list[Item]]:
+    """`decoded` for several projections, each event decoded once (and shared: handlers
+    only read events): for each projection, the items after its position in `app`'s log."""
+    wanted = [_handles(projection) for projection in projections]
+    decode = EventDecoder(app.mapper)
     name = app.name
-    if _paged(projection):
-        handles = projection.handles
-        return [
-            (to_domain_event(n), Tracking(name, n.id)) for n in notifications if handles(n.topic)
-        ]
-    return [(to_domain_event(n), Tracking(name, n.id)) for n in notifications]
+    found: list[list[Item]] = [[] for _ in projections]
+    for notification in notifications:
+        item: Item | None = None
+        for items, handles, position in zip(found, wanted, positions, strict=True):
+            if notification.id > position and (handles is None or handles(notification.topic)):
+                if item is None:
+                    item = (decode(notification), Tracking(name, notification.id))
+                items.append(item)
+    return found
+
+
+def _handles(projection: Projection[Any]) -> Callable[[str], bool] | None:
+    """What topics the projection needs decoded (None: every one)."""
+    return projection.handles if _paged(projection) else None

@@ -139,6 +139,7 @@ HANDLERS: dict[str, Handler] = {
     "Learner.Registered": _learner_registered,
     "Learner.ProfileUpdated": _learner_profile_updated,
     "Learner.RoleChanged": _learner_role_changed,
+    "Learner.RoleAdded": _learner_role_changed,  # `role`: the main role after, as here
     "Learner.Enrolled": _learner_enrolled,
     "Learner.Dropped": _learner_dropped,
     "Quest.Synced": _quest_named,
@@ -260,6 +261,23 @@ def portfolio(engine: Engine, tenant: str, learner_id: str) -> Portfolio | None:
     return read_live(
         engine, NAME, lambda conn, version: _read(conn, version, tenant, learner_id), missing=None
     )
+
+
+def learners_page(
+    engine: Engine, tenant: str, after: str | None, limit: int
+) -> list[LearnerProfile]:
+    """The tenant's learners by id, from the one after `after`, at most `limit`."""
+
+    def read(conn: Connection, version: int) -> list[LearnerProfile]:
+        learners = _view(conn.engine, version).learners
+        c = learners.c
+        query = select(c.learner_id, c.name, c.email, c.role).where(c.tenant == tenant)
+        if after is not None:
+            query = query.where(c.learner_id > after)
+        rows = conn.execute(query.order_by(c.learner_id).limit(limit)).all()
+        return [LearnerProfile(*row) for row in rows]
+
+    return read_live(engine, NAME, read, missing=[])
 
 
 @lru_cache(maxsize=32)

@@ -15,7 +15,7 @@ from sqlalchemy import Engine
 from hub.pages.readers import Access, PageReaders
 from projections import family
 from projections.badges import badge_progress
-from projections.portfolio import portfolio
+from projections.portfolio import learners_page, portfolio
 from projections.portfolio_asof import portfolio_as_of
 
 
@@ -44,7 +44,11 @@ def page_readers(engine: Engine, env: Mapping[str, str]) -> PageReaders:
     def comments_on(tenant: str, learner_id: str) -> Any:
         return family.comments_on(engine, tenant, learner_id)
 
+    def learners(tenant: str, after: str | None, limit: int) -> Sequence[Any]:
+        return learners_page(engine, tenant, after, limit)
+
     return PageReaders(
+        learners=learners,
         portfolio=live,
         portfolio_as_of=as_of,
         badge_progress=badges,

@@ -13,7 +13,7 @@ from sqlalchemy import Connection, Engine
 
 from infra.sql import writing
 from projections import schema
-from projections.paging import apply_page, decoded
+from projections.paging import apply_page, decoded, decoded_for
 from projections.view import SqlView
 
 if TYPE_CHECKING:
@@ -126,6 +126,36 @@ def _backlog(
             if stop is not None and stop.is_set():
                 return
         position = window[-1].id
+
+
+def catch_up_together(
+    projections: Sequence[Projection[Any]],
+    app: Application[Any],
+    *,
+    page_size: int = PAGE_SIZE,
+    after_page: AfterPage | None = None,
+) -> None:
+    """`catch_up` of several projections with `app`'s backlog, read and decoded once.
+
+    Each projection applies a page in its own transaction, from its own position (a
+    resumed rebuild may have gone further in one than in another). Only the backlog
+    (`_backlog`): what was recorded meanwhile is for each projection's `catch_up`.
+    Projections that read by topics are left to `catch_up`.
+    """
+    projections = [projection for projection in projections if not projection.topics]
+    positions = [projection.view.max_tracking_id(app.name) or 0 for projection in projections]
+    if not projections:
+        return
+    for page in _backlog(app, min(positions), page_size, (), None):
+        through = page[-1].id
+        found = decoded_for(projections, positions, app, page)
+        for n, (projection, items) in enumerate(zip(projections, found, strict=True)):
+            if through > positions[n]:
+                with projection.view.batch():
+                    apply_page(projection, items, through=Tracking(app.name, through))
+                positions[n] = through
+        if after_page is not None:
+            after_page(through)
 
 
 def catch_up_all(

@@ -11,6 +11,8 @@ import structlog
 from eventsourcing.application import Application
 from eventsourcing.projection import Projection
 
+from projections.audit import UPSTREAMS as AUDIT_UPSTREAMS
+from projections.audit import AuditProjection, AuditView
 from projections.badges import BadgesProjection, BadgesView
 from projections.caliper_status import CaliperDeliveriesProjection, CaliperDeliveriesView
 from projections.errors import UnknownProjectionError
@@ -18,6 +20,8 @@ from projections.event_counts import EventCountsProjection, EventCountsView
 from projections.family_events import FamilyProjection
 from projections.family_view import FamilyView
 from projections.gradebook import GradebookProjection, GradebookView
+from projections.integration_health import UPSTREAMS as HEALTH_UPSTREAMS
+from projections.integration_health import IntegrationHealthProjection, IntegrationHealthView
 from projections.portfolio import PortfolioProjection
 from projections.portfolio_view import PortfolioView
 from projections.roster import RosterProjection
@@ -68,6 +72,15 @@ PROJECTIONS: dict[str, ProjectionSpec] = {
         ProjectionSpec("family", FamilyProjection, FamilyView, upstreams=("hub", "progress")),
         ProjectionSpec(
             "badges", BadgesProjection, BadgesView, upstreams=("hub", "progress", "badges")
+        ),
+        ProjectionSpec(
+            "audit", AuditProjection, AuditView, upstreams=AUDIT_UPSTREAMS, page_size=100
+        ),
+        ProjectionSpec(
+            "integration_health",
+            IntegrationHealthProjection,
+            IntegrationHealthView,
+            upstreams=HEALTH_UPSTREAMS,
         ),
     )
 }

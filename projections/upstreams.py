@@ -17,10 +17,15 @@ from typing import Any
 
 from eventsourcing.application import Application
 
+from projections.audit_stream import AUDIT_UPSTREAM, AuditLog
+
 
 @cache
 def reader_class(name: str) -> type[Application[Any]]:
-    """A plain application class named `name` (one per name, so every reader shares it)."""
+    """A plain application class named `name` (one per name, so every reader shares it);
+    `audit` reads the audit stream of rejections (`projections.audit_stream`)."""
+    if name == AUDIT_UPSTREAM:
+        return AuditLog
     return type(f"{name.title().replace('_', '')}Log", (Application,), {"name": name})
 
 

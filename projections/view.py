@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import ClassVar
+from typing import Any, ClassVar, TypeVar
 
 from eventsourcing.persistence import IntegrityError, ProgrammingError, Tracking, TrackingRecorder
+from eventsourcing.projection import Projection
 from sqlalchemy import Connection, Engine, MetaData, Table, insert, update
 from sqlalchemy import exc as sa_exc
 
@@ -169,3 +170,20 @@ class SqlView(TrackingRecorder):
             f"{self.projection_name} v{self.version}: {tracking.application_name} "
             f"position {tracking.notification_id} is not after {current}"
         )
+
+
+V = TypeVar("V", bound=SqlView)
+
+
+class HandlerTableProjection(Projection[V]):
+    """A projection whose events are handled by a table of functions keyed by the event's
+    qualified name (`handlers`); every notification moves the position, whether handled or
+    not, in the same transaction as the handler's rows."""
+
+    handlers: ClassVar[Mapping[str, Callable[[Any, Connection, Any], None]]] = {}
+
+    def process_event(self, domain_event: Any, tracking: Tracking) -> None:
+        handler = self.handlers.get(type(domain_event).__qualname__)
+        with self.view.changing(tracking) as conn:
+            if handler is not None:
+                handler(self.view, conn, domain_event)

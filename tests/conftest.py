@@ -47,7 +47,20 @@ def stream_prefix(nats_url: str) -> Iterator[str]:
     """A fresh set of streams for one test, deleted after it."""
     prefix = new_prefix()
     yield prefix
-    drop_streams(nats_url, prefix)
+    try:
+        _check_event_payloads(nats_url, prefix)
+    finally:
+        drop_streams(nats_url, prefix)
+
+
+def _check_event_payloads(nats_url: str, prefix: str) -> None:
+    """Every event the test stored conforms to its type's JSON Schema (schemas/events/)."""
+    from tests.event_payloads import check_stored_events  # noqa: PLC0415 - jsonschema: tests only
+
+    checked = check_stored_events(nats_url, prefix)
+    assert not checked.problems, "events that break their JSON Schema:\n" + "\n".join(
+        sorted(set(checked.problems))[:20]
+    )
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -32,6 +32,7 @@ from connectors.runner import UpstreamLog, run_under_lease
 from hub.application import Hub
 from hub.domain.base import EventContext, event_context, tenant_of
 from hub.domain.learners import (
+    OBSERVER,
     EmailIndex,
     Identity,
     Learner,
@@ -107,10 +108,14 @@ def person(hub: Hub, tenant: str, system: str, fields: Mapping[str, str]) -> str
         return found.id
     email = normalise_email(fields.get("email", ""))
     index = _get(hub, email_index_id(tenant, email)) if "@" in email else None
-    learner: Learner | None = _get(hub, index.learner_id) if index is not None else None
+    holder = _get(hub, index.learner_id) if index is not None else None
+    # Only an observer `Account` of before is not a learner to link (docs/accounts.md).
+    learner: Learner | None = holder if isinstance(holder, Learner) else None
     changed = []
     if learner is not None:
         learner.link_identity(system, sourced_id, "email")
+        if learner.role == OBSERVER:  # a roster's user is a learner (issue 9: one person)
+            learner.take_on_role(DEFAULT_ROLE, SOURCE)
         changed = [a for a in reconcile(hub, learner, system, fields) if a is not learner]
     else:
         learner = Learner(
@@ -122,7 +127,7 @@ def person(hub: Hub, tenant: str, system: str, fields: Mapping[str, str]) -> str
             fields.get("familyName", ""),
             DEFAULT_ROLE,
         )
-        if "@" in email:
+        if "@" in email and index is None:
             changed.append(EmailIndex(tenant, email, learner.id))
     changed += [learner, Identity(tenant, system, sourced_id, learner.id)]
     hub.save(*changed)

@@ -1,8 +1,9 @@
 """Accounts commands on the `hub` app: one function each, deciding on aggregates, one save.
 
-    open_account          Learner.Registered (student, parent, guardian) or Account.Opened
-                          (observer) + EmailIndex.Claimed; nothing for an address already
-                          held (that person is returned: linked, never duplicated)
+    open_account          Learner.Registered (student, parent, guardian, observer) +
+                          EmailIndex.Claimed; for an address already held, that person is
+                          returned (linked, never duplicated), Learner.RoleAdded if the
+                          role is new to them
     set_password          Credentials.PasswordSet (+ Opened, the first time)
     password_sign_in      nothing (a rehash with newer parameters: PasswordSet)
     send_sign_in_link     Credentials.LinkSent + OutboxMessage.Queued (one atomic batch)
@@ -34,14 +35,21 @@ from hub.domain.accounts import (
     credentials_of_token,
 )
 from hub.domain.base import check_tenant, tenant_of
-from hub.domain.learners import EmailIndex, Learner, email_index_id, normalise_email
+from hub.domain.learners import (
+    HUB,
+    EmailIndex,
+    Learner,
+    email_index_id,
+    hub_person,
+    normalise_email,
+)
 from hub.domain.outbox import PASSWORD_RESET, SIGN_IN_LINK
 from hub.unit_of_work import get_or_none, retrying, saved
 from infra.secrets import SecretBox
 
 LEARNER_ROLES = ("student", "parent", "guardian")
 ACCOUNT_ROLES = ("observer",)
-SOURCE = "hub"
+SOURCE = HUB
 
 
 @dataclass(frozen=True)
@@ -52,6 +60,12 @@ class SignedIn:
     person_id: str
     role: str
     position: int
+    roles: tuple[str, ...] = ()  # every role the person holds, `role` first
+
+
+def _signed_in(person: Learner | Account, position: int) -> SignedIn:
+    roles = person.roles if isinstance(person, Learner) else (person.role,)
+    return SignedIn(person.tenant, person.id, person.role, position, roles)
 
 
 @dataclass(frozen=True)
@@ -91,24 +105,15 @@ def open_account(
 
     def once() -> OpenedAccount:
         held = person_by_email(hub, tenant, address)
-        if held is not None:
-            return OpenedAccount(held.id, False, None)
-        made: Learner | Account
-        if role in ACCOUNT_ROLES:
-            made = Account(tenant=tenant, email=address, name=name, role=role, source=source)
-        else:
-            given, _, family = name.strip().partition(" ")
-            made = Learner(
-                tenant=tenant,
-                source=SOURCE,
-                external_id=address,
-                email=address,
-                given_name=given,
-                family_name=family,
-                role=role,
-            )
-        index = EmailIndex(tenant=tenant, email=address, learner_id=made.id)
-        return OpenedAccount(made.id, True, saved(hub, made, index))
+        if held is None:
+            made = hub_person(tenant, address, name, role)
+            index = EmailIndex(tenant=tenant, email=address, learner_id=made.id)
+            return OpenedAccount(made.id, True, saved(hub, made, index))
+        # Linked, never duplicated: the person takes on the role (an observer `Account` of
+        # before issue 9's fix cannot, and stays as it is).
+        if isinstance(held, Learner) and held.take_on_role(role, source):
+            return OpenedAccount(held.id, False, saved(hub, held))
+        return OpenedAccount(held.id, False, None)
 
     return retrying(once)
 
@@ -174,7 +179,7 @@ def password_sign_in(
     if stored is not None and passwords.needs_rehash(stored):
         credentials.set_password(passwords.hash(password), how="rehashed")
         position = saved(hub, credentials)
-    return SignedIn(tenant, person.id, person.role, position)
+    return _signed_in(person, position)
 
 
 # -- one-time links ------------------------------------------------------------------------
@@ -241,7 +246,7 @@ def sign_in_with_link(hub: Hub, token: str, *, now: datetime) -> SignedIn:
         credentials = _credentials_of(hub, token)
         credentials.use_link(token, now)
         person = _person(hub, credentials.person_id)
-        return SignedIn(credentials.tenant, person.id, person.role, saved(hub, credentials))
+        return _signed_in(person, saved(hub, credentials))
 
     return retrying(once)
 
@@ -260,7 +265,7 @@ def reset_password(
         fresh = _credentials_of(hub, token)
         link = fresh.check_link(token, RESET, now)
         fresh.set_password(hashed, how="reset", link=link)
-        return SignedIn(fresh.tenant, person.id, person.role, saved(hub, fresh))
+        return _signed_in(person, saved(hub, fresh))
 
     return retrying(once)
 

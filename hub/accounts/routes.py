@@ -154,6 +154,7 @@ def signed_in(request: Request, done: commands.SignedIn, response: Response) -> 
         tenant=done.tenant,
         learner_id=done.person_id,
         role=done.role,
+        roles=done.roles,
         position=done.position,
         now=now_s(),
     )

@@ -18,8 +18,9 @@ from hub.caliper.settings import (
     configure_caliper,
     read_settings,
 )
-from hub.domain.base import EventContext, event_context
+from hub.domain.base import event_context
 from hub.http.admin import SlugPath
+from hub.http.admin_context import admin_context
 from hub.http.deps import AdminDep, RuntimeDep
 from hub.http.middleware import bind_tenant
 from hub.http.problems import CONCURRENT_CHANGE, NOT_FOUND, ProblemError, problem_responses
@@ -106,7 +107,18 @@ class DeliveryReport(BaseModel):
     deliveries: list[DeliveryRow]
 
 
-def _view(runtime: Runtime, tenant: str, settings: CaliperSettings) -> CaliperSettingsView:
+def caliper_config(body: CaliperSettingsBody) -> CaliperConfig:
+    return CaliperConfig(
+        enabled=body.enabled,
+        event_types=tuple(body.event_types),
+        pseudonymous=body.pseudonymous,
+        endpoint_url=None if body.endpoint_url is None else str(body.endpoint_url),
+        bearer_token=body.bearer_token,
+        allowed_hosts=tuple(body.allowed_hosts),
+    )
+
+
+def caliper_view(runtime: Runtime, tenant: str, settings: CaliperSettings) -> CaliperSettingsView:
     return CaliperSettingsView(
         tenant=tenant,
         enabled=settings.enabled,
@@ -136,20 +148,8 @@ async def put_settings(
     _: AdminDep,
 ) -> CaliperSettingsView:
     bind_tenant(request, slug)
-    config = CaliperConfig(
-        enabled=body.enabled,
-        event_types=tuple(body.event_types),
-        pseudonymous=body.pseudonymous,
-        endpoint_url=None if body.endpoint_url is None else str(body.endpoint_url),
-        bearer_token=body.bearer_token,
-        allowed_hosts=tuple(body.allowed_hosts),
-    )
-    context = EventContext(
-        correlation_id=request.state.correlation_id,
-        causation_id=request.state.request_id,
-        source="http:admin",
-        verified_by="admin-token",
-    )
+    config = caliper_config(body)
+    context = admin_context(request)
 
     def configure() -> CaliperSettings:
         with event_context(context):
@@ -164,7 +164,7 @@ async def put_settings(
         raise ProblemError(
             CONCURRENT_CHANGE, "the settings changed meanwhile; read them and try again"
         ) from error
-    return _view(runtime, slug, settings)
+    return caliper_view(runtime, slug, settings)
 
 
 @router.get("", summary="Read a tenant's Caliper settings (without the bearer token)")
@@ -173,7 +173,7 @@ async def get_settings(
 ) -> CaliperSettingsView:
     bind_tenant(request, slug)
     settings = await run_in_threadpool(_settings_or_404, runtime, slug)
-    return _view(runtime, slug, settings)
+    return caliper_view(runtime, slug, settings)
 
 
 @router.get("/deliveries", summary="A tenant's Caliper HTTP deliveries, from the read model")

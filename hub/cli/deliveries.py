@@ -94,7 +94,7 @@ def redrive_deliveries(
     data_dir: DataDir = None,
 ) -> None:
     """Re-arm dead-lettered deliveries: they are attempted again from the first attempt."""
-    from connectors.deliveries import redrive  # noqa: PLC0415 - keeps `hub --help` fast
+    from connectors.deliveries import redrive_dead  # noqa: PLC0415 - keeps `hub --help` fast
     from hub.domain.base import EventContext, event_context  # noqa: PLC0415
     from infra.nats_client import NatsConnection  # noqa: PLC0415
 
@@ -103,17 +103,12 @@ def redrive_deliveries(
     with nats_endpoint(settings) as url:
         app = _open(settings, url, connector)
         try:
-            dead = [
-                e.id
-                for e in _entries(app, connector)
-                if e.status == "dead-lettered"
-                and (tenant is None or e.tenant == tenant)
-                and (not wanted or e.id in wanted)
-            ]
             run = uuid4().hex
             context = EventContext(run, run, source="cli:deliveries", verified_by="operator")
             with event_context(context):
-                done = redrive(app, dead, by="hub deliveries redrive")
+                done = redrive_dead(
+                    app, connector, by="hub deliveries redrive", tenant=tenant, ids=wanted
+                )
         finally:
             app.close()
             NatsConnection.close_all()

@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import sys
 from datetime import datetime
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from hub.caliper.cli import caliper_app
-from hub.cli import processes
+from hub.cli import partner_settings, partners, processes, tenants
+from hub.cli.clients import client_app, limits_app
 from hub.cli.deliveries import deliveries_app
 from hub.cli.dev import dev_app
 from hub.cli.roster import roster_app
+from hub.cli.schemas import schemas_app
 from hub.cli.spark import spark_app
 from hub.endpoint import nats_endpoint
 from infra.errors import HubInfraError
@@ -30,6 +33,24 @@ app.add_typer(dev_app, name="dev")
 app.add_typer(deliveries_app, name="deliveries")
 app.add_typer(caliper_app, name="caliper")
 app.add_typer(roster_app, name="roster")
+app.add_typer(partners.lti_app, name="lti")
+app.add_typer(partners.badges_app, name="badges")
+roster_app.add_typer(partners.connectors_app, name="connectors")
+partners.lti_app.add_typer(partner_settings.lti_links_app, name="links")
+partners.lti_app.add_typer(partner_settings.lti_limits_app, name="rate-limits")
+partners.lti_app.add_typer(partner_settings.lti_platforms_app, name="platforms")
+caliper_app.command("set")(partners.caliper_set)
+caliper_app.command("show")(partners.caliper_show)
+app.add_typer(client_app, name="client")
+app.add_typer(limits_app, name="rate-limits")
+app.add_typer(schemas_app, name="schemas")
+
+
+class Verdict(StrEnum):
+    accepted = "accepted"
+    rejected = "rejected"
+    admin = "admin"
+
 
 DataDir = Annotated[Path | None, typer.Option("--data-dir", help="Data folder (default ./var).")]
 
@@ -85,9 +106,19 @@ def replay(
     since: Annotated[datetime | None, typer.Option(help="Recorded at or after (UTC).")] = None,
     until: Annotated[datetime | None, typer.Option(help="Recorded at or before (UTC).")] = None,
     from_position: Annotated[int, typer.Option(help="First log position.")] = 1,
+    source: Annotated[
+        str | None, typer.Option(help="Source or its family (spark: spark:submission too).")
+    ] = None,
+    reason: Annotated[str | None, typer.Option(help="Reason code or verification.")] = None,
+    verdict: Annotated[
+        Verdict | None, typer.Option(help="accepted, rejected (the audit stream) or admin.")
+    ] = None,
+    rejections: Annotated[
+        bool, typer.Option("--rejections", help="Include rejected signals (audit stream).")
+    ] = False,
     data_dir: DataDir = None,
 ) -> None:
-    """Stream events as JSON lines, for auditors."""
+    """Stream events (and rejections) as JSON lines, for auditors."""
     from hub.replay import ReplayFilter  # noqa: PLC0415 - keeps `hub --help` fast
 
     replay_filter = ReplayFilter(
@@ -98,6 +129,10 @@ def replay(
         since=processes.as_utc(since),
         until=processes.as_utc(until),
         from_position=from_position,
+        source=source,
+        reason=reason,
+        verdict=None if verdict is None else verdict.value,
+        rejections=rejections,
     )
     settings = _settings(data_dir)
     with nats_endpoint(settings) as url:
@@ -114,6 +149,12 @@ def tenant_create(
     settings = _settings(data_dir)
     with nats_endpoint(settings) as url:
         processes.create_tenant(settings, url, name, slug)
+
+
+tenant_app.command("list")(tenants.list_tenants)
+tenant_app.command("show")(tenants.show)
+tenant_app.command("rename")(tenants.rename)
+tenant_app.command("rotate")(tenants.rotate)
 
 
 @projections_app.command("status")

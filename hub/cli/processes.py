@@ -117,6 +117,7 @@ def serve_http(runtime: Runtime, admin_token: str) -> None:
     import uvicorn  # noqa: PLC0415
 
     from hub.http.app import build_http_app  # noqa: PLC0415
+    from hub.http.coalescing import CoalescingH11Protocol  # noqa: PLC0415
     from projections import projection_statuses  # noqa: PLC0415
     from projections.gradebook import lti_readers  # noqa: PLC0415
     from projections.portfolio import portfolio  # noqa: PLC0415
@@ -137,6 +138,7 @@ def serve_http(runtime: Runtime, admin_token: str) -> None:
         log_config=None,
         access_log=False,
         lifespan="on",
+        http=CoalescingH11Protocol,
     )
     # uvicorn shuts down gracefully, then re-raises the signal it caught: that is the
     # stop we asked for, and the caller cleans up.
@@ -154,6 +156,11 @@ def _banner(runtime: Runtime, demo: dict[str, Any] | None) -> None:
         f"  read models  {settings.resolved_database_url}",
         f"  admin token  in {settings.data_dir / 'admin.token'}",
     ]
+    if settings.inbound_nats:
+        lines.append(
+            f"  inbound      {settings.stream_prefix}.inbound.<tenant>.spark.submission|roster"
+            "   (NATS, docs/inbound-nats.md)"
+        )
     if settings.demo_tenant:
         lines.append(
             f"  demo tenant  {settings.demo_tenant}   (secrets in "

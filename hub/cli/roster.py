@@ -36,7 +36,7 @@ def _settings(data_dir: Path | None) -> Settings:
 
 
 @contextmanager
-def _roster_read_model(settings: Settings, env: dict[str, str]) -> Iterator[SqlRosterReadModel]:
+def roster_read_model(settings: Settings, env: dict[str, str]) -> Iterator[SqlRosterReadModel]:
     """The roster read model, kept current while the command runs: the roster projection
     runs in this process unless a running hub already holds its lease."""
     from infra.sql import make_engine  # noqa: PLC0415 - keeps `hub --help` fast
@@ -123,7 +123,7 @@ def import_command(
                 source="oneroster-csv",
                 verified_by="cli",
             )
-            with _roster_read_model(settings, env) as read_model, _bar() as progress:
+            with roster_read_model(settings, env) as read_model, _bar() as progress:
                 try:
                     report = import_roster(
                         rosters,
@@ -164,7 +164,7 @@ def export_command(
     with nats_endpoint(settings) as nats_url:
         env = eventsourcing_env(settings, nats_url)
         try:
-            with _roster_read_model(settings, env) as read_model:
+            with roster_read_model(settings, env) as read_model:
                 from projections.upstreams import head, open_reader  # noqa: PLC0415
 
                 reader = open_reader("roster", env)

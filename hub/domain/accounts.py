@@ -1,9 +1,10 @@
-"""Accounts of people who arrive without a partner's sign-in (observers, for now).
+"""Observer accounts of before issue 9's one-person fix, and every person's credentials.
 
-An account is found by its tenant's email address (`EmailIndex`, the same index that
-learners claim), so an observer invited twice, or later signed in from Spark with the
-same address, is one person. `Credentials` (issue 9) add a password and one-time
-links to any person, an account or a learner.
+An `Account` was an observer known by their tenant's email address (`EmailIndex`, the
+same index that learners claim). Observers are now `Learner`s (role `observer`), so a
+person who later signs in from Spark, an LTI platform or a roster with the same address
+is the same person; `Account`s already in the log are read as they are. `Credentials`
+(issue 9) add a password and one-time links to any person, an account or a learner.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ def account_id(tenant: str, email: str) -> str:
 
 
 class Account(HubAggregate):
-    """A person of one tenant known by email, with a role (`observer`)."""
+    """An observer of one tenant known by email (opened before observers were learners)."""
 
     @staticmethod
     def create_id(tenant: str, email: str, **_: object) -> str:

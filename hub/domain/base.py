@@ -75,6 +75,11 @@ def event_context(context: EventContext) -> Iterator[EventContext]:
         _context.reset(token)
 
 
+def context_fields() -> dict[str, str]:
+    """The `context` an event created now carries (the current `event_context`'s fields)."""
+    return dict(vars(_current()))
+
+
 def _current() -> EventContext:
     context = _context.get()
     if context is None:

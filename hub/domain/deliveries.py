@@ -52,9 +52,15 @@ class Delivery(HubAggregate):
 
     @event("Attempted")
     def record_attempt(
-        self, outcome: str, status_code: int | None, error: str, next_attempt_at: str | None
+        self,
+        outcome: str,
+        status_code: int | None,
+        error: str,
+        next_attempt_at: str | None,
+        duration_ms: float | None = None,
     ) -> None:
-        """`outcome` is delivered, retrying (with `next_attempt_at`) or dead-lettered."""
+        """`outcome` is delivered, retrying (with `next_attempt_at`) or dead-lettered;
+        `duration_ms` how long the attempt took (absent from events stored before it)."""
         self.attempts += 1
         self.status = outcome
         self.next_attempt_at = next_attempt_at

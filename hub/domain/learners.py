@@ -12,6 +12,9 @@ from eventsourcing.domain import event
 
 from hub.domain.base import HubAggregate, aggregate_id
 
+OBSERVER = "observer"
+HUB = "hub"  # the source of the people the hub opens itself
+
 
 def normalise_email(email: str) -> str:
     return email.strip().lower()
@@ -85,6 +88,34 @@ class Learner(HubAggregate):
         """The source that registered the person says they hold another role."""
         self.role = role
 
+    @property
+    def roles(self) -> tuple[str, ...]:
+        """Every role the person holds, their main one (`role`) first."""
+        # `also` exists once a role was added: older learners (and snapshots) lack it
+        also = [role for role in getattr(self, "also", ()) if role != self.role]
+        return (self.role, *also)
+
+    @property
+    def only_observes(self) -> bool:
+        """An observer and nothing else: they follow students' work, never hand in any."""
+        return self.roles == (OBSERVER,)
+
+    def take_on_role(self, role: str, source: str) -> bool:
+        """Hold `role` too (a person who arrives another way stays one person); whether
+        that was new. An observer's is the role of least reach, so a person who held only
+        it makes the new one their main role (read models and rosters show that one)."""
+        if not role or role in self.roles:
+            return False
+        self.add_role(added=role, role=role if self.role == OBSERVER else self.role, source=source)
+        return True
+
+    @event("RoleAdded")
+    def add_role(self, added: str, role: str, source: str) -> None:
+        """`role` is the main role after, as in `Registered` and `RoleChanged`."""
+        held = self.roles
+        self.role = role
+        self.also = [other for other in (*held, added) if other != role]
+
     @event("IdentityLinked")
     def link_identity(self, source: str, external_id: str, matched_by: str) -> None:
         self.identities.append(f"{source}:{external_id}")
@@ -99,6 +130,23 @@ class Learner(HubAggregate):
 
     def is_enrolled(self, quest_id: str) -> bool:
         return quest_id in self.quests
+
+
+def hub_person(tenant: str, email: str, name: str, role: str) -> Learner:
+    """A person the hub opens itself (an admin, an accepted invitation), known by address:
+    an observer too is a `Learner`, so whoever arrives later by the same address (SSO, LTI,
+    a roster) is linked to them (issue 9)."""
+    address = normalise_email(email)
+    given_name, _, family_name = name.strip().partition(" ")
+    return Learner(
+        tenant=tenant,
+        source=HUB,
+        external_id=address,
+        email=address,
+        given_name=given_name,
+        family_name=family_name.strip(),
+        role=role,
+    )
 
 
 class Identity(HubAggregate):

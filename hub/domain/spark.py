@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from eventsourcing.domain import event
@@ -19,7 +20,18 @@ def sso_token_id(tenant: str, token_key: str) -> str:
 
 
 class SparkConnection(HubAggregate):
-    """Secrets are sealed with the hub's key; a read never returns them."""
+    """Secrets are sealed with the hub's key; a read never returns them.
+
+    A rotated secret is kept, sealed, as the retired one with the end of its overlap
+    window (epoch seconds): until then both verify; after it, only the new one does.
+    One retired secret per kind: a second rotation inside the window ends the first's.
+    """
+
+    retired_sso_sealed: str | None = None
+    retired_sso_until: float = 0.0
+    retired_webhook_sealed: str | None = None
+    retired_webhook_until: float = 0.0
+    last_course_sync_at: str | None = None
 
     @staticmethod
     def create_id(tenant: str, **_: object) -> str:
@@ -44,6 +56,45 @@ class SparkConnection(HubAggregate):
         self.issuer = issuer
         self.allowed_evidence_hosts = allowed_evidence_hosts
         self.webhook_limit_per_minute = webhook_limit_per_minute
+
+    @event("Updated")
+    def update(
+        self,
+        api_url: str,
+        issuer: str | None,
+        allowed_evidence_hosts: list[str],
+        webhook_limit_per_minute: int,
+        api_key_sealed: str | None,
+    ) -> None:
+        """New settings; `api_key_sealed` None keeps the API key."""
+        self.api_url = api_url.rstrip("/")
+        self.issuer = issuer
+        self.allowed_evidence_hosts = allowed_evidence_hosts
+        self.webhook_limit_per_minute = webhook_limit_per_minute
+        if api_key_sealed is not None:
+            self.api_key_sealed = api_key_sealed
+
+    @event("SecretRotated")
+    def rotate_secret(self, which: str, new_sealed: str, retired_until: float) -> None:
+        """`which` is "sso" or "webhook"; the current secret retires at `retired_until`."""
+        current = getattr(self, f"{which}_secret_sealed")
+        setattr(self, f"retired_{which}_sealed", current)
+        setattr(self, f"retired_{which}_until", retired_until)
+        setattr(self, f"{which}_secret_sealed", new_sealed)
+
+    @event("CourseSyncSucceeded")
+    def course_sync_succeeded(
+        self, job_id: str, started_at: str, finished_at: str, stats: Mapping[str, Mapping[str, int]]
+    ) -> None:
+        """A course sync that wrote its changes; `stats` counts quests and tasks."""
+        self.last_course_sync_at = finished_at
+
+    @event("CourseSyncFailed")
+    def course_sync_failed(
+        self, job_id: str, started_at: str, finished_at: str, error: str
+    ) -> None:
+        """A course sync that failed: Spark answered with an error, or a conflict."""
+        self.last_course_sync_at = finished_at
 
 
 class SsoToken(HubAggregate):

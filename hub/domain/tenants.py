@@ -22,6 +22,19 @@ class Tenant(HubAggregate):
         self.api_key_hashes = [api_key_hash]
         self.webhook_secret_sealed = webhook_secret_sealed
 
+    @event("Renamed")
+    def rename(self, name: str) -> None:
+        self.name = name
+
+    @event("ApiKeyRotated")
+    def rotate_api_key(self, api_key_hash: str) -> None:
+        """The old key stops working at once: the tenant's key is the hub's, not a partner's."""
+        self.api_key_hashes = [api_key_hash]
+
+    @event("WebhookSecretRotated")
+    def rotate_webhook_secret(self, webhook_secret_sealed: str) -> None:
+        self.webhook_secret_sealed = webhook_secret_sealed
+
 
 def tenant_id(slug: str) -> str:
     return aggregate_id(slug, "Tenant", slug)

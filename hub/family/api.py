@@ -17,6 +17,7 @@ from hub.domain.base import EventContext, event_context
 from hub.domain.observers import ObserverError
 from hub.family.errors import FamilyError
 from hub.family.problems import ROLE_NOT_ALLOWED, problem_for
+from hub.http.admin_context import admin_context
 from hub.http.middleware import bind_tenant
 from hub.http.problems import CONCURRENT_CHANGE, SESSION_REQUIRED, ProblemError
 from hub.spark.ingress import now_s, spark_ingress
@@ -94,7 +95,7 @@ SessionDep = Annotated[Session, Depends(current_session)]
 
 
 def require_role(session: Session, *roles: str) -> None:
-    if session.role not in roles:
+    if not any(session.holds(role) for role in roles):
         wanted = " or ".join(roles)
         msg = f"signed in as {session.role}: only a {wanted} can do this"
         raise ProblemError(ROLE_NOT_ALLOWED, msg)
@@ -108,37 +109,40 @@ async def run_command(
 ) -> T:
     """Run a family command off the loop, its events carrying this request's context; its
     refusals become problems (the observer's side's; see `as_student`)."""
-    return await _run(request, False, "session", command, *args, **kwargs)
+    return await _run(request, False, _session(request), command, *args, **kwargs)
 
 
 async def run_admin_command(
     request: Request, command: Callable[P, T], *args: P.args, **kwargs: P.kwargs
 ) -> T:
     """`run_command` for an admin route (its events say the admin token verified it)."""
-    return await _run(request, False, "admin-token", command, *args, **kwargs)
+    return await _run(request, False, admin_context(request), command, *args, **kwargs)
 
 
 async def run_student_command(
     request: Request, command: Callable[P, T], *args: P.args, **kwargs: P.kwargs
 ) -> T:
     """`run_command` for a command on the signed-in student's own circle."""
-    return await _run(request, True, "session", command, *args, **kwargs)
+    return await _run(request, True, _session(request), command, *args, **kwargs)
+
+
+def _session(request: Request) -> EventContext:
+    return EventContext(
+        correlation_id=request.state.correlation_id,
+        causation_id=request.state.request_id,
+        source="hub",
+        verified_by="session",
+    )
 
 
 async def _run(
     request: Request,
     as_student: bool,
-    verified_by: str,
+    context: EventContext,
     command: Callable[..., T],
     *args: Any,
     **kwargs: Any,
 ) -> T:
-    context = EventContext(
-        correlation_id=request.state.correlation_id,
-        causation_id=request.state.request_id,
-        source="hub",
-        verified_by=verified_by,
-    )
 
     def run() -> T:
         with event_context(context):

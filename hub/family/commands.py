@@ -4,8 +4,9 @@
     set_rhythm_days                   FamilySettings.Configured | RhythmChanged
     invite_observer                   ObserverCircle.InvitationSent (+ Started, the first time)
     cancel_invitation                 ObserverCircle.InvitationCancelled
-    accept_invitation                 ObserverCircle.InvitationAccepted (+ Account.Opened and
-                                      EmailIndex.Claimed for a new observer: one atomic batch)
+    accept_invitation                 ObserverCircle.InvitationAccepted (+ Learner.Registered
+                                      (observer) and EmailIndex.Claimed for a new observer, or
+                                      Learner.RoleAdded for a person new to it: atomic)
     remove_observer                   ObserverCircle.ObserverRemoved
     change_permissions                ObserverCircle.PermissionsChanged
     leave_comment                     ObserverCircle.CommentLeft
@@ -24,7 +25,13 @@ from hub.application import Hub
 from hub.domain.accounts import Account
 from hub.domain.base import HubAggregate, check_tenant, tenant_of
 from hub.domain.guardians import FamilySettings, Guardianship, family_settings_id, guardianship_id
-from hub.domain.learners import EmailIndex, Learner, email_index_id, normalise_email
+from hub.domain.learners import (
+    EmailIndex,
+    Learner,
+    email_index_id,
+    hub_person,
+    normalise_email,
+)
 from hub.domain.observers import (
     ObserverCircle,
     SignInRequiredError,
@@ -257,6 +264,7 @@ def accept_invitation(
         email = normalise_email(invited["email"])
         index: EmailIndex | None = get_or_none(hub, email_index_id(tenant, email))
         made: list[HubAggregate] = []
+        changed: list[HubAggregate] = []
         if index is not None:
             observer_id = index.learner_id
             if signed_in_as != observer_id:
@@ -265,18 +273,15 @@ def accept_invitation(
                     "then open the invitation again"
                 )
                 raise SignInRequiredError(msg)
+            held = get_or_none(hub, observer_id)  # an `Account` of before is an observer
+            if isinstance(held, Learner) and held.take_on_role(OBSERVER, "invitation"):
+                changed = [held]
         else:
-            account = Account(
-                tenant=tenant,
-                email=email,
-                name=name.strip() or invited["name"],
-                role=OBSERVER,
-                source="invitation",
-            )
-            made = [account, EmailIndex(tenant=tenant, email=email, learner_id=account.id)]
-            observer_id = account.id
+            observer = hub_person(tenant, email, name.strip() or invited["name"], OBSERVER)
+            made = [observer, EmailIndex(tenant=tenant, email=email, learner_id=observer.id)]
+            observer_id = observer.id
         found.accept(invitation_id, observer_id=observer_id, new_account=bool(made), now=now)
-        position = saved(hub, found, *made)
+        position = saved(hub, found, *made, *changed)
         return Acceptance(tenant, found.student_id, observer_id, bool(made), position)
 
     return retrying(once)

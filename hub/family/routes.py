@@ -37,7 +37,7 @@ from hub.family.circle_json import circle_json, comments_json
 from hub.family.problems import OTHER_TENANT, WORK_NOT_FOUND, access_problem
 from hub.http.problems import NOT_FOUND, ProblemError, problem_responses
 from hub.spark.ingress import now_s, spark_ingress
-from hub.spark.sessions import COOKIE_NAME, Session
+from hub.spark.sessions import Session, set_session_cookie
 
 router = APIRouter(prefix="/api/v1", tags=["family"], responses=problem_responses(401, 403, 503))
 TAG = {"name": "family", "description": "Observers and comments, for the signed-in student."}
@@ -283,25 +283,24 @@ async def accept(
         position=done.position,
     )
     response = JSONResponse(answer.model_dump(), headers={"Cache-Control": "no-store"})
-    if not done.new_account:
+    roles: tuple[str, ...] = ()
+    if done.new_account:
+        who, role = done.observer_id, OBSERVER
+    elif session is not None and not session.holds(OBSERVER):
+        # the same person, now an observer too: their session says so (issue 9)
+        who, role, roles = session.learner_id, session.role, (*session.roles, OBSERVER)
+    else:
         return response
     signer = spark_ingress(request).signer
     cookie, _ = signer.issue(
         tenant=done.tenant,
-        learner_id=done.observer_id,
-        role=OBSERVER,
+        learner_id=who,
+        role=role,
+        roles=roles,
         position=done.position,
         now=now_s(),
     )
-    response.set_cookie(
-        COOKIE_NAME,
-        cookie,
-        max_age=signer.lifetime_s,
-        path="/",
-        secure=True,
-        httponly=True,
-        samesite="lax",
-    )
+    set_session_cookie(response, signer, cookie)
     return response
 
 

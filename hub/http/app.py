@@ -12,23 +12,30 @@ from fastapi import FastAPI
 from sqlalchemy import Engine
 
 from hub.accounts.routes import install_accounts
+from hub.api.install import install_api
 from hub.bootstrap import Runtime, eventsourcing_env
 from hub.caliper.admin import install_caliper
+from hub.eventschemas.routes import install_event_schemas
 from hub.family.routes import install_family
 from hub.http import admin, health
+from hub.http.audit_api import install_audit_api
 from hub.http.badges_admin import install_badges_admin
 from hub.http.deps import ProgressOf
 from hub.http.middleware import RequestContextMiddleware
+from hub.http.openapi_doc import install_openapi
 from hub.http.problems import install_problem_handlers
 from hub.http.readiness import Readiness, no_projections, runtime_readiness
 from hub.http.spark_admin import install_spark_admin
+from hub.inbound.install import install_inbound
 from hub.lti.platform.install import install_lti_platform, set_lti_readers
 from hub.lti.platform.readers import LtiReadersOf
 from hub.lti.tool.routes import install_lti_tool
+from hub.ops import install_ops
 from hub.pages import install_pages
 from hub.pages.readers import PageReaders
 from hub.roster.routes import install_roster
 from hub.spark.routes import install_spark
+from hub.webhooks.routes import install_webhooks
 from infra.jetstream.loop_wires import close_wires_here
 from infra.sql import make_engine
 
@@ -37,6 +44,8 @@ TAGS = [
     {"name": "admin", "description": "Tenants and partners; needs the admin bearer token."},
     {"name": "spark", "description": "Spark LMS: SSO sign-in and signed webhooks."},
     {"name": "pages", "description": "Server-rendered pages for learners and families."},
+    {"name": "webhooks", "description": "Developer webhook subscriptions, signed deliveries."},
+    {"name": "schemas", "description": "JSON Schemas of the event types; AsyncAPI of NATS."},
     {
         "name": "oneroster",
         "description": "OneRoster 1.2 REST publisher; OAuth2 client credentials.",
@@ -110,6 +119,12 @@ def create_app(
     install_caliper(app, runtime)
     install_badges_admin(app, runtime)
     install_accounts(app, runtime)
+    install_audit_api(app, runtime)
+    install_webhooks(app, runtime)
+    install_event_schemas(app, runtime)  # /api/v1/schemas/events, /asyncapi.json
+    install_ops(app, runtime)
+    install_api(app, runtime)  # last: its rate limiter is the outermost middleware
+    install_openapi(app)
     return app
 
 
@@ -149,6 +164,7 @@ def build_http_app(
         on_shutdown=[engine.dispose],
         learning_progress=progress,
     )
+    install_inbound(app, runtime)  # NATS inbound subscribers, served with the HTTP ingress
     if lti_readers is not None:  # NRPS and AGS results (pass projections.gradebook.lti_readers)
         set_lti_readers(app, *lti_readers(engine))
     if pages is not None:  # the pages' readers (portfolio as of a date, badges, family)

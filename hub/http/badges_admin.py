@@ -19,8 +19,9 @@ from hub.domain.badges import (
     RequiredCourse,
     UnknownBadgeError,
 )
-from hub.domain.base import EventContext, event_context
+from hub.domain.base import event_context
 from hub.http.admin import SlugPath
+from hub.http.admin_context import admin_context
 from hub.http.deps import AdminDep, RuntimeDep
 from hub.http.middleware import bind_tenant
 from hub.http.problems import (
@@ -46,7 +47,7 @@ router = APIRouter(
 )
 
 
-def _rule(key: str, body: BadgeRuleFields) -> BadgeRule:
+def badge_rule(key: str, body: BadgeRuleFields) -> BadgeRule:
     return BadgeRule(
         key=key,
         name=body.name,
@@ -61,7 +62,7 @@ def _rule(key: str, body: BadgeRuleFields) -> BadgeRule:
     )
 
 
-def _view(listing: badges.BadgeListing, position: int | None = None) -> BadgeView:
+def badge_view(listing: badges.BadgeListing, position: int | None = None) -> BadgeView:
     rule = listing.rule
     return BadgeView(
         id=listing.badge_id,
@@ -83,12 +84,7 @@ def _view(listing: badges.BadgeListing, position: int | None = None) -> BadgeVie
 async def _command(request: Request, slug: str, command: Callable[[], T]) -> T:
     """Run a badge command in a thread with the request's provenance; its errors as problems."""
     bind_tenant(request, slug)
-    context = EventContext(
-        correlation_id=request.state.correlation_id,
-        causation_id=request.state.request_id,
-        source="http:admin",
-        verified_by="admin-token",
-    )
+    context = admin_context(request)
 
     def run() -> T:
         with event_context(context):
@@ -122,10 +118,10 @@ async def _command(request: Request, slug: str, command: Callable[[], T]) -> T:
 async def define_badge(
     slug: SlugPath, body: BadgeDefinition, request: Request, runtime: RuntimeDep, _: AdminDep
 ) -> JSONResponse:
-    rule = _rule(body.key, body)
+    rule = badge_rule(body.key, body)
     done = await _command(request, slug, lambda: badges.define_badge(runtime.hub, slug, rule))
     return JSONResponse(
-        _view(done.badge, done.position).model_dump(mode="json"),
+        badge_view(done.badge, done.position).model_dump(mode="json"),
         status_code=status.HTTP_201_CREATED,
         headers={"Location": f"/api/v1/admin/tenants/{slug}/badges/{rule.key}"},
     )
@@ -144,9 +140,9 @@ async def update_badge(
     runtime: RuntimeDep,
     _: AdminDep,
 ) -> BadgeView:
-    rule = _rule(key, body)
+    rule = badge_rule(key, body)
     done = await _command(request, slug, lambda: badges.update_badge(runtime.hub, slug, rule))
-    return _view(done.badge, done.position)
+    return badge_view(done.badge, done.position)
 
 
 @router.post(
@@ -158,7 +154,7 @@ async def retire_badge(
     slug: SlugPath, key: KeyPath, request: Request, runtime: RuntimeDep, _: AdminDep
 ) -> BadgeView:
     done = await _command(request, slug, lambda: badges.retire_badge(runtime.hub, slug, key))
-    return _view(done.badge, done.position)
+    return badge_view(done.badge, done.position)
 
 
 @router.get("", summary="List the tenant's badges (retired ones too)")
@@ -166,7 +162,7 @@ async def list_badges(
     slug: SlugPath, request: Request, runtime: RuntimeDep, _: AdminDep
 ) -> list[BadgeView]:
     found = await _command(request, slug, lambda: badges.list_badges(runtime.hub, slug))
-    return [_view(listing) for listing in found]
+    return [badge_view(listing) for listing in found]
 
 
 @router.get("/{key}", summary="Read one badge")
@@ -176,7 +172,7 @@ async def read_badge(
     found = await _command(request, slug, lambda: badges.list_badges(runtime.hub, slug))
     for listing in found:
         if listing.rule.key == key:
-            return _view(listing)
+            return badge_view(listing)
     raise ProblemError(NOT_FOUND, f"no badge {key!r} is defined in tenant {slug!r}")
 
 

@@ -7,18 +7,11 @@ from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from hub.api.scopes import ADMIN, Credentials, check_caller, resolve_caller
 from hub.bootstrap import Runtime
 from hub.http.problems import UNAUTHORIZED, ProblemError
 from hub.http.readiness import Readiness
-
-# auto_error=False: a missing token is answered by `require_admin`, as a problem.
-_bearer = HTTPBearer(
-    auto_error=False,
-    scheme_name="AdminToken",
-    description="The hub's admin token (HUB_ADMIN_TOKEN)",
-)
 
 
 def get_runtime(request: Request) -> Runtime:
@@ -31,32 +24,27 @@ def get_readiness(request: Request) -> Readiness:
     return readiness
 
 
-def require_admin(
-    request: Request,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> None:
-    """Let the request through only with the admin bearer token (compared in constant time)."""
+def check_admin_token(request: Request, token: str) -> None:
+    """The hub admin token alone, compared in constant time (a form that carries it)."""
     expected: str | None = request.app.state.admin_token
-    challenge = {"WWW-Authenticate": 'Bearer realm="hub-admin"'}
     if expected is None:
-        raise ProblemError(
-            UNAUTHORIZED, "the admin API is disabled: set HUB_ADMIN_TOKEN", headers=challenge
-        )
-    if credentials is None:
-        raise ProblemError(
-            UNAUTHORIZED,
-            "send the admin token as 'Authorization: Bearer <token>'",
-            headers=challenge,
-        )
-    if not hmac.compare_digest(credentials.credentials.encode(), expected.encode()):
-        raise ProblemError(
-            UNAUTHORIZED,
-            "the admin token is wrong",
-            headers={
-                **challenge,
-                "WWW-Authenticate": 'Bearer realm="hub-admin", error="invalid_token"',
-            },
-        )
+        raise ProblemError(UNAUTHORIZED, "the admin API is disabled: set HUB_ADMIN_TOKEN")
+    if not token or not hmac.compare_digest(token.encode(), expected.encode()):
+        raise ProblemError(UNAUTHORIZED, "the admin token is wrong")
+
+
+async def require_admin(request: Request, _: Credentials) -> None:
+    """Let the request through with the admin bearer token (compared in constant time), or
+    with an API client's token holding the `admin` scope on the tenant the path names."""
+    try:
+        caller = await resolve_caller(request)
+    except ProblemError as error:
+        if request.app.state.admin_token is None:
+            detail = "the admin API is disabled: set HUB_ADMIN_TOKEN (or use an admin client)"
+            raise ProblemError(UNAUTHORIZED, detail, headers=error.headers) from None
+        raise
+    check_caller(request, caller, ADMIN)
+    request.state.caller = caller
 
 
 # (tenant, learner id) -> the learner's portfolio read model (XP, completed tasks), or None.

@@ -76,7 +76,7 @@ async def paged(call: Awaitable[T]) -> T:
 
 
 def require_role(session: Session, roles: frozenset[str], page_name: str) -> None:
-    if session.role not in roles:
+    if not any(session.holds(role) for role in roles):
         msg = f"signed in as {session.role}: the {page_name} is for {' or '.join(sorted(roles))}s"
         raise PageError(ROLE_NOT_ALLOWED, msg)
 
@@ -195,11 +195,11 @@ async def accept_form(
         raise PageError(INVITATION_NOT_FOUND, "this invitation code is not valid") from error
     answer = await paged(family_routes.accept(body, request, family_api(request), session))
     done = json.loads(bytes(answer.body))
-    if done["new_account"] or (session is not None and session.role == OBSERVER):
+    if done["new_account"] or (session is not None and session.holds(OBSERVER)):
         response = see_other("/observer")
     else:
         response = see_other(f"/learners/{quote(done['student_id'], safe='')}/portfolio")
     signed_in = answer.headers.get("set-cookie")
-    if signed_in is not None:  # a new observer: the family's route signed them in
+    if signed_in is not None:  # the family's route signed them in (as an observer too)
         response.headers.append("set-cookie", signed_in)
     return response

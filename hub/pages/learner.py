@@ -134,7 +134,7 @@ def dashboard_view(
         showcase=showcase_of(runtime.hub, tenant, learner.id),
         badges=badges,
         comments=comments,
-        circle=_circle(runtime, session, now) if session.role == STUDENT else None,
+        circle=_circle(runtime, session, now) if session.holds(STUDENT) else None,
         hand_in=open_tasks(runtime, learner, {task.id for task in tasks}),
     )
 

@@ -15,11 +15,10 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
-from fastapi.security import HTTPAuthorizationCredentials
 from starlette.concurrency import run_in_threadpool
 
 from hub.accounts.admin import known_tenant
-from hub.http.deps import get_runtime, require_admin
+from hub.http.deps import check_admin_token, get_runtime
 from hub.http.problems import NOT_FOUND, ProblemError, problem_responses
 from hub.pages.sign_in_pages import FORM_INVALID, TENANT, FormError, form_page
 from hub.pages.web import form_fields, page
@@ -68,7 +67,7 @@ async def outbox_page(request: Request) -> HTMLResponse:
         if not TENANT.match(tenant):
             raise FormError(FORM_INVALID, "enter the tenant's short name (a-z, 0-9, -)", "tenant")
         token = fields.get("token", "")
-        require_admin(request, HTTPAuthorizationCredentials(scheme="Bearer", credentials=token))
+        check_admin_token(request, token)
         await known_tenant(request, tenant)
     except ProblemError as error:
         field = "tenant" if error.kind is NOT_FOUND else "token"

@@ -59,6 +59,8 @@ PortfolioAsOf = Callable[[str, str, datetime], Any]
 BadgeReader = Callable[[str, str], Sequence[Any]]
 # (tenant, viewer id, viewer role, learner id) -> Access
 AccessReader = Callable[[str, str, str, str], Access]
+# (tenant, after learner id or None, limit) -> projections.portfolio.LearnerProfile, by id
+LearnersReader = Callable[[str, str | None, int], Sequence[Any]]
 # (tenant, person id) -> the family's view for a parent or an observer
 FamilyView = Callable[[str, str], Any]
 
@@ -72,6 +74,7 @@ class PageReaders:
     parent_view: FamilyView | None = None
     observer_view: FamilyView | None = None
     comments_on: FamilyView | None = None
+    learners: LearnersReader | None = None
 
 
 def page_readers(request: Request) -> PageReaders:

@@ -134,7 +134,12 @@ async def sign_in_form(request: Request) -> Response:
     return signed_in(request, done, see_other(_landing(done.role)))
 
 
-@router.get("/sign-in/{what}", response_class=HTMLResponse, summary="Email me a link")
+@router.get(
+    "/sign-in/{what}",
+    response_class=HTMLResponse,
+    responses=problem_responses(404),
+    summary="Email me a link",
+)
 async def ask_page(request: Request, what: str) -> HTMLResponse:
     if what not in ASK:
         return await page("email_form.html", status_code=404, what="", ask=None, tenant="")

@@ -54,7 +54,7 @@ class Completion:
 
 def _of_tenant(hub: Hub, tenant: str, found_id: str) -> Any:
     """The aggregate, if it is the tenant's: another tenant's is not found, as an unknown."""
-    if tenant_of(found_id) != check_tenant(tenant):
+    if tenant_of(found_id) != tenant:
         return None
     return get_or_none(hub, found_id)
 
@@ -128,7 +128,7 @@ def save_task(hub: Hub, tenant: str, quest: str, key: str, details: dict[str, An
 
 def _learner(hub: Hub, tenant: str, person_id: str) -> Learner:
     found = get_or_none(hub, person_id) if tenant_of(person_id) == tenant else None
-    if not isinstance(found, Learner):
+    if not isinstance(found, Learner) or found.only_observes:
         msg = "only learners enrol in quests and hand in work"
         raise NotALearnerError(msg)
     return found

@@ -42,7 +42,10 @@ _PROBLEMS: dict[type[Exception], ProblemType] = {
 TAG = {"name": "quests", "description": "The hub's own quests, enrolment and evidence."}
 router = APIRouter(tags=["quests"], responses=problem_responses(401, 403, 404, 422, 503))
 Key = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]{0,63}$", examples=["garden-project"])]
-AggregateId = Annotated[str, Path(min_length=1, max_length=200)]
+# `<tenant>.<Type>.<id>`: anything else is a 422, not a read the event store refuses (500).
+AggregateId = Annotated[
+    str, Path(pattern=r"^[a-z0-9][a-z0-9-]{0,39}\.[A-Za-z0-9_-]{1,64}\.[A-Za-z0-9_-]{1,64}$")
+]
 
 
 def problem_for(error: e.QuestError) -> ProblemError:

@@ -7,7 +7,7 @@ POST /api/v1/admin/tenants/{tenant}/roster/connectors/{name}/runs?dry_run=true
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from eventsourcing.application import AggregateNotFoundError
 from fastapi import APIRouter, Query, Request
@@ -23,8 +23,10 @@ from connectors.sis.connections import (
     set_precedence,
 )
 from connectors.sis.engine import run_sync
+from hub.application import Hub
 from hub.domain.roster import SisConnection, sis_connection_id
 from hub.http.admin import Slug
+from hub.http.admin_context import run_as_admin
 from hub.http.deps import AdminDep, RuntimeDep
 from hub.http.middleware import bind_tenant
 from hub.http.problems import (
@@ -34,6 +36,12 @@ from hub.http.problems import (
     ProblemType,
     problem_responses,
 )
+
+if TYPE_CHECKING:
+    from connectors.sis.engine import SyncJob
+    from hub.bootstrap import Runtime
+    from hub.roster.log import Rosters
+    from hub.roster.ports import RosterReadModel
 
 CONNECTION_EXISTS = ProblemType("sis-connection-exists", "The connection already exists", 409)
 
@@ -58,7 +66,42 @@ class ConnectionRequest(BaseModel):
     )
 
 
-def _view(connection: SisConnection) -> dict[str, Any]:
+def register_requested(runtime: Runtime, tenant: str, body: ConnectionRequest) -> SisConnection:
+    """Register the connection a request (or a `hub roster connectors add` file) describes."""
+    return register_connection(
+        runtime.hub,
+        runtime.box,
+        tenant=tenant,
+        name=body.name,
+        kind=body.kind,
+        config=body.config,
+        secret=body.secret,
+        schedule=body.schedule,
+    )
+
+
+def run_connection(
+    runtime: Runtime,
+    rosters: Rosters,
+    read_model: RosterReadModel,
+    tenant: str,
+    name: str,
+    *,
+    dry_run: bool,
+) -> SyncJob:
+    """Run connection `name` of `tenant` now (AggregateNotFoundError when there is none)."""
+    return run_sync(
+        runtime.hub,
+        rosters,
+        read_model,
+        tenant=tenant,
+        name=name,
+        connector_for=connector_factory(runtime.box),
+        dry_run=dry_run,
+    )
+
+
+def connection_view(connection: SisConnection) -> dict[str, Any]:
     return {
         "name": connection.name,
         "kind": connection.kind,
@@ -82,23 +125,12 @@ async def post_connection(
     if runtime.hub.tenant(tenant) is None:
         raise ProblemError(NOT_FOUND, f"no tenant is named {tenant!r}")
     try:
-        made = await run_in_threadpool(
-            lambda: register_connection(
-                runtime.hub,
-                runtime.box,
-                tenant=tenant,
-                name=body.name,
-                kind=body.kind,
-                config=body.config,
-                secret=body.secret,
-                schedule=body.schedule,
-            )
-        )
+        made = await run_as_admin(request, lambda: register_requested(runtime, tenant, body))
     except ConnectionExistsError as error:
         raise ProblemError(CONNECTION_EXISTS, str(error)) from None
     except ValueError as error:
         raise ProblemError(VALIDATION_FAILED, str(error)) from None
-    return _view(made)
+    return connection_view(made)
 
 
 @router.get("/connectors", summary="The tenant's SIS connections, cursors and last runs")
@@ -106,12 +138,13 @@ async def list_connections(
     tenant: Slug, request: Request, runtime: RuntimeDep, _: AdminDep
 ) -> list[dict[str, Any]]:
     bind_tenant(request, tenant)
+    return await run_in_threadpool(connections_of, runtime.hub, tenant)
 
-    def read() -> list[dict[str, Any]]:
-        names = [name for owner, name in all_connections(runtime.hub) if owner == tenant]
-        return [_view(runtime.hub.repository.get(sis_connection_id(tenant, n))) for n in names]
 
-    return await run_in_threadpool(read)
+def connections_of(hub: Hub, tenant: str) -> list[dict[str, Any]]:
+    """The tenant's SIS connections as the admin API shows them (never their secrets)."""
+    names = [name for owner, name in all_connections(hub) if owner == tenant]
+    return [connection_view(hub.repository.get(sis_connection_id(tenant, n))) for n in names]
 
 
 @router.post("/connectors/{name}/runs", summary="Run a SIS connection now (or dry-run it)")
@@ -127,14 +160,8 @@ async def run_now(
     parts = request.app.state.roster
     try:
         job = await run_in_threadpool(
-            lambda: run_sync(
-                runtime.hub,
-                parts.rosters,
-                parts.read_model,
-                tenant=tenant,
-                name=name,
-                connector_for=connector_factory(runtime.box),
-                dry_run=dry_run,
+            lambda: run_connection(
+                runtime, parts.rosters, parts.read_model, tenant, name, dry_run=dry_run
             )
         )
     except AggregateNotFoundError:
@@ -155,7 +182,7 @@ async def put_precedence(
     bind_tenant(request, tenant)
     if runtime.hub.tenant(tenant) is None:
         raise ProblemError(NOT_FOUND, f"no tenant is named {tenant!r}")
-    made = await run_in_threadpool(set_precedence, runtime.hub, tenant, body.systems)
+    made = await run_as_admin(request, lambda: set_precedence(runtime.hub, tenant, body.systems))
     return {"systems": made.systems}
 
 

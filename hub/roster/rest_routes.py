@@ -17,26 +17,33 @@ the specification's status format (`imsx_codeMajor`, `imsx_severity`,
 
 from __future__ import annotations
 
-import base64
-import binascii
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
-from typing import Annotated
-from urllib.parse import parse_qs, urlencode
+from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from hub.application import Hub
+from hub.http.oauth import (
+    TOKEN_ERRORS,
+    TokenError,
+    bearer_token,
+    client_credentials,
+    oauth_error,
+    token_form,
+    token_response,
+)
 from hub.roster.clients import (
     CORE,
     DEMOGRAPHICS,
+    TOKEN_TTL_S,
     Access,
     ClientError,
-    TokenError,
     TokenSigner,
     authenticate,
     granted,
@@ -58,6 +65,26 @@ from hub.roster.rest_query import (
 )
 
 router = APIRouter(tags=["oneroster"])
+
+_STATUS_INFO = {  # the specification's imsx_StatusInfo, as `_status_info` writes it
+    "type": "object",
+    "required": ["imsx_codeMajor", "imsx_severity", "imsx_description", "imsx_CodeMinor"],
+    "properties": {
+        "imsx_codeMajor": {"type": "string", "enum": ["failure"]},
+        "imsx_severity": {"type": "string", "enum": ["error"]},
+        "imsx_description": {"type": "string"},
+        "imsx_CodeMinor": {"type": "object"},
+    },
+}
+READ_ERRORS: dict[int | str, dict[str, Any]] = {
+    status: {"description": description, "content": {"application/json": {"schema": _STATUS_INFO}}}
+    for status, description in (
+        (400, "A filter, sort, fields, limit or offset that cannot be used"),
+        (401, "No bearer token, or not one this hub issued"),
+        (403, "The token lacks the scope"),
+        (404, "No such collection or resource"),
+    )
+}
 
 
 class OneRosterError(Exception):
@@ -101,13 +128,12 @@ def _publisher(request: Request) -> Publisher:
 
 
 def _access(request: Request) -> Access:
-    header = request.headers.get("Authorization", "")
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token:
+    token = bearer_token(request.headers.get("Authorization", ""))
+    if token is None:
         raise OneRosterError(401, "unauthorisedrequest", "send 'Authorization: Bearer <token>'")
     try:
-        return _publisher(request).signer.read(token.strip(), int(time.time()))
-    except (TokenError, ValueError, KeyError) as error:
+        return _publisher(request).signer.read(token, int(time.time()))
+    except (TokenError, KeyError) as error:
         raise OneRosterError(401, "unauthorisedrequest", str(error)) from None
 
 
@@ -117,51 +143,24 @@ AccessDep = Annotated[Access, Depends(_access)]
 # -- the token endpoint --------------------------------------------------------------------
 
 
-def _basic(request: Request) -> tuple[str, str] | None:
-    scheme, _, value = request.headers.get("Authorization", "").partition(" ")
-    if scheme.lower() != "basic":
-        return None
-    try:
-        client_id, _, secret = base64.b64decode(value).decode().partition(":")
-    except (binascii.Error, UnicodeDecodeError):
-        return None
-    return client_id, secret
-
-
-def _oauth_error(status: int, error: str, description: str) -> JSONResponse:
-    return JSONResponse(
-        {"error": error, "error_description": description},
-        status_code=status,
-        headers={"Cache-Control": "no-store"},
-    )
-
-
 @router.post(
     "/ims/oneroster/oauth2/token",
+    responses=TOKEN_ERRORS,
     summary="OAuth2 client credentials token (form body; client auth by Basic or in the form)",
 )
 async def token(request: Request) -> JSONResponse:
-    # Read by hand: the form has four plain fields, not worth a multipart dependency.
-    form = {k: v[0] for k, v in parse_qs((await request.body()).decode("utf-8", "replace")).items()}
+    form = await token_form(request)
     if form.get("grant_type") != "client_credentials":
-        return _oauth_error(400, "unsupported_grant_type", "only client_credentials")
-    credentials = _basic(request) or (form.get("client_id", ""), form.get("client_secret", ""))
+        return oauth_error(400, "unsupported_grant_type", "only client_credentials")
+    credentials = client_credentials(request, form)
     publisher = _publisher(request)
     try:
         client = await run_in_threadpool(authenticate, publisher.hub, *credentials)
         scopes = granted(client, form.get("scope"))
     except ClientError as error:
-        return _oauth_error(401, "invalid_client", str(error))
+        return oauth_error(401, "invalid_client", str(error))
     issued = publisher.signer.issue(client, scopes, int(time.time()))
-    return JSONResponse(
-        {
-            "access_token": issued,
-            "token_type": "bearer",
-            "expires_in": 3600,
-            "scope": " ".join(scopes),
-        },
-        headers={"Cache-Control": "no-store"},
-    )
+    return token_response(issued, TOKEN_TTL_S, scopes)
 
 
 # -- collections ---------------------------------------------------------------------------
@@ -327,7 +326,7 @@ def _collection(name: str) -> Collection:
     return found
 
 
-@router.get(BASE + "/{name}", summary="A OneRoster collection")
+@router.get(BASE + "/{name}", responses=READ_ERRORS, summary="A OneRoster collection")
 async def get_collection(name: str, request: Request, access: AccessDep) -> JSONResponse:
     spec = _collection(name)
     _check_scope(access, spec.entity)
@@ -342,7 +341,7 @@ async def get_collection(name: str, request: Request, access: AccessDep) -> JSON
     return _respond(request, name, spec.entity, [r for r in rows if spec.keeps(r)])
 
 
-@router.get(BASE + "/{name}/{sourced_id}", summary="One OneRoster resource")
+@router.get(BASE + "/{name}/{sourced_id}", responses=READ_ERRORS, summary="One OneRoster resource")
 async def get_one(name: str, sourced_id: str, request: Request, access: AccessDep) -> JSONResponse:
     spec = _collection(name)
     _check_scope(access, spec.entity)
@@ -399,7 +398,11 @@ def _nested(
     return None
 
 
-@router.get(BASE + "/{parent}/{sourced_id}/{child}", summary="A nested OneRoster collection")
+@router.get(
+    BASE + "/{parent}/{sourced_id}/{child}",
+    responses=READ_ERRORS,
+    summary="A nested OneRoster collection",
+)
 async def get_nested(
     parent: str, sourced_id: str, child: str, request: Request, access: AccessDep
 ) -> JSONResponse:
@@ -414,6 +417,7 @@ async def get_nested(
 
 @router.get(
     BASE + "/schools/{school}/classes/{class_id}/{child}",
+    responses=READ_ERRORS,
     summary="A class of a school: its enrollments, students or teachers",
 )
 async def get_school_class(

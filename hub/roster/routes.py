@@ -18,13 +18,14 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, FastAPI, Query, Request
-from fastapi.responses import Response
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from hub.bootstrap import Runtime, eventsourcing_env
 from hub.domain.base import EventContext
-from hub.http.admin import Slug
+from hub.http.admin import NO_STORE, Slug
+from hub.http.admin_context import run_as_admin
 from hub.http.deps import AdminDep, RuntimeDep
 from hub.http.middleware import bind_tenant
 from hub.http.problems import (
@@ -190,27 +191,33 @@ class ClientRequest(BaseModel):
     scopes: list[str] = Field(default_factory=lambda: [FULL], description=" ".join(SCOPES))
 
 
+class ClientCreated(BaseModel):
+    """The client's secret: shown here once, never again."""
+
+    client_id: str
+    client_secret: str
+    scopes: list[str]
+
+
 @router.post(
     "/clients",
     status_code=201,
     summary="Register a OneRoster REST client (its secret is shown this once)",
+    response_model=ClientCreated,
 )
 async def post_client(
     tenant: Slug, body: ClientRequest, request: Request, runtime: RuntimeDep, _: AdminDep
-) -> dict[str, Any]:
+) -> JSONResponse:
     bind_tenant(request, tenant)
     _known_tenant(runtime, tenant)
     try:
-        made = await run_in_threadpool(
-            register_client, runtime.hub, tenant, body.name, tuple(body.scopes)
+        made = await run_as_admin(
+            request, lambda: register_client(runtime.hub, tenant, body.name, tuple(body.scopes))
         )
     except ValueError as error:
         raise ProblemError(VALIDATION_FAILED, str(error)) from None
-    return {
-        "client_id": made.client_id,
-        "client_secret": made.client_secret,
-        "scopes": list(made.scopes),
-    }
+    shown = {"client_id": made.client_id, "client_secret": made.client_secret}
+    return JSONResponse({**shown, "scopes": list(made.scopes)}, status_code=201, headers=NO_STORE)
 
 
 def install_roster(

@@ -24,14 +24,20 @@ from hub.audit import record_rejection, request_evidence
 from hub.bootstrap import Runtime
 from hub.domain.base import TENANT_SLUG, EventContext, event_context
 from hub.domain.spark import SparkConnection
-from hub.http.middleware import bind_tenant
 from hub.http.problems import CONCURRENT_CHANGE, SIGNAL_REJECTIONS, ProblemError
+from hub.ops.metrics import count_verdict
+from hub.spark.carriers import HttpCarrier, SignalCarrier
 from hub.spark.connection import OpenedSecrets, cache_for, open_secrets, spark_connection
 from hub.spark.evidence import MAX_FILE_BYTES
 from hub.spark.ratelimit import Decision, SlidingWindowLimiter
-from hub.spark.sessions import SessionSigner
-from hub.spark.verify import SignalRejectedError, verify_webhook_signature
-from infra.blobs import BlobStore
+from hub.spark.sessions import SessionSigner, session_key
+from hub.spark.verify import (
+    RETIRED_NOTE,
+    SignalRejectedError,
+    signed_with_retired,
+    verify_webhook_signature,
+)
+from infra.blobs import BlobStore, FolderBlobStore
 from infra.nats_client import NatsConnection
 
 MAX_BODY_BYTES = 10 * 1024 * 1024
@@ -71,6 +77,16 @@ class SparkIngress:
         return NatsConnection.shared(self.runtime.nats_url, timeout=settings.nats_timeout_s)
 
 
+def build_ingress(runtime: Runtime, *, limits: IngressLimits | None = None) -> SparkIngress:
+    """The ingress's parts on `runtime` (blobs under its data folder)."""
+    return SparkIngress(
+        runtime=runtime,
+        signer=SessionSigner(session_key(runtime.settings)),
+        blobs=FolderBlobStore(runtime.settings.data_dir / "blobs"),
+        limits=limits or IngressLimits(),
+    )
+
+
 def spark_ingress(request: Request) -> SparkIngress:
     ingress: SparkIngress = request.app.state.spark
     return ingress
@@ -88,11 +104,16 @@ class SignedBody:
 
 
 class Gate:
-    """One signal on its way in: the tenant it names, what was read of it, how to refuse it."""
+    """One signal on its way in: the tenant it names, what was read of it, how to refuse it.
 
-    def __init__(self, request: Request, kind: str, *, token: str | None = None) -> None:
-        self.request = request
-        self.ingress = spark_ingress(request)
+    Transport-neutral: `carrier` is the HTTP request or the NATS message it came in.
+    """
+
+    def __init__(
+        self, carrier: SignalCarrier, ingress: SparkIngress, kind: str, *, token: str | None = None
+    ) -> None:
+        self.carrier = carrier
+        self.ingress = ingress
         self.kind = kind
         self.token = token
         self.tenant: str | None = None  # set once the tenant is known to exist
@@ -100,9 +121,14 @@ class Gate:
         self.body: bytes | None = None
         self.received_at = datetime.now(UTC).isoformat()
 
+    @classmethod
+    def of(cls, request: Request, kind: str, *, token: str | None = None) -> Gate:
+        """The gate of an HTTP request (the ingress is the app's)."""
+        return cls(HttpCarrier(request), spark_ingress(request), kind, token=token)
+
     @property
     def request_id(self) -> str:
-        return str(self.request.state.request_id)
+        return self.carrier.request_id
 
     async def reject(
         self,
@@ -117,17 +143,12 @@ class Gate:
 
         `seen` adds to the evidence; `extensions` go into the problem's body.
         """
-        request = self.request
         evidence = request_evidence(
             request_id=self.request_id,
-            remote_addr=request.client.host if request.client else None,
-            method=request.method,
-            path=request.url.path,
             body=self.body,
             token_value=self.token,
             claimed_tenant=(self.claimed or "")[:100] or None,
-            content_length=request.headers.get("content-length"),
-            user_agent=(request.headers.get("user-agent") or "")[:200] or None,
+            **self.carrier.evidence(),
             **(seen or {}),
         )
         await record_rejection(
@@ -178,27 +199,40 @@ class Gate:
             if await run_in_threadpool(hub.tenant, slug) is None:
                 await self.reject("unknown_tenant", f"no tenant {slug!r} is registered")
             self.tenant = slug
-            bind_tenant(self.request, slug)
+            self.carrier.bind_tenant(slug)
             await self.reject(
                 "spark_not_connected",
                 f"tenant {slug!r} is not connected to Spark; an admin connects "
                 "it with `hub spark connect`",
             )
         self.tenant = slug
-        bind_tenant(self.request, slug)
+        self.carrier.bind_tenant(slug)
         return found
+
+    async def reject_signature(
+        self, error: SignalRejectedError, retired: bool, headers: dict[str, str] | None = None
+    ) -> NoReturn:
+        """A signature refusal, saying so when a retired secret signed it."""
+        if not retired:
+            await self.reject(error.reason, error.detail, headers=headers)
+        await self.reject(
+            error.reason,
+            error.detail + RETIRED_NOTE,
+            headers=headers,
+            seen={"retired_secret": True},
+        )
 
     def secrets(self, connection: SparkConnection) -> OpenedSecrets:
         return open_secrets(connection, self.ingress.runtime.box)
 
     async def read_body(self, limit: int) -> bytes:
         """The raw body, refused (413) as soon as it passes `limit`: never read beyond it."""
-        declared = self.request.headers.get("content-length", "")
+        declared = self.carrier.declared_length() or ""
         too_large = f"the body is larger than {limit} bytes"
         if declared.isdigit() and int(declared) > limit:
             await self.reject("body_too_large", too_large, max_bytes=limit, seen={"read": 0})
         chunks = bytearray()
-        async for chunk in self.request.stream():
+        async for chunk in self.carrier.chunks():
             chunks += chunk
             if len(chunks) > limit:
                 await self.reject(
@@ -222,12 +256,14 @@ class Gate:
                 headers=limit.headers(),
             )
         body = await self.read_body(self.ingress.limits.max_body_bytes)
+        opened, signature = self.secrets(connection), self.carrier.header(SIGNATURE_HEADER)
         try:
-            index = verify_webhook_signature(
-                body, self.request.headers.get(SIGNATURE_HEADER), self.secrets(connection).webhook
-            )
+            index = verify_webhook_signature(body, signature, opened.webhook)
         except SignalRejectedError as error:
-            await self.reject(error.reason, error.detail, headers=limit.headers())
+            retired = signed_with_retired(
+                error, lambda: verify_webhook_signature(body, signature, opened.expired_webhook)
+            )
+            await self.reject_signature(error, retired, headers=limit.headers())
         return SignedBody(self.tenant, connection, body, index, limit)
 
     async def parse(self, model: type[M], body: bytes) -> M:
@@ -264,13 +300,13 @@ class Gate:
             "body_size": len(signed.body),
             "received_at": self.received_at,
             "request_id": self.request_id,
+            "transport": self.carrier.transport,
         }
 
     def _context(self, verified_by: str) -> EventContext:
-        state = self.request.state
         return EventContext(
-            correlation_id=state.correlation_id,
-            causation_id=state.request_id,
+            correlation_id=self.carrier.correlation_id,
+            causation_id=self.carrier.request_id,
             source="spark",
             verified_by=verified_by,
         )
@@ -289,7 +325,9 @@ class Gate:
                 return command(*args, **kwargs)
 
         with _conflict_is_409():
-            return await run_in_threadpool(call)
+            done = await run_in_threadpool(call)
+        count_verdict(self.kind, "accepted", verified_by)
+        return done
 
     async def run_async(
         self,
@@ -300,7 +338,9 @@ class Gate:
     ) -> T:
         """`run` for a command that awaits its commit on the loop (the hot paths)."""
         with event_context(self._context(verified_by)), _conflict_is_409():
-            return await command(*args, **kwargs)
+            done = await command(*args, **kwargs)
+        count_verdict(self.kind, "accepted", verified_by)
+        return done
 
 
 @contextmanager

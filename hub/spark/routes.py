@@ -6,31 +6,38 @@ Every route exists twice: `/t/{tenant}/spark/...`, and `/spark/...` with the ten
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, FastAPI, Header, Query, Request, status
 from fastapi.responses import JSONResponse, RedirectResponse
-from pydantic import BaseModel
-from starlette.concurrency import run_in_threadpool
 
 from hub.audit import sha256_hex
 from hub.bootstrap import Runtime
 from hub.http.lean_route import LeanRoute
 from hub.http.problems import problem_responses
 from hub.spark import admin, handlers
-from hub.spark.evidence import check_files, store_files
 from hub.spark.ingress import (
     TENANT_HEADER,
     Gate,
     IngressLimits,
     SparkIngress,
+    build_ingress,
     now_s,
 )
-from hub.spark.ratelimit import SlidingWindowLimiter
-from hub.spark.sessions import COOKIE_NAME, SessionSigner, session_key
-from hub.spark.verify import SignalRejectedError, token_key, verify_sso_token
-from infra.blobs import FolderBlobStore
-from schemas.spark import RosterWebhook, SubmissionWebhook
+from hub.spark.sessions import COOKIE_NAME
+from hub.spark.signals import (
+    Accepted,
+    RosterAccepted,
+    SubmissionAccepted,
+    accept_roster,
+    accept_submission,
+)
+from hub.spark.verify import (
+    SignalRejectedError,
+    signed_with_retired,
+    token_key,
+    verify_sso_token,
+)
 
 router = APIRouter(tags=["spark"], route_class=LeanRoute)
 TenantQuery = Annotated[str | None, Query(alias="tenant", description="The tenant's slug.")]
@@ -41,30 +48,11 @@ _SSO_ERRORS = problem_responses(400, 401, 404, 503)
 _WEBHOOK_ERRORS = problem_responses(400, 401, 404, 413, 422, 429, 503)
 
 
-class SubmissionAccepted(BaseModel):
-    submission_id: str
-    position: int
-
-
-class RosterAccepted(BaseModel):
-    learner_id: str
-    quest_id: str
-    action: str
-    changed: bool
-    position: int | None
-
-
 def install_spark(
     app: FastAPI, runtime: Runtime, *, limits: IngressLimits | None = None
 ) -> SparkIngress:
     """Build the ingress's parts on `app.state.spark` and mount its routes."""
-    ingress = SparkIngress(
-        runtime=runtime,
-        signer=SessionSigner(session_key(runtime.settings)),
-        blobs=FolderBlobStore(runtime.settings.data_dir / "blobs"),
-        limiter=SlidingWindowLimiter(),
-        limits=limits or IngressLimits(),
-    )
+    ingress = build_ingress(runtime, limits=limits)
     app.state.spark = ingress
     app.include_router(router)
     app.include_router(admin.router)
@@ -81,7 +69,7 @@ def install_spark(
     summary="Sign in from Spark (tenant in the path)",
 )
 async def sso_in_path(tenant: str, request: Request, token: TokenQuery = None) -> RedirectResponse:
-    return await _sso(Gate(request, "sso", token=token), tenant)
+    return await _sso(Gate.of(request, "sso", token=token), tenant)
 
 
 @router.get(
@@ -96,7 +84,7 @@ async def sso(
     tenant: TenantQuery = None,
     x_hub_tenant: TenantHeader = None,
 ) -> RedirectResponse:
-    return await _sso(Gate(request, "sso", token=token), tenant, x_hub_tenant)
+    return await _sso(Gate.of(request, "sso", token=token), tenant, x_hub_tenant)
 
 
 async def _sso(gate: Gate, *tenant_names: str | None) -> RedirectResponse:
@@ -104,12 +92,15 @@ async def _sso(gate: Gate, *tenant_names: str | None) -> RedirectResponse:
     tenant, token = connection.tenant, gate.token
     if not token:
         await gate.reject("token_missing", "add ?token=<the JWT Spark signed>")
+    opened, now = gate.secrets(connection), now_s()
     try:
-        claims = verify_sso_token(
-            token, gate.secrets(connection).sso, now=now_s(), issuer=connection.issuer
-        )
+        claims = verify_sso_token(token, opened.sso, now=now, issuer=connection.issuer)
     except SignalRejectedError as error:
-        await gate.reject(error.reason, error.detail)
+        retired = signed_with_retired(
+            error,
+            lambda: verify_sso_token(token, opened.expired_sso, now=now, issuer=connection.issuer),
+        )
+        await gate.reject_signature(error, retired)
     hub = gate.ingress.runtime.hub
     try:
         result = await gate.run(
@@ -131,6 +122,7 @@ async def _sso(gate: Gate, *tenant_names: str | None) -> RedirectResponse:
         tenant=tenant,
         learner_id=result.learner_id,
         role=claims.role,
+        roles=result.roles,
         position=result.position,
         now=now_s(),
     )
@@ -160,7 +152,7 @@ async def _sso(gate: Gate, *tenant_names: str | None) -> RedirectResponse:
     summary="A submission from Spark (tenant in the path)",
 )
 async def submission_in_path(tenant: str, request: Request) -> JSONResponse:
-    return await _submission(Gate(request, "submission"), tenant)
+    return await _submission(Gate.of(request, "submission"), tenant)
 
 
 @router.post(
@@ -173,36 +165,12 @@ async def submission_in_path(tenant: str, request: Request) -> JSONResponse:
 async def submission(
     request: Request, tenant: TenantQuery = None, x_hub_tenant: TenantHeader = None
 ) -> JSONResponse:
-    return await _submission(Gate(request, "submission"), tenant, x_hub_tenant)
+    return await _submission(Gate.of(request, "submission"), tenant, x_hub_tenant)
 
 
 async def _submission(gate: Gate, *tenant_names: str | None) -> JSONResponse:
-    signed = await gate.signed_body(*tenant_names)
-    webhook = await gate.parse(SubmissionWebhook, signed.body)
-    try:
-        checked = check_files(
-            webhook.submission_files,
-            allowed_hosts=signed.connection.allowed_evidence_hosts,
-            max_file_bytes=gate.ingress.limits.max_file_bytes,
-        )
-    except SignalRejectedError as error:
-        await gate.reject(error.reason, error.detail)
-    # Every check passed: only now is anything written (blobs, then the one event).
-    if any(file.data is not None for file in checked):  # writing blobs blocks: off the loop
-        files = await run_in_threadpool(store_files, gate.ingress.blobs, checked)
-    else:
-        files = store_files(gate.ingress.blobs, checked)
-    result = await gate.run_async(
-        "hmac-sha256",
-        handlers.record_submission_async,
-        gate.ingress.runtime.hub,
-        signed.tenant,
-        webhook,
-        files=files,
-        verified=gate.verified(signed),
-    )
-    body = SubmissionAccepted(submission_id=result.submission_id, position=result.position)
-    return JSONResponse(body.model_dump(), status_code=202, headers=signed.limit.headers())
+    accepted = await accept_submission(gate, *tenant_names)
+    return _accepted(accepted)
 
 
 @router.post(
@@ -213,7 +181,7 @@ async def _submission(gate: Gate, *tenant_names: str | None) -> JSONResponse:
     summary="An enrolment or drop from Spark (tenant in the path)",
 )
 async def roster_in_path(tenant: str, request: Request) -> JSONResponse:
-    return await _roster(Gate(request, "roster"), tenant)
+    return await _roster(Gate.of(request, "roster"), tenant)
 
 
 @router.post(
@@ -226,24 +194,14 @@ async def roster_in_path(tenant: str, request: Request) -> JSONResponse:
 async def roster(
     request: Request, tenant: TenantQuery = None, x_hub_tenant: TenantHeader = None
 ) -> JSONResponse:
-    return await _roster(Gate(request, "roster"), tenant, x_hub_tenant)
+    return await _roster(Gate.of(request, "roster"), tenant, x_hub_tenant)
 
 
 async def _roster(gate: Gate, *tenant_names: str | None) -> JSONResponse:
-    signed = await gate.signed_body(*tenant_names)
-    change = await gate.parse(RosterWebhook, signed.body)
-    result = await gate.run(
-        "hmac-sha256",
-        handlers.record_roster_change,
-        gate.ingress.runtime.hub,
-        signed.tenant,
-        change,
+    return _accepted(await accept_roster(gate, *tenant_names))
+
+
+def _accepted(accepted: Accepted[Any]) -> JSONResponse:
+    return JSONResponse(
+        accepted.body.model_dump(), status_code=202, headers=accepted.limit.headers()
     )
-    body = RosterAccepted(
-        learner_id=result.learner_id,
-        quest_id=result.quest_id,
-        action=result.action,
-        changed=result.changed,
-        position=result.position,
-    )
-    return JSONResponse(body.model_dump(), status_code=202, headers=signed.limit.headers())

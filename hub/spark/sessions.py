@@ -17,6 +17,7 @@ import base64
 import hashlib
 import hmac
 import json
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
 from starlette.responses import Response
@@ -42,6 +43,11 @@ class Session:
     issued_at: int
     expires_at: int
     position: int
+    roles: tuple[str, ...] = ()  # the person's other roles (issue 9: one person, two roles)
+
+    def holds(self, role: str) -> bool:
+        """Whether the signed-in person holds `role`: the session's, or another of theirs."""
+        return role == self.role or role in self.roles
 
     @property
     def person_id(self) -> str:
@@ -82,7 +88,14 @@ class SessionSigner:
         return _b64(hmac.new(self._key, payload.encode(), hashlib.sha256).digest())
 
     def issue(
-        self, *, tenant: str, learner_id: str, role: str, position: int, now: int
+        self,
+        *,
+        tenant: str,
+        learner_id: str,
+        role: str,
+        position: int,
+        now: int,
+        roles: Sequence[str] = (),
     ) -> tuple[str, Session]:
         session = Session(
             tenant=tenant,
@@ -91,6 +104,7 @@ class SessionSigner:
             issued_at=now,
             expires_at=now + self.lifetime_s,
             position=position,
+            roles=tuple(dict.fromkeys(other for other in roles if other != role)),
         )
         payload = _b64(json.dumps(asdict(session), separators=(",", ":")).encode())
         return f"{payload}.{self._mac(payload)}", session
@@ -104,8 +118,9 @@ class SessionSigner:
             msg = "the session cookie is not valid: sign in again"
             raise SessionInvalidError(msg)
         try:
-            session = Session(**json.loads(_unb64(payload)))
-        except (ValueError, TypeError) as error:
+            fields = json.loads(_unb64(payload))
+            session = Session(**{**fields, "roles": tuple(fields.get("roles", ()))})
+        except (ValueError, TypeError, AttributeError) as error:
             msg = "the session cookie is not valid: sign in again"
             raise SessionInvalidError(msg) from error
         if session.expires_at <= now:

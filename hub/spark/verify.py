@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from joserfc import jwt
 from joserfc.errors import JoseError
@@ -44,6 +44,23 @@ def verify_webhook_signature(body: bytes, signature: str | None, secrets: Sequen
     if matched < 0:
         raise SignalRejectedError("signature_mismatch", "X-Spark-Signature does not match the body")
     return matched
+
+
+RETIRED_NOTE = (
+    "; it was signed with a secret retired when its rotation's overlap window ended: "
+    "use the new secret"
+)
+
+
+def signed_with_retired(error: SignalRejectedError, check_retired: Callable[[], object]) -> bool:
+    """Whether a signature refusal was signed with a retired secret (`check_retired` passes)."""
+    if error.reason not in {"signature_mismatch", "token_signature"}:
+        return False
+    try:
+        check_retired()
+    except SignalRejectedError:
+        return False
+    return True
 
 
 def token_key(token: str, claims: SsoClaims) -> str:

@@ -34,6 +34,11 @@ def token(name: str) -> str:
     return cleaned
 
 
+def is_aggregate_id(text: str) -> bool:
+    """Whether `text` is a well-formed string aggregate id ('<tenant>.<Type>.<id>')."""
+    return _STR_ID.match(text) is not None
+
+
 def id_to_tokens(originator_id: UUID | str) -> str:
     if isinstance(originator_id, UUID):
         return _UUID_PREFIX + originator_id.hex

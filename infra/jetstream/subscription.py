@@ -71,15 +71,21 @@ class JetStreamSubscription(Subscription[ApplicationRecorder]):
                     raise StopIteration
                 self._batch, self._index = item, 0
                 continue
-            subject, seq, data, headers = self._batch[self._index]
+            notification = self._to_notification(self._batch[self._index])
             self._index += 1
-            topic = header_value(headers, _TOPIC) or b""
-            if self._wanted and topic not in self._wanted:
-                continue
-            return Notification(
-                id=seq,
-                originator_id=self._originator_of(subject),
-                originator_version=int(header_value(headers, _VERSION) or 0),
-                topic=topic.decode(),
-                state=data,
-            )
+            if notification is not None:
+                return notification
+
+    def _to_notification(self, raw: RawMsg) -> Notification | None:
+        """The message as a notification; None when its topic is not wanted."""
+        subject, seq, data, headers = raw
+        topic = header_value(headers, _TOPIC) or b""
+        if self._wanted and topic not in self._wanted:
+            return None
+        return Notification(
+            id=seq,
+            originator_id=self._originator_of(subject),
+            originator_version=int(header_value(headers, _VERSION) or 0),
+            topic=topic.decode(),
+            state=data,
+        )

@@ -24,6 +24,7 @@ from connectors.spark_api import SparkApiError, SparkClients, SparkRetryableErro
 from hub.application import Hub
 from hub.bootstrap import Runtime, build_runtime
 from hub.domain.quests import quest_id, task_id
+from hub.domain.spark import spark_connection_id
 from hub.http import create_app, runtime_readiness
 from hub.spark.connection import spark_connection
 from infra.nats_client import NatsConnection
@@ -204,7 +205,13 @@ def test_a_dry_run_reports_the_same_and_records_nothing(
     assert log_position(connected) == after_real
 
 
-def test_spark_failing_midway_writes_nothing(
+def run_events(hub: Hub) -> list[Any]:
+    """The course sync runs recorded on the tenant's Spark connection."""
+    events = hub.repository.event_store.get(spark_connection_id(TENANT))
+    return [e for e in events if type(e).__qualname__.startswith("SparkConnection.CourseSync")]
+
+
+def test_spark_failing_midway_writes_nothing_but_the_failed_run(
     connected: Hub, clients: SparkClients, fake: FakeSpark
 ) -> None:
     before = log_position(connected)
@@ -212,7 +219,34 @@ def test_spark_failing_midway_writes_nothing(
     with pytest.raises(SparkApiError) as caught:
         sync_tenant(connected, clients, TENANT)
     assert caught.value.request == "GET /api/courses/c-civ/assignments"
-    assert log_position(connected) == before
+    assert log_position(connected) == before + 1
+    (failed,) = run_events(connected)
+    assert type(failed).__qualname__ == "SparkConnection.CourseSyncFailed"
+    assert failed.error == str(caught.value)
+    assert "c-civ" in failed.error
+    assert failed.started_at <= failed.finished_at
+    assert list(connected.repository.event_store.get(quest_id(TENANT, "spark", "c-bio"))) == []
+
+
+def test_a_sync_that_changes_something_records_its_run_with_counts(
+    connected: Hub, clients: SparkClients, fake: FakeSpark
+) -> None:
+    first = sync_tenant(connected, clients, TENANT)
+    sync_tenant(connected, clients, TENANT, dry_run=True)
+    sync_tenant(connected, clients, TENANT)  # unchanged: no run recorded, as a SIS job
+    fake.assignments["c-bio"][0] = {**ESSAY, "title": "Essay: Sunlight"}
+    second = sync_tenant(connected, clients, TENANT)
+
+    runs = run_events(connected)
+    assert [type(e).__qualname__ for e in runs] == ["SparkConnection.CourseSyncSucceeded"] * 2
+    assert runs[0].stats == {
+        "quests": {"created": 2, "updated": 0, "unchanged": 0},
+        "tasks": {"created": 3, "updated": 0, "unchanged": 0},
+    }
+    assert runs[1].stats["tasks"] == {"created": 0, "updated": 1, "unchanged": 2}
+    assert runs[0].job_id != runs[1].job_id
+    assert first.position is not None
+    assert second.position == log_position(connected)  # the run's event is the last write
 
 
 def test_spark_unreachable_is_retryable(hub: Hub, clients: SparkClients) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
@@ -9,8 +10,10 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
+import nats
 import pytest
 
 from infra.nats_server import free_port
@@ -91,6 +94,20 @@ def _start_hub(port: int, data_dir: Path) -> subprocess.Popen[str]:
     )
 
 
+async def _publish_inbound(url: str, subject: str) -> dict[str, Any]:
+    """Publish on an inbound subject and wait for the hub's verdict."""
+    client = await nats.connect(url)
+    try:
+        verdicts = await client.subscribe(client.new_inbox(), max_msgs=1)
+        headers = {"X-Spark-Signature": "0" * 64, "reply_to": verdicts.subject}
+        await client.jetstream().publish(subject, b"{}", headers=headers)
+        answer = await verdicts.next_msg(timeout=30)
+        verdict: dict[str, Any] = json.loads(answer.data)
+        return verdict
+    finally:
+        await client.drain()
+
+
 def test_run_starts_everything_with_a_demo_tenant_and_stops_cleanly(tmp_path: Path) -> None:
     port, data_dir = free_port(), tmp_path / "var"
     process = _start_hub(port, data_dir)
@@ -105,11 +122,15 @@ def test_run_starts_everything_with_a_demo_tenant_and_stops_cleanly(tmp_path: Pa
         assert oct((data_dir / "demo-tenant.json").stat().st_mode & 0o777) == "0o600"
         docs = httpx.get(f"http://127.0.0.1:{port}/openapi.json", timeout=5)
         assert docs.status_code == 200
+        nats_url = (data_dir / "run" / "nats.url").read_text().strip()
+        verdict = asyncio.run(_publish_inbound(nats_url, "hub.inbound.demo.spark.submission"))
+        assert verdict["problem"]["reason"] == "spark_not_connected", "inbound runs in `hub run`"
     finally:
         process.send_signal(signal.SIGINT)
         stdout, stderr = process.communicate(timeout=60)
     assert process.returncode == 0, stderr
     assert "The hub is running." in stdout
+    assert "hub.inbound.<tenant>.spark.submission|roster" in stdout
     assert f"http://127.0.0.1:{port}" in stdout
     assert demo["api_key"] in stdout  # first start: shown once
     assert "The hub stopped." in stdout

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import Engine
 
-from hub.domain.learners import learner_id
+from hub.domain.learners import Learner, learner_id
 from hub.family import commands
 from projections import rebuild, registry
 from projections.family import (
@@ -189,3 +189,21 @@ def test_tenants_are_apart_and_a_rebuild_gives_identical_rows(
     wait_for(engine, heads(world), timeout=30)
     after = all_rows(engine)
     assert after["settings"] == [("beta", 3)]
+
+
+def test_a_role_taken_on_is_the_persons_main_role_after_a_rebuild_too(
+    acme: School, world: World, env: dict[str, str], sql_url: str, engine: Engine
+) -> None:
+    """Grace, Alice's observer, later arrives as a student (issue 9: one person)."""
+    grace: Learner = world.hub.repository.get(acme.grace)
+    assert grace.take_on_role("student", "spark")
+    world.hub.save(grace)
+    wait_for(engine, heads(world), timeout=30)
+    people = {row[1]: row for row in all_rows(engine)["people"]}
+    assert people[acme.grace][-1] == "student"
+    before = all_rows(engine)
+    rebuild(NAME, env, sql_url)
+    assert all_rows(engine) == before
+    seen = observer_view(engine, "acme", acme.grace)  # still observing Alice
+    assert seen is not None
+    assert [student.learner_id for student in seen.students] == [acme.alice]

@@ -1,4 +1,4 @@
-"""A page applied at once makes the rows its events make one by one (portfolio and badges)."""
+"""A page applied at once makes the rows its events make one by one (portfolio, badges, family)."""
 
 from __future__ import annotations
 
@@ -121,7 +121,7 @@ def school_log() -> list[Item]:
     return items
 
 
-@pytest.mark.parametrize("name", ["portfolio", "badges"])
+@pytest.mark.parametrize("name", ["portfolio", "badges", "family"])
 def test_pages_of_any_size_give_the_rows_of_one_event_at_a_time(engine: Engine, name: str) -> None:
     spec = registry.get(name)
     items = school_log()

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import threading
+import time
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 from sqlalchemy import Engine, inspect
 
 from hub.bootstrap import Runtime
+from infra.errors import LeaseLostError
 from infra.lease import lease_for
 from projections import (
     RebuildInProgressError,
@@ -19,6 +22,8 @@ from projections import (
     wait_for,
 )
 from projections.event_counts import NAME, all_counts
+from projections.rebuild import keeping
+from projections.rebuild_together import rebuild_together
 from projections.status import live_position
 from tests.projections.helpers import (
     Ledger,
@@ -135,3 +140,45 @@ def test_one_rebuild_at_a_time(runtime: Runtime, env: dict[str, str], sql_url: s
             rebuild(NAME, env, sql_url)
     finally:
         other.release()
+
+
+def test_rebuilding_together_takes_every_lease_or_none(
+    runtime: Runtime, env: dict[str, str], sql_url: str
+) -> None:
+    other = lease_for(env, "rebuild.badges", owner="other", ttl=TTL)
+    assert other.try_acquire()
+    try:
+        with pytest.raises(RebuildInProgressError, match="other"):
+            rebuild_together(["portfolio", "badges"], env, sql_url)
+    finally:
+        other.release()
+    # The portfolio's lease, taken first, was given back.
+    after = lease_for(env, "rebuild.portfolio", owner="after", ttl=TTL)
+    assert after.try_acquire()
+    after.release()
+
+
+def test_a_lease_lost_while_kept_stops_the_rebuild_at_its_next_page(env: dict[str, str]) -> None:
+    lease = lease_for(env, "rebuild.kept", owner="first", ttl=TTL)
+    assert lease.try_acquire()
+    rival = lease_for(env, "rebuild.kept", owner="rival", ttl=TTL)
+    keeper = keeping([lease])
+    check = keeper.__enter__()
+    check()  # held: nothing to say
+    lease.release()  # as if it had lapsed during a long pause ...
+    assert rival.try_acquire()  # ... and another process took it
+    assert "not held" in str(_until_lost(check))
+    with pytest.raises(LeaseLostError):  # and leaving says so too
+        keeper.__exit__(None, None, None)
+    rival.release()
+
+
+def _until_lost(check: Callable[[], None]) -> LeaseLostError:
+    """The error `check` raises once the keeper found the lease lost (a few refreshes)."""
+    for _ in range(600):  # a guard against hanging, not a timing: 30 s
+        try:
+            check()
+        except LeaseLostError as error:
+            return error
+        time.sleep(0.05)
+    pytest.fail("the keeper never found the lease lost")

@@ -76,11 +76,13 @@ def test_public_api_is_what_all_lists() -> None:
     assert set(projections.__all__) == public
     assert projections.__all__ == sorted(projections.__all__)
     assert projections.projection_names() == [
+        "audit",
         "badges",
         "caliper_deliveries",
         "event_counts",
         "family",
         "gradebook",
+        "integration_health",
         "portfolio",
         "roster",
     ]

@@ -9,10 +9,11 @@ from fastapi import APIRouter, Request, status
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from hub.domain.base import EventContext, event_context
+from hub.domain.base import event_context
 from hub.domain.lti_keys import KeyStateError
 from hub.domain.lti_platform import registration_id
 from hub.http.admin import SlugPath
+from hub.http.admin_context import admin_context
 from hub.http.deps import AdminDep
 from hub.http.middleware import bind_tenant
 from hub.http.problems import (
@@ -45,13 +46,7 @@ async def _run(request: Request, tenant: str, call: Any, *args: Any) -> Any:
     platform = lti_platform(request)
     if await run_in_threadpool(platform.runtime.hub.tenant, tenant) is None:
         raise ProblemError(NOT_FOUND, f"no tenant {tenant!r} is registered")
-    state = request.state
-    context = EventContext(
-        correlation_id=state.correlation_id,
-        causation_id=state.request_id,
-        source="http:admin",
-        verified_by="admin-token",
-    )
+    context = admin_context(request)
 
     def run() -> Any:
         with event_context(context):

@@ -7,7 +7,8 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Request
 from starlette.concurrency import run_in_threadpool
 
-from hub.domain.base import TENANT_SLUG, EventContext, event_context
+from hub.domain.base import TENANT_SLUG, event_context
+from hub.http.admin_context import admin_context
 from hub.http.deps import AdminDep, RuntimeDep
 from hub.http.middleware import bind_tenant
 from hub.http.problems import NOT_FOUND, ProblemError, problem_responses
@@ -34,12 +35,7 @@ async def put_platform(
     _: AdminDep,
 ) -> PlatformRegistrationOut:
     bind_tenant(request, tenant)
-    context = EventContext(
-        correlation_id=request.state.correlation_id,
-        causation_id=request.state.request_id,
-        source="hub",
-        verified_by="admin-token",
-    )
+    context = admin_context(request)
 
     def command() -> Registered:
         with event_context(context):

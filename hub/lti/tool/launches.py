@@ -312,9 +312,11 @@ def link_or_register(  # noqa: PLR0917 - the roster's reader shares it
     index = _get(hub, email_index_id(tenant, claims.email), EmailIndex) if claims.email else None
     holder: Learner | None = None if index is None else hub.repository.get(index.learner_id)
     platform = f"{SOURCE}:{registration.issuer}|{registration.client_id}|"
-    # An observer `Account` holding the address is not a learner to link (issue 9).
+    # The address's person, an observer too, is linked and takes on the launch's role (issue
+    # 9); only an observer `Account` of before is not a learner to link (docs/accounts.md).
     if isinstance(holder, Learner) and not any(i.startswith(platform) for i in holder.identities):
         holder.link_identity(source=SOURCE, external_id=key, matched_by="email")
+        holder.take_on_role(role, SOURCE)
         return holder, "email", False
     given_name, family_name = person_names(claims)
     learner = Learner(

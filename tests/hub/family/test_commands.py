@@ -8,9 +8,8 @@ from datetime import timedelta
 import pytest
 
 from hub.bootstrap import Runtime
-from hub.domain.accounts import Account, account_id
 from hub.domain.base import tenant_of
-from hub.domain.learners import EmailIndex, email_index_id
+from hub.domain.learners import EmailIndex, Learner, email_index_id, learner_id
 from hub.domain.observers import (
     MAX_COMMENT_CHARS,
     CommentEmptyError,
@@ -55,12 +54,13 @@ def test_a_new_address_gets_an_observer_account_and_a_link(runtime: Runtime) -> 
     sent = invite(runtime, sam, "Grace@Example.org")
     done = commands.accept_invitation(runtime.hub, sent.code, now=T0 + 6 * DAY, name="Grace H.")
     assert (done.tenant, done.student_id, done.new_account) == ("acme", sam, True)
-    assert done.observer_id == account_id("acme", "grace@example.org")
-    account: Account = runtime.hub.repository.get(done.observer_id)
-    assert (account.email, account.name, account.role) == (
+    # a Learner of the hub's own, observer only: whoever arrives later by the address is them
+    assert done.observer_id == learner_id("acme", "hub", "grace@example.org")
+    observer: Learner = runtime.hub.repository.get(done.observer_id)
+    assert (observer.email, observer.display_name, observer.roles) == (
         "grace@example.org",
         "Grace H.",
-        "observer",
+        ("observer",),
     )
     index: EmailIndex = runtime.hub.repository.get(email_index_id("acme", "grace@example.org"))
     assert index.learner_id == done.observer_id
@@ -79,7 +79,8 @@ def test_an_existing_person_is_linked_by_email_only_when_signed_in(runtime: Runt
             commands.accept_invitation(runtime.hub, sent.code, now=T0, signed_in_as=someone)
     done = commands.accept_invitation(runtime.hub, sent.code, now=T0, signed_in_as=aunt)
     assert (done.observer_id, done.new_account) == (aunt, False)
-    assert account_id("acme", "aunt@example.org") not in runtime.hub.repository
+    assert learner_id("acme", "hub", "aunt@example.org") not in runtime.hub.repository
+    assert runtime.hub.repository.get(aunt).roles == ("parent", "observer")  # RoleAdded
 
 
 def test_a_code_is_stored_only_as_its_hash(runtime: Runtime) -> None:

@@ -294,7 +294,9 @@ def test_an_existing_persons_invitation_is_accepted_only_by_them_signed_in(hub: 
     )
     assert done.status_code == 200, done.text
     assert (done.json()["observer_id"], done.json()["new_account"]) == (aunt, False)
-    assert "set-cookie" not in done.headers  # her own session stays hers
+    # Her own session stays hers (same person, same role), now saying she observes too.
+    renewed = hub.app.state.spark.signer.read(done.cookies["hub_session"], now=now_s())
+    assert (renewed.person_id, renewed.role, renewed.roles) == (aunt, "parent", ("observer",))
     hub.settle()
     # Signed in as a parent, she reaches Alice through the observer link.
     observed = hub.http.get("/api/v1/me/students", headers=as_aunt).json()["students"]

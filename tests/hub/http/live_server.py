@@ -7,16 +7,24 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import uvicorn
 from fastapi import FastAPI
 
+from hub.http.coalescing import CoalescingH11Protocol
+
 
 @contextmanager
 def live_server(
-    app: FastAPI, *, start_timeout: float = 10.0, lifespan: str = "on"
+    app: FastAPI,
+    *,
+    start_timeout: float = 10.0,
+    lifespan: str = "on",
+    http: Any = CoalescingH11Protocol,
 ) -> Iterator[str]:
-    """Serve `app` and yield its base URL; the server and its socket are closed afterwards."""
+    """Serve `app` (with `hub serve`'s protocol by default) and yield its base URL; the
+    server and its socket are closed afterwards."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     # Accepted connections inherit it: without it, Nagle and delayed ACKs add ~40 ms a request.
@@ -24,7 +32,12 @@ def live_server(
     sock.bind(("127.0.0.1", 0))  # bound here, so the port cannot be taken before uvicorn runs
     port = sock.getsockname()[1]
     config = uvicorn.Config(
-        app, log_config=None, access_log=False, lifespan=lifespan, timeout_graceful_shutdown=5
+        app,
+        log_config=None,
+        access_log=False,
+        lifespan=lifespan,
+        timeout_graceful_shutdown=5,
+        http=http,
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(

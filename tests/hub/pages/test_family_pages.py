@@ -237,6 +237,9 @@ def test_an_existing_person_accepts_only_signed_in_as_themself(
     )
     assert linked.status_code == 303
     assert linked.headers["location"] == f"/learners/{family.oli}/portfolio"
-    assert "set-cookie" not in linked.headers  # her own session stays as it is
+    # Her own session stays hers (a parent), renewed to say she observes too (issue 9).
+    renewed = linked.headers["set-cookie"].split(";", 1)[0].split("=", 1)[1]
+    session = site.signer.read(renewed, now=0)
+    assert (session.person_id, session.role, session.roles) == (family.mum, "parent", ("observer",))
     site.settle()
     assert http.get(f"/learners/{family.oli}/portfolio", headers=mum).status_code == 200

@@ -13,10 +13,11 @@ import pytest
 
 from hub.bootstrap import Runtime
 from hub.domain.base import EventContext, event_context
-from hub.domain.learners import EmailIndex, Identity, Learner, identity_id
+from hub.domain.learners import EmailIndex, Identity, Learner, hub_person, identity_id
 from hub.domain.quests import quest_id
 from hub.domain.spark import sso_token_id
 from hub.spark import handlers
+from hub.spark.sessions import SessionSigner, session_key
 from hub.spark.verify import token_key
 from schemas.spark import SsoClaims
 from tests.hub.spark.checks import assert_rejected, before
@@ -141,6 +142,24 @@ def test_a_learner_known_by_email_is_linked_not_created_again(
         "Learner.IdentityLinked",
     ]
     assert "Sarah J." in dashboard(client, session_cookie(response)).text
+
+
+def test_an_observer_known_by_email_is_linked_and_their_session_holds_both_roles(
+    client: httpx.Client, runtime: Runtime, acme: Partner
+) -> None:
+    gran = hub_person("acme", "gran@example.com", "Gran Smith", "observer")
+    runtime.hub.save(gran, EmailIndex(tenant="acme", email=gran.email, learner_id=gran.id))
+    token = sso_token(acme.sso_secret, sub="spark-gran", email="Gran@Example.com")
+    response = client.get("/t/acme/spark/sso", params={"token": token})
+    assert response.status_code == 303
+    assert learner_of(runtime, "acme", "spark-gran").id == gran.id
+    assert event_names(runtime, gran.id) == [
+        "Learner.Registered",
+        "Learner.IdentityLinked",
+        "Learner.RoleAdded",
+    ]
+    session = SessionSigner(session_key(runtime.settings)).read(session_cookie(response), now=0)
+    assert (session.person_id, session.role, session.roles) == (gran.id, "student", ("observer",))
 
 
 @pytest.mark.parametrize("route", ["query", "header"])

@@ -63,6 +63,7 @@ def test_a_signed_submission_is_one_event_answered_202_with_its_position(
     assert verified["signature_scheme"] == "hmac-sha256"
     assert verified["secret_index"] == 0
     assert verified["request_id"] == "req-1"
+    assert verified["transport"] == "http"
     assert len(verified["body_sha256"]) == 64
     assert event.context["verified_by"] == "hmac-sha256"  # type: ignore[attr-defined]
 

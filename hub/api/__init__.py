@@ -1,0 +1,1 @@
+"""The developer API: clients, scopes, the versioned tenant API and its rate limits."""

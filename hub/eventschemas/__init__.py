@@ -1,0 +1,1 @@
+"""JSON Schema for every event type the hub writes, generated from the domain event classes."""

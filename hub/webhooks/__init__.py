@@ -1,0 +1,1 @@
+"""Developer webhook subscriptions: the event type catalogue, the subscriptions, their API."""
