@@ -5,6 +5,12 @@ token and a learner's session cookie, so that the guarded routes are reached too
 answer may be a 5xx, and every answer must match what the document says of it (status,
 media type, headers, body schema). A failure prints schemathesis' report with a `curl`
 line that reproduces it.
+
+One exception, and only one status: the operations where the hub is a gateway to a partner
+(a Spark course sync calls Spark's API, an LTI launch fetches the platform's keys) answer a
+documented 502 problem when that partner cannot be reached, which is the truth and not a
+fault of ours. The fuzzer itself makes that happen: it can point the tenant's Spark
+connection at a host that does not exist. Every other 5xx, there too, fails the test.
 """
 
 from __future__ import annotations
@@ -39,6 +45,14 @@ CHECKS = ",".join(
     )
 )
 SEED = 20261122  # the same cases on every run; change it to explore others
+GATEWAY_OPERATIONS = (
+    "^(/api/admin/spark/sync/courses|/api/v1/admin/spark/sync/courses|/api/lti/tool/launch)$"
+)
+CONFIG = f"""
+[[operations]]
+include-path-regex = '{GATEWAY_OPERATIONS}'
+checks.not_a_server_error.expected-statuses = ["2xx", "3xx", "4xx", "502"]
+"""
 
 
 @pytest.fixture
@@ -80,9 +94,13 @@ def test_no_operation_answers_a_5xx_or_outside_its_schema(
 ) -> None:
     url, cookie = served
     st = Path(sys.executable).with_name("st")
+    config = tmp_path / "schemathesis.toml"
+    config.write_text(CONFIG)
     run = subprocess.run(
         [
             str(st),
+            "--config-file",
+            str(config),
             "run",
             f"{url}/openapi.json",
             "--checks",
