@@ -41,6 +41,7 @@ from connectors.registry import start_connectors  # noqa: E402
 from hub.bootstrap import build_runtime, eventsourcing_env  # noqa: E402
 from hub.http.app import build_http_app  # noqa: E402
 from hub.http.coalescing import CoalescingH11Protocol  # noqa: E402
+from infra.heap import settle_heap  # noqa: E402
 from infra.logging import configure_logging  # noqa: E402
 from infra.nats_server import EmbeddedNatsServer, free_port  # noqa: E402
 from infra.settings import Settings  # noqa: E402
@@ -103,7 +104,9 @@ def serve_hub(config: HubConfig) -> None:
 
 
 def serve_app(app: Any, port: int) -> None:
-    """`app` under uvicorn on loopback `port`, quietly, until SIGTERM."""
+    """`app` under uvicorn on loopback `port`, quietly, until SIGTERM; the heap settled
+    first, as `hub serve` does."""
+    settle_heap()
     uvicorn.Server(
         uvicorn.Config(
             app,

@@ -19,6 +19,7 @@ from hub.badges import ensure_demo_badges
 from hub.bootstrap import Runtime, build_runtime, eventsourcing_env
 from hub.endpoint import nats_endpoint
 from hub.replay import ReplayFilter, replay, to_json_line
+from infra.heap import settle_heap
 from infra.nats_client import NatsConnection
 from infra.settings import Settings
 
@@ -140,6 +141,7 @@ def serve_http(runtime: Runtime, admin_token: str) -> None:
         lifespan="on",
         http=CoalescingH11Protocol,
     )
+    settle_heap()  # start-up done: full collections no longer walk it (infra/heap.py)
     # uvicorn shuts down gracefully, then re-raises the signal it caught: that is the
     # stop we asked for, and the caller cleans up.
     with contextlib.suppress(KeyboardInterrupt):
