@@ -40,7 +40,7 @@ from fastapi import Response  # noqa: E402
 from connectors.registry import start_connectors  # noqa: E402
 from hub.bootstrap import build_runtime, eventsourcing_env  # noqa: E402
 from hub.http.app import build_http_app  # noqa: E402
-from hub.http.coalescing import CoalescingH11Protocol  # noqa: E402
+from hub.http.coalescing import HubHttpProtocol  # noqa: E402
 from infra.heap import settle_heap  # noqa: E402
 from infra.logging import configure_logging  # noqa: E402
 from infra.nats_server import EmbeddedNatsServer, free_port  # noqa: E402
@@ -115,7 +115,7 @@ def serve_app(app: Any, port: int) -> None:
             log_config=None,
             access_log=False,
             lifespan="on",
-            http=CoalescingH11Protocol,
+            http=HubHttpProtocol,
         )
     ).run()
 

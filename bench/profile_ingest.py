@@ -3,6 +3,7 @@
     .venv/bin/python bench/profile_ingest.py                  # 4,000 requests of each kind
     .venv/bin/python bench/profile_ingest.py --requests 8000 --rounds 3
     .venv/bin/python bench/profile_ingest.py --py-spy webhook.svg   # sample the webhook run
+    .venv/bin/python bench/profile_ingest.py --py-spy bare.txt --py-spy-kind bare  # raw stacks
     .venv/bin/python bench/profile_ingest.py --strace    # system calls per request (strace -c)
 
 On a machine others share, throughput follows their load; the CPU time the HTTP process
@@ -75,9 +76,15 @@ def main(argv: list[str] | None = None) -> int:
         "--strace", action="store_true", help="count the HTTP process's system calls per kind"
     )
     parser.add_argument(
+        "--py-spy-kind",
+        choices=("bare", "webhook"),
+        default="webhook",
+        help="which kind --py-spy samples",
+    )
+    parser.add_argument(
         "--py-spy",
         type=Path,
-        help="record the webhook's last round here (.svg, or .txt: collapsed stacks)",
+        help="record the last round of --py-spy-kind here (.svg, or .txt: collapsed stacks)",
     )
     args = parser.parse_args(argv)
     users = [f"ingest-user-{n}" for n in range(1000)]
@@ -97,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
                     make = spark.bare if kind == "bare" else spark.submission
                     requests = [make(users[i % 1000], i) for i in range(args.requests)]
                     spy = None
-                    if args.py_spy and kind == "webhook" and round_ == args.rounds - 1:
+                    if args.py_spy and kind == args.py_spy_kind and round_ == args.rounds - 1:
                         spy = subprocess.Popen(
                             [
                                 str(Path(sys.executable).with_name("py-spy")),

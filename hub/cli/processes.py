@@ -118,7 +118,7 @@ def serve_http(runtime: Runtime, admin_token: str) -> None:
     import uvicorn  # noqa: PLC0415
 
     from hub.http.app import build_http_app  # noqa: PLC0415
-    from hub.http.coalescing import CoalescingH11Protocol  # noqa: PLC0415
+    from hub.http.coalescing import HubHttpProtocol  # noqa: PLC0415
     from projections import projection_statuses  # noqa: PLC0415
     from projections.gradebook import lti_readers  # noqa: PLC0415
     from projections.portfolio import portfolio  # noqa: PLC0415
@@ -139,7 +139,7 @@ def serve_http(runtime: Runtime, admin_token: str) -> None:
         log_config=None,
         access_log=False,
         lifespan="on",
-        http=CoalescingH11Protocol,
+        http=HubHttpProtocol,
     )
     settle_heap()  # start-up done: full collections no longer walk it (infra/heap.py)
     # uvicorn shuts down gracefully, then re-raises the signal it caught: that is the

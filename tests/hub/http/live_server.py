@@ -12,7 +12,7 @@ from typing import Any
 import uvicorn
 from fastapi import FastAPI
 
-from hub.http.coalescing import CoalescingH11Protocol
+from hub.http.coalescing import HubHttpProtocol
 
 
 @contextmanager
@@ -21,7 +21,7 @@ def live_server(
     *,
     start_timeout: float = 10.0,
     lifespan: str = "on",
-    http: Any = CoalescingH11Protocol,
+    http: Any = HubHttpProtocol,
 ) -> Iterator[str]:
     """Serve `app` (with `hub serve`'s protocol by default) and yield its base URL; the
     server and its socket are closed afterwards."""

@@ -1,4 +1,5 @@
-"""The coalescing h11 protocol: head and body leave in one write, the rest as before."""
+"""The coalescing protocols (httptools, as `hub serve` runs, and h11): head and body leave in
+one write, the rest as before."""
 
 from __future__ import annotations
 
@@ -7,10 +8,11 @@ import socket
 from collections.abc import AsyncIterator
 
 import httpx
+import pytest
 from fastapi import FastAPI, Response
 from fastapi.responses import JSONResponse, StreamingResponse
 
-from hub.http.coalescing import CoalescingH11Protocol, _StepCoalescingTransport
+from hub.http.coalescing import CoalescingH11Protocol, HubHttpProtocol, _StepCoalescingTransport
 from tests.hub.http.live_server import live_server
 
 
@@ -82,9 +84,12 @@ def _app() -> FastAPI:
     return app
 
 
-def test_the_server_answers_json_empty_and_streamed_responses_on_one_connection() -> None:
+@pytest.mark.parametrize("protocol", [HubHttpProtocol, CoalescingH11Protocol])
+def test_the_server_answers_json_empty_and_streamed_responses_on_one_connection(
+    protocol: type,
+) -> None:
     with (
-        live_server(_app(), http=CoalescingH11Protocol) as url,
+        live_server(_app(), http=protocol) as url,
         httpx.Client(base_url=url, timeout=10) as client,
     ):
         for _ in range(3):  # keep-alive: each response is framed right after the previous one
