@@ -18,11 +18,14 @@ import time
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qs
 
+import structlog
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from hub.api.scopes import ACCESS_STATE_KEY
 from hub.domain.base import TENANT_SLUG
+from hub.http.middleware import CORRELATION_ID_HEADER, REQUEST_ID_HEADER, new_id, sane_id
 from hub.http.oauth import TokenError
 from hub.http.problems import SIGNAL_REJECTIONS, problem_response
 from hub.http.ratelimit import Decision, SlidingWindowLimiter
@@ -34,6 +37,7 @@ if TYPE_CHECKING:
 EXEMPT = frozenset({"/healthz", "/readyz", "/metrics"})
 _TENANT_PATH = re.compile(r"^/(?:t|api/v1/tenants|api/v1/admin/tenants)/([^/]+)")
 RATE_LIMITED = SIGNAL_REJECTIONS["rate_limited"]
+log = structlog.get_logger("hub.http")
 
 
 def tenant_named(scope: Scope) -> str | None:
@@ -95,10 +99,7 @@ class ApiRateLimitMiddleware:
                 f"more than {decision.limit} requests a minute;"
                 f" try again in {decision.retry_after_s} s"
             )
-            refusal = problem_response(
-                RATE_LIMITED, detail, instance=scope["path"], headers=headers
-            )
-            await refusal(scope, receive, send)
+            await self._refuse(scope, receive, send, detail, headers)
             return
 
         raw = [(name.lower().encode(), value.encode()) for name, value in headers.items()]
@@ -113,6 +114,35 @@ class ApiRateLimitMiddleware:
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+    @staticmethod
+    async def _refuse(
+        scope: Scope, receive: Receive, send: Send, detail: str, headers: dict[str, str]
+    ) -> None:
+        """The 429, answered before the request context middleware runs: it gets request
+        and correlation ids (header and body) and a request line of its own, as any answer
+        does, so a refused caller can quote it and an operator can find it."""
+        asked = Headers(scope=scope)
+        request_id = sane_id(asked.get(REQUEST_ID_HEADER)) or new_id()
+        correlation_id = sane_id(asked.get(CORRELATION_ID_HEADER)) or request_id
+        ids = {REQUEST_ID_HEADER: request_id, CORRELATION_ID_HEADER: correlation_id}
+        refusal = problem_response(
+            RATE_LIMITED,
+            detail,
+            instance=scope["path"],
+            request_id=request_id,
+            headers={**headers, **ids},
+        )
+        log.info(
+            "http.request",
+            method=scope["method"],
+            path=scope["path"],
+            status=RATE_LIMITED.status,
+            reason="rate_limited",
+            request_id=request_id,
+            correlation_id=correlation_id,
+        )
+        await refusal(scope, receive, send)
 
     def _access(self, scope: Scope) -> Access | None:
         token = _bearer(scope) if self.tokens is not None else None

@@ -60,6 +60,12 @@ def test_a_tenant_s_configured_limit_is_honoured_with_a_429_problem(
     assert 1 <= int(refused.headers["retry-after"]) <= 60
     assert refused.headers["ratelimit-remaining"] == "0"
     assert refused.headers["ratelimit-policy"] == "3;w=60"
+    # quotable like any other answer: its request id in the header and in the problem
+    assert refused.json()["request_id"] == refused.headers["x-request-id"]
+    assert refused.headers["x-request-id"] not in {a.headers["x-request-id"] for a in seen}
+    quoted = client.get("/api/v1/tenants/alpha/events", headers={"X-Request-ID": "support-42"})
+    assert quoted.status_code == 429
+    assert (quoted.headers["x-request-id"], quoted.json()["request_id"]) == ("support-42",) * 2
     # another tenant's window is its own
     assert client.get("/api/v1/tenants/beta/events").status_code == 401
 
