@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -157,11 +157,20 @@ def status_rows(hub_app: Application[Any], database_url: str) -> list[dict[str, 
     return rows
 
 
-def rebuild_with_progress(hub_app: Application[Any], database_url: str, name: str) -> int:
-    """`rebuild` projection `name` with a progress bar (its upstreams read with `hub_app`'s
-    environment); the new version."""
+def rebuild_with_progress(
+    hub_app: Application[Any], database_url: str, names: Sequence[str]
+) -> dict[str, int]:
+    """Rebuild the projections `names` with a progress bar (their upstreams read with
+    `hub_app`'s environment); their new versions by name. Several are rebuilt together,
+    each log read once for all of them (`projections.rebuild_together`)."""
     from projections.rebuild import progress_bar, rebuild  # noqa: PLC0415
+    from projections.rebuild_together import rebuild_together  # noqa: PLC0415
 
-    get(name)  # an unknown name fails before the bar is drawn
-    with progress_bar(f"rebuilding {name}") as progress:
-        return rebuild(name, dict(hub_app.env), database_url, progress=progress)
+    names = list(dict.fromkeys(names))
+    for name in names:
+        get(name)  # an unknown name fails before the bar is drawn
+    env = dict(hub_app.env)
+    with progress_bar(f"rebuilding {', '.join(names)}") as progress:
+        if len(names) == 1:
+            return {names[0]: rebuild(names[0], env, database_url, progress=progress)}
+        return rebuild_together(names, env, database_url, progress=progress)

@@ -167,13 +167,16 @@ def projections_status(data_dir: DataDir = None) -> None:
 
 @projections_app.command("rebuild")
 def projections_rebuild(
-    name: Annotated[str, typer.Argument(help="The projection to rebuild.")],
+    names: Annotated[
+        list[str],
+        typer.Argument(help="The projections to rebuild; several share one reading of the log."),
+    ],
     data_dir: DataDir = None,
 ) -> None:
     """Build a new version beside the live one from position zero, then switch atomically."""
     settings = _settings(data_dir)
     with nats_endpoint(settings) as url:
-        processes.rebuild_projection(settings, url, name)
+        processes.rebuild_projections(settings, url, names)
 
 
 def main() -> None:

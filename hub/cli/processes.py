@@ -264,11 +264,13 @@ def print_projection_status(settings: Settings, nats_url: str) -> None:
         )
 
 
-def rebuild_projection(settings: Settings, nats_url: str, name: str) -> None:
+def rebuild_projections(settings: Settings, nats_url: str, names: list[str]) -> None:
     from projections.registry import rebuild_with_progress  # noqa: PLC0415
 
     runtime = build_runtime(settings, nats_url)
     try:
-        rebuild_with_progress(runtime.hub, settings.resolved_database_url, name)
+        versions = rebuild_with_progress(runtime.hub, settings.resolved_database_url, names)
     finally:
         NatsConnection.close_all()
+    for name, version in versions.items():
+        typer.echo(f"{name}: version {version} is live")

@@ -3,6 +3,8 @@ gives the read models the live projections built (SQLite, and PostgreSQL when co
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from sqlalchemy import Engine, insert, update
 
@@ -15,6 +17,7 @@ from projections.checksum import live_checksum, version_checksum
 from projections.pump import open_live_view
 from projections.rebuild_together import rebuild_together
 from tests.connectors.world import Logs, running
+from tests.hub.cli_support import hub
 from tests.projections.badge_world import (
     CLUSTER,
     SCIENCE,
@@ -127,3 +130,39 @@ def test_rebuilding_every_projection_gives_the_live_read_models_checksums(
             assert rebuild(name, env, sql_url) == 2
     assert {name: live_checksum(engine, name) for name in names} == live
     assert len(set(live.values())) == len(names)  # each over its own tables
+
+
+def test_hub_projections_rebuild_with_several_names_rebuilds_them_together(
+    world: World,
+    env: dict[str, str],
+    logs: Logs,
+    sql_url: str,
+    engine: Engine,
+    tmp_path: Path,
+) -> None:
+    with running(AWARDER, env=env):
+        school_year(world, "alpha")
+        awarder_caught_up(logs, world)
+    runners = [projecting(registry.get(name), env, sql_url, lease_ttl=TTL) for name in ISSUE_4]
+    for runner in runners:
+        runner.__enter__()
+    try:
+        for name in ISSUE_4:
+            read_caught_up(engine, env, world, name)
+    finally:
+        for runner in reversed(runners):
+            runner.__exit__(None, None, None)
+    live = {name: live_checksum(engine, name) for name in ISSUE_4}
+    cli_env = {
+        "HUB_NATS_URL": env["HUB_NATS_URL"],
+        "HUB_STREAM_PREFIX": env["HUB_NATS_STREAM_PREFIX"],
+        "HUB_DATA_DIR": str(tmp_path),
+        "HUB_DATABASE_URL": sql_url,
+    }
+    code, output = hub(cli_env, "projections", "rebuild", *ISSUE_4, ISSUE_4[0])
+    assert code == 0, output
+    for name in ISSUE_4:  # each once, though named twice
+        assert output.count(f"{name}: version 2 is live") == 1, output
+    assert {name: live_checksum(engine, name) for name in ISSUE_4} == live
+    code, output = hub(cli_env, "projections", "rebuild", "nothing-of-that-name")
+    assert code != 0
