@@ -3,6 +3,7 @@ gives the read models the live projections built (SQLite, and PostgreSQL when co
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -92,6 +93,22 @@ def school_year(world: World, tenant: str) -> None:
     world.profile(ada, "Ada", "Lovelace", "ada@example.org")
 
 
+def live_checksums(
+    world: World, env: dict[str, str], sql_url: str, engine: Engine, names: Sequence[str]
+) -> dict[str, str | None]:
+    """Each projection of `names` run live until it has read the world, then its checksum."""
+    runners = [projecting(registry.get(name), env, sql_url, lease_ttl=TTL) for name in names]
+    for runner in runners:
+        runner.__enter__()
+    try:
+        for name in names:
+            read_caught_up(engine, env, world, name)
+    finally:
+        for runner in reversed(runners):
+            runner.__exit__(None, None, None)
+    return {name: live_checksum(engine, name) for name in names}
+
+
 @pytest.mark.parametrize("together", [(), ISSUE_4], ids=["one-by-one", "issue-4-together"])
 def test_rebuilding_every_projection_gives_the_live_read_models_checksums(
     world: World,
@@ -111,16 +128,7 @@ def test_rebuilding_every_projection_gives_the_live_read_models_checksums(
         e for e in logs.events("badges") if type(e).__qualname__ == "LearnerBadge.BadgeEarned"
     ]
     assert len(earned) == 6  # per tenant: ada, ben, cai
-    runners = [projecting(registry.get(name), env, sql_url, lease_ttl=TTL) for name in names]
-    for runner in runners:
-        runner.__enter__()
-    try:
-        for name in names:
-            read_caught_up(engine, env, world, name)
-    finally:
-        for runner in reversed(runners):
-            runner.__exit__(None, None, None)
-    live = {name: live_checksum(engine, name) for name in names}
+    live = live_checksums(world, env, sql_url, engine, names)
     # Together: the issue-4 read models from one reading of the logs (`rebuild_together`),
     # in pages of 25 events so that the logs are a backlog of several pages and windows.
     versions = rebuild_together(together, env, sql_url, page_size=25)
@@ -143,16 +151,7 @@ def test_hub_projections_rebuild_with_several_names_rebuilds_them_together(
     with running(AWARDER, env=env):
         school_year(world, "alpha")
         awarder_caught_up(logs, world)
-    runners = [projecting(registry.get(name), env, sql_url, lease_ttl=TTL) for name in ISSUE_4]
-    for runner in runners:
-        runner.__enter__()
-    try:
-        for name in ISSUE_4:
-            read_caught_up(engine, env, world, name)
-    finally:
-        for runner in reversed(runners):
-            runner.__exit__(None, None, None)
-    live = {name: live_checksum(engine, name) for name in ISSUE_4}
+    live = live_checksums(world, env, sql_url, engine, ISSUE_4)
     cli_env = {
         "HUB_NATS_URL": env["HUB_NATS_URL"],
         "HUB_STREAM_PREFIX": env["HUB_NATS_STREAM_PREFIX"],
