@@ -24,9 +24,10 @@ import json
 import queue
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import closing, contextmanager
+from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 import httpx
@@ -39,7 +40,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from connectors.caliper_stream import CaliperStream, Published
 from connectors.deliveries import AttemptResult, RetrySchedule
-from connectors.delivery_loop import run_delivery_loop
+from connectors.delivery_loop import run_delivery_loop, sender_on_hub_log
 from connectors.runner import (
     DEFAULT_BACKOFF,
     Backoff,
@@ -397,23 +398,15 @@ def run_sender(
     """Attempt due Caliper deliveries while this process holds the sender's lease."""
     config = settings or CaliperDeliverySettings()
 
-    @contextmanager
-    def open_sender() -> Iterator[CaliperSender]:
-        with closing(UpstreamLog("hub", env)) as hub:
-            sender = CaliperSender(
-                hub, box_from_env(env), CaliperStream(env), timeout_s=config.timeout_s
-            )
-            try:
-                yield sender
-            finally:
-                sender.close()
+    def make_sender(hub: UpstreamLog) -> CaliperSender:
+        return CaliperSender(hub, box_from_env(env), CaliperStream(env), timeout_s=config.timeout_s)
 
     run_delivery_loop(
         env,
         stop,
         lease=SENDER,
         log_name=NAME,
-        open_sender=open_sender,
+        open_sender=partial(sender_on_hub_log, env, make_sender),
         retry=retry or config.schedule(),
         idle_s=max(config.idle_s, 0.01),
         lease_ttl=lease_ttl,

@@ -10,8 +10,9 @@ stops), the retry schedule, how long to idle, and (optionally) its scheduler cla
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Mapping
-from contextlib import AbstractContextManager, closing
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import AbstractContextManager, closing, contextmanager
+from typing import Protocol, TypeVar
 
 from connectors.deliveries import DeliveryScheduler, RetrySchedule, Send
 from connectors.runner import DEFAULT_BACKOFF, Backoff, UpstreamLog, run_under_lease
@@ -21,6 +22,21 @@ OpenSender = Callable[[], AbstractContextManager[Send]]
 Schedulers = Callable[..., DeliveryScheduler]
 """`DeliveryScheduler` or a subclass (with its own options bound), called with the same
 arguments."""
+
+
+class _Closable(Protocol):
+    def close(self) -> None: ...
+
+
+S = TypeVar("S", bound=_Closable)
+
+
+@contextmanager
+def sender_on_hub_log(env: Mapping[str, str], make: Callable[[UpstreamLog], S]) -> Iterator[S]:
+    """An `open_sender` for a sender that reads the hub's log (its subscriptions or
+    endpoints): the log opened, the sender made on it, both closed afterwards."""
+    with closing(UpstreamLog("hub", env)) as hub, closing(make(hub)) as sender:
+        yield sender
 
 
 def run_delivery_loop(

@@ -21,8 +21,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import closing, contextmanager
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import partial
@@ -41,7 +40,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from connectors.caliper_delivery import StepSchedule
 from connectors.deliveries import AttemptResult, RetrySchedule
 from connectors.delivery_lanes import LanedScheduler
-from connectors.delivery_loop import run_delivery_loop
+from connectors.delivery_loop import run_delivery_loop, sender_on_hub_log
 from connectors.domain import caused_by
 from connectors.runner import (
     DEFAULT_BACKOFF,
@@ -345,26 +344,17 @@ def run_deliveries(
     """Attempt due webhook deliveries while this process holds the `webhooks-deliveries` lease."""
     config = settings or WebhookDeliverySettings()
 
-    @contextmanager
-    def open_sender() -> Iterator[WebhookSender]:
-        with closing(UpstreamLog("hub", env)) as hub:
-            sender = WebhookSender(
-                hub,
-                box_from_env(env),
-                timeout_s=config.timeout_s,
-                registry_ttl_s=config.registry_ttl_s,
-            )
-            try:
-                yield sender
-            finally:
-                sender.close()
+    def make_sender(hub: UpstreamLog) -> WebhookSender:
+        return WebhookSender(
+            hub, box_from_env(env), timeout_s=config.timeout_s, registry_ttl_s=config.registry_ttl_s
+        )
 
     run_delivery_loop(
         env,
         stop,
         lease=SCHEDULER,
         log_name=NAME,
-        open_sender=open_sender,
+        open_sender=partial(sender_on_hub_log, env, make_sender),
         retry=retry or config.schedule(),
         idle_s=config.idle_s,
         lease_ttl=lease_ttl,
